@@ -1,0 +1,83 @@
+//! Plain-text rendering of catalog records for the terminal.
+
+use std::fmt::Write;
+
+use satchel_core::catalog::{CourseOutline, CourseSummary, Lesson, LessonKind, RenditionSizes};
+
+/// "1.3 MB", "74 MB", "900 B": decimal units, as phones show storage.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64;
+    let mut unit = "B";
+    for next in UNITS {
+        if value < 1000.0 {
+            break;
+        }
+        value /= 1000.0;
+        unit = next;
+    }
+    if value < 10.0 { format!("{value:.1} {unit}") } else { format!("{value:.0} {unit}") }
+}
+
+/// "Lite 2.1 MB · Full 74 MB · Text 30 kB"
+pub fn sizes(s: &RenditionSizes) -> String {
+    format!("Lite {} · Full {} · Text {}", bytes(s.lite_bytes), bytes(s.full_bytes), bytes(s.text_bytes))
+}
+
+pub fn course_line(course: &CourseSummary) -> String {
+    format!(
+        "{}  {} (v{}, {} modules, {} lessons)  {}",
+        course.id,
+        course.title,
+        course.version,
+        course.module_count,
+        course.lesson_count,
+        sizes(&course.sizes)
+    )
+}
+
+fn duration(ms: u64) -> String {
+    let seconds = ms / 1000;
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
+fn lesson_line(lesson: &Lesson) -> String {
+    let kind = match lesson.kind {
+        LessonKind::Video => "video",
+        LessonKind::Reading => "reading",
+        LessonKind::Quiz => "quiz",
+    };
+    let length = lesson.duration_ms.map(duration).unwrap_or_default();
+    format!("{:<48} {kind:<8} {length:>6}", lesson.title)
+}
+
+/// The outline as an indented tree with sizes per module.
+pub fn outline(outline: &CourseOutline) -> String {
+    let mut out = String::new();
+    let course = &outline.course;
+    let _ = writeln!(out, "{}  (v{})", course.title, course.version);
+    let _ = writeln!(out, "  {}", sizes(&course.sizes));
+    for (index, module) in outline.modules.iter().enumerate() {
+        let _ = writeln!(out, "  {}. {}  [{}]", index + 1, module.title, sizes(&module.sizes));
+        for lesson in &module.lessons {
+            let _ = writeln!(out, "     - {}", lesson_line(lesson));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bytes;
+
+    #[test]
+    fn sizes_read_like_a_phone_shows_them() {
+        assert_eq!(bytes(900), "900 B");
+        assert_eq!(bytes(1_310_000), "1.3 MB");
+        assert_eq!(bytes(46_500_000), "47 MB");
+        assert_eq!(bytes(2_000_000_000), "2.0 GB");
+    }
+}

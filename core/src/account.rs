@@ -1,0 +1,67 @@
+//! One learner account on this device: its directory, its database and its device identity.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{OptionalExtension, Transaction};
+
+use crate::error::Result;
+use crate::store::{DATABASE_FILE, Store};
+
+/// Everything the core holds open for one account. The FFI `Satchel` object wraps one of these.
+pub struct Account {
+    dir: PathBuf,
+    store: Store,
+    device_id: String,
+}
+
+impl Account {
+    /// Opens the account stored in `dir`, creating the directory and database on first use.
+    /// `device_name` is a label for the learner's device list ("Amina's phone"); empty keeps the
+    /// one already stored.
+    pub fn open(dir: impl AsRef<Path>, device_name: &str) -> Result<Account> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir)?;
+        let store = Store::open(dir.join(DATABASE_FILE))?;
+        let device_id = store.write(|tx| {
+            if !device_name.trim().is_empty() {
+                set_meta(tx, "device_name", device_name.trim())?;
+            }
+            // The device id is made once and never changes: sync uses it to tell this device's
+            // changes from those of the learner's other devices.
+            match get_meta(tx, "device_id")? {
+                Some(id) => Ok(id),
+                None => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    set_meta(tx, "device_id", &id)?;
+                    Ok(id)
+                }
+            }
+        })?;
+        Ok(Account { dir, store, device_id })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// This installation's stable id.
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+}
+
+fn get_meta(tx: &Transaction<'_>, key: &str) -> Result<Option<String>> {
+    Ok(tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+}
+
+fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+//! Writing a validated manifest into the catalog, all or nothing.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::manifest::{Manifest, ManifestError};
+use super::model::{ImportOutcome, ImportStatus};
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::time::now_ms;
+
+/// Parses, validates and imports a course manifest in one transaction.
+///
+/// A newer version of a course already in the catalog replaces it (keeping when the learner last
+/// studied it); the same version is a no-op; an older one is refused with
+/// [`Error::StaleManifest`]. Any error leaves the catalog exactly as it was.
+pub fn import_manifest(store: &Store, json: &str) -> Result<ImportOutcome> {
+    let manifest = Manifest::parse(json)?;
+    store.write(|tx| import_parsed(tx, &manifest))
+}
+
+/// Imports an already validated manifest inside the caller's transaction.
+pub fn import_parsed(tx: &Transaction<'_>, manifest: &Manifest) -> Result<ImportOutcome> {
+    let installed: Option<(u32, Option<i64>)> = tx
+        .query_row("SELECT version, last_studied_at_ms FROM course WHERE id = ?1", [&manifest.id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    let (status, last_studied) = match installed {
+        None => (ImportStatus::Installed, None),
+        Some((version, _)) if version == manifest.version => {
+            return Ok(outcome(manifest, ImportStatus::Unchanged));
+        }
+        Some((version, _)) if version > manifest.version => {
+            return Err(Error::StaleManifest {
+                course_id: manifest.id.clone(),
+                installed: version,
+                offered: manifest.version,
+            });
+        }
+        Some((_, last_studied)) => (ImportStatus::Updated, last_studied),
+    };
+
+    refuse_ids_of_other_courses(tx, manifest)?;
+    // Replacing is simplest and correct: learner data (progress, notes, downloads) is keyed by
+    // lesson id without foreign keys, so it survives the cascade.
+    tx.execute("DELETE FROM course WHERE id = ?1", [&manifest.id])?;
+    tx.execute(
+        "INSERT INTO course (id, version, title, description, language, imported_at_ms, last_studied_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            manifest.id,
+            manifest.version,
+            manifest.title,
+            manifest.description,
+            manifest.language,
+            now_ms(),
+            last_studied
+        ],
+    )?;
+
+    let mut insert_module =
+        tx.prepare_cached("INSERT INTO module (id, course_id, position, title) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut insert_lesson = tx.prepare_cached(
+        "INSERT INTO lesson (id, course_id, module_id, position, kind, title, duration_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut insert_rendition =
+        tx.prepare_cached("INSERT INTO rendition (lesson_id, kind, bytes) VALUES (?1, ?2, ?3)")?;
+    for (module_position, module) in manifest.modules.iter().enumerate() {
+        insert_module.execute(params![module.id, manifest.id, module_position, module.title])?;
+        for (lesson_position, lesson) in module.lessons.iter().enumerate() {
+            insert_lesson.execute(params![
+                lesson.id,
+                manifest.id,
+                module.id,
+                lesson_position,
+                lesson.kind,
+                lesson.title,
+                lesson.duration_ms
+            ])?;
+            for rendition in &lesson.renditions {
+                insert_rendition.execute(params![lesson.id, rendition.kind, rendition.bytes])?;
+            }
+        }
+    }
+    // Links go in after every lesson exists, since they may point forward in the course.
+    let mut insert_link = tx.prepare_cached(
+        "INSERT INTO lesson_link (lesson_id, position, linked_lesson_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for lesson in manifest.lessons() {
+        for (position, target) in lesson.linked.iter().enumerate() {
+            insert_link.execute(params![lesson.id, position, target])?;
+        }
+    }
+    Ok(outcome(manifest, status))
+}
+
+/// Ids are global across the learner's catalog; a second publisher reusing one must not silently
+/// take over another course's lesson.
+fn refuse_ids_of_other_courses(tx: &Transaction<'_>, manifest: &Manifest) -> Result<()> {
+    let mut module_owner =
+        tx.prepare_cached("SELECT course_id FROM module WHERE id = ?1 AND course_id <> ?2")?;
+    for module in &manifest.modules {
+        if let Some(other) =
+            module_owner.query_row([&module.id, &manifest.id], |row| row.get::<_, String>(0)).optional()?
+        {
+            return Err(ManifestError::IdTaken {
+                what: "module",
+                id: module.id.clone(),
+                other_course: other,
+            }
+            .into());
+        }
+    }
+    let mut lesson_owner =
+        tx.prepare_cached("SELECT course_id FROM lesson WHERE id = ?1 AND course_id <> ?2")?;
+    for lesson in manifest.lessons() {
+        if let Some(other) =
+            lesson_owner.query_row([&lesson.id, &manifest.id], |row| row.get::<_, String>(0)).optional()?
+        {
+            return Err(ManifestError::IdTaken {
+                what: "lesson",
+                id: lesson.id.clone(),
+                other_course: other,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn outcome(manifest: &Manifest, status: ImportStatus) -> ImportOutcome {
+    ImportOutcome {
+        course_id: manifest.id.clone(),
+        version: manifest.version,
+        status,
+        module_count: manifest.modules.len() as u32,
+        lesson_count: manifest.lessons().count() as u32,
+    }
+}

@@ -1,0 +1,255 @@
+//! The course manifest: what a publisher says a course contains, parsed and checked before a
+//! single row is written.
+//!
+//! Unknown fields are ignored so that older apps keep reading manifests from newer packagers;
+//! a manifest `format` newer than this build understands is refused.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::model::{LessonKind, Rendition, RenditionKind};
+
+/// The manifest format this build reads.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// Limits that keep a hostile or broken manifest from exhausting a cheap phone.
+pub mod limits {
+    pub const MANIFEST_BYTES: usize = 8 * 1024 * 1024;
+    pub const ID_CHARS: usize = 128;
+    pub const TITLE_CHARS: usize = 500;
+    pub const DESCRIPTION_CHARS: usize = 20_000;
+    pub const MODULES: usize = 1_000;
+    pub const LESSONS: usize = 10_000;
+    pub const LINKS_PER_LESSON: usize = 100;
+    /// 64 GiB: no single lesson rendition is anywhere near this.
+    pub const RENDITION_BYTES: u64 = 64 * 1024 * 1024 * 1024;
+    /// 24 hours.
+    pub const DURATION_MS: u64 = 24 * 60 * 60 * 1000;
+}
+
+/// What is wrong with a manifest. Each variant names the offending item.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ManifestError {
+    #[error("not a valid manifest document: {0}")]
+    Malformed(String),
+    #[error("manifest format {found} is newer than this app reads ({supported})")]
+    UnsupportedFormat { found: u32, supported: u32 },
+    #[error("{what} is {actual}, over the limit of {limit}")]
+    TooLarge { what: String, actual: u64, limit: u64 },
+    #[error(
+        "{what} id {id:?} is empty, longer than 128 characters, or has characters other than letters, digits and . _ - :"
+    )]
+    InvalidId { what: &'static str, id: String },
+    #[error("{what} id {id:?} appears more than once")]
+    DuplicateId { what: &'static str, id: String },
+    #[error("{what} {id:?} has an empty title")]
+    EmptyTitle { what: &'static str, id: String },
+    #[error("lesson {lesson:?} lists rendition {rendition} twice")]
+    DuplicateRendition { lesson: String, rendition: &'static str },
+    #[error("lesson {lesson:?} links to {target:?}, which is not a lesson of this course")]
+    DanglingLink { lesson: String, target: String },
+    #[error("lesson {lesson:?} links to itself")]
+    SelfLink { lesson: String },
+    #[error("{what} id {id:?} already belongs to course {other_course:?}")]
+    IdTaken { what: &'static str, id: String, other_course: String },
+}
+
+/// A parsed, validated course manifest.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub language: String,
+    pub modules: Vec<ModuleEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModuleEntry {
+    pub id: String,
+    pub title: String,
+    pub lessons: Vec<LessonEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LessonEntry {
+    pub id: String,
+    pub title: String,
+    pub kind: LessonKind,
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    #[serde(default)]
+    pub renditions: Vec<RenditionEntry>,
+    /// Ids of related lessons in the same course ("linked lectures").
+    #[serde(default)]
+    pub linked: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RenditionEntry {
+    pub kind: RenditionKind,
+    pub bytes: u64,
+}
+
+impl RenditionEntry {
+    pub fn to_rendition(&self) -> Rendition {
+        Rendition { kind: self.kind, bytes: self.bytes }
+    }
+}
+
+impl Manifest {
+    /// Parses and validates a manifest document.
+    pub fn parse(json: &str) -> Result<Manifest, ManifestError> {
+        if json.len() > limits::MANIFEST_BYTES {
+            return Err(too_large("manifest size in bytes", json.len(), limits::MANIFEST_BYTES));
+        }
+        // Read the format first, so a newer manifest gets "update the app" rather than a confusing
+        // complaint about some field it moved.
+        #[derive(Deserialize)]
+        struct FormatOnly {
+            format: u32,
+        }
+        let format = serde_json::from_str::<FormatOnly>(json)
+            .map_err(|e| ManifestError::Malformed(e.to_string()))?
+            .format;
+        if format > MANIFEST_FORMAT {
+            return Err(ManifestError::UnsupportedFormat { found: format, supported: MANIFEST_FORMAT });
+        }
+        let manifest: Manifest =
+            serde_json::from_str(json).map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// Every lesson, in course order.
+    pub fn lessons(&self) -> impl Iterator<Item = &LessonEntry> {
+        self.modules.iter().flat_map(|m| m.lessons.iter())
+    }
+
+    fn validate(&self) -> Result<(), ManifestError> {
+        check_id("course", &self.id)?;
+        check_text("course", &self.id, "title", &self.title, limits::TITLE_CHARS, true)?;
+        check_text("course", &self.id, "description", &self.description, limits::DESCRIPTION_CHARS, false)?;
+        if self.modules.len() > limits::MODULES {
+            return Err(too_large("number of modules", self.modules.len(), limits::MODULES));
+        }
+        let lesson_count = self.lessons().count();
+        if lesson_count > limits::LESSONS {
+            return Err(too_large("number of lessons", lesson_count, limits::LESSONS));
+        }
+
+        let mut module_ids = HashSet::new();
+        let mut lesson_ids = HashSet::new();
+        for module in &self.modules {
+            check_id("module", &module.id)?;
+            check_text("module", &module.id, "title", &module.title, limits::TITLE_CHARS, true)?;
+            if !module_ids.insert(module.id.as_str()) {
+                return Err(ManifestError::DuplicateId { what: "module", id: module.id.clone() });
+            }
+            for lesson in &module.lessons {
+                check_lesson(lesson)?;
+                if !lesson_ids.insert(lesson.id.as_str()) {
+                    return Err(ManifestError::DuplicateId { what: "lesson", id: lesson.id.clone() });
+                }
+            }
+        }
+        for lesson in self.lessons() {
+            let mut seen = HashSet::new();
+            for target in &lesson.linked {
+                if target == &lesson.id {
+                    return Err(ManifestError::SelfLink { lesson: lesson.id.clone() });
+                }
+                if !lesson_ids.contains(target.as_str()) {
+                    return Err(ManifestError::DanglingLink {
+                        lesson: lesson.id.clone(),
+                        target: target.clone(),
+                    });
+                }
+                if !seen.insert(target.as_str()) {
+                    return Err(ManifestError::DuplicateId { what: "linked lecture", id: target.clone() });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_lesson(lesson: &LessonEntry) -> Result<(), ManifestError> {
+    check_id("lesson", &lesson.id)?;
+    check_text("lesson", &lesson.id, "title", &lesson.title, limits::TITLE_CHARS, true)?;
+    if let Some(duration) = lesson.duration_ms {
+        if duration > limits::DURATION_MS {
+            return Err(too_large(
+                format!("duration of lesson {:?} in ms", lesson.id),
+                duration,
+                limits::DURATION_MS,
+            ));
+        }
+    }
+    if lesson.linked.len() > limits::LINKS_PER_LESSON {
+        return Err(too_large(
+            format!("links of lesson {:?}", lesson.id),
+            lesson.linked.len(),
+            limits::LINKS_PER_LESSON,
+        ));
+    }
+    let mut kinds = HashSet::new();
+    for rendition in &lesson.renditions {
+        if !kinds.insert(rendition.kind) {
+            return Err(ManifestError::DuplicateRendition {
+                lesson: lesson.id.clone(),
+                rendition: rendition.kind.as_str(),
+            });
+        }
+        if rendition.bytes > limits::RENDITION_BYTES {
+            return Err(too_large(
+                format!("{} rendition of lesson {:?} in bytes", rendition.kind.as_str(), lesson.id),
+                rendition.bytes,
+                limits::RENDITION_BYTES,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Ids end up in URLs, file names and logs: keep them to a boring, safe alphabet.
+fn check_id(what: &'static str, id: &str) -> Result<(), ManifestError> {
+    let ok = !id.is_empty()
+        && id.len() <= limits::ID_CHARS
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
+        && id != "."
+        && id != "..";
+    if ok { Ok(()) } else { Err(ManifestError::InvalidId { what, id: id.to_owned() }) }
+}
+
+fn check_text(
+    what: &'static str,
+    id: &str,
+    field: &str,
+    text: &str,
+    limit: usize,
+    required: bool,
+) -> Result<(), ManifestError> {
+    if required && text.trim().is_empty() {
+        return Err(ManifestError::EmptyTitle { what, id: id.to_owned() });
+    }
+    let chars = text.chars().count();
+    if chars > limit {
+        return Err(too_large(format!("{field} of {what} {id:?} in characters"), chars, limit));
+    }
+    Ok(())
+}
+
+fn too_large(what: impl Into<String>, actual: impl TryInto<u64>, limit: impl TryInto<u64>) -> ManifestError {
+    ManifestError::TooLarge {
+        what: what.into(),
+        actual: actual.try_into().unwrap_or(u64::MAX),
+        limit: limit.try_into().unwrap_or(u64::MAX),
+    }
+}

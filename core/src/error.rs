@@ -1,0 +1,53 @@
+//! The core's rich internal error type.
+//!
+//! Domain modules return [`Error`]; the FFI layer maps it, in one place
+//! (`ffi::error`), to the small public `SatchelError`. Messages here never carry personal data
+//! (no note text, no file paths under the learner's home), only ids from published course content
+//! and counts.
+
+use thiserror::Error;
+
+/// Shorthand used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong inside the core.
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+
+    #[error("file system error: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// The file at the store path exists but is not a Satchel database (another app's SQLite file,
+    /// or not SQLite at all). We refuse to touch it rather than wipe a learner's data.
+    #[error("the file at the store path is not a Satchel database: {0}")]
+    ForeignDatabase(String),
+
+    /// The database was written by a newer Satchel; opening it with older code could corrupt it.
+    #[error("the database is at schema version {found}, newer than this build supports ({supported})")]
+    DatabaseTooNew { found: u32, supported: u32 },
+
+    #[error("invalid course manifest: {0}")]
+    InvalidManifest(#[from] crate::catalog::ManifestError),
+
+    /// An import of a manifest older than the version already in the catalog.
+    #[error("course {course_id} is already at version {installed}; refusing to go back to {offered}")]
+    StaleManifest { course_id: String, installed: u32, offered: u32 },
+
+    #[error("no {kind} with id {id:?}")]
+    NotFound { kind: &'static str, id: String },
+
+    #[error("the store has been closed")]
+    Closed,
+
+    /// A background task panicked or was cancelled; the operation did not complete.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub(crate) fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound { kind, id: id.into() }
+    }
+}

@@ -1,0 +1,10 @@
+//! The UniFFI surface: one object, one config record, one error enum.
+//!
+//! Everything here is a thin wrapper: argument conversion, handing work to the core runtime, and
+//! error mapping. Behaviour lives in the domain modules.
+
+mod error;
+mod satchel;
+
+pub use error::SatchelError;
+pub use satchel::{Satchel, SatchelConfig};

@@ -1,0 +1,109 @@
+//! The `Satchel` object: a learner account opened by the app.
+
+use std::sync::Arc;
+
+use super::SatchelError;
+use crate::account::Account;
+use crate::catalog::{self, CourseOutline, CourseSummary, ImportOutcome, Lesson, LinkedLecture};
+use crate::error::Result;
+use crate::runtime::run_blocking;
+
+/// Settings the app passes when opening an account.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct SatchelConfig {
+    /// A label for this device in the learner's device list, e.g. "Amina's phone". Empty keeps
+    /// the name stored before.
+    #[uniffi(default = "")]
+    pub device_name: String,
+}
+
+/// A learner account opened on this device: the entry point of the core.
+///
+/// Open one per account and keep it for the app's lifetime; call [`Satchel::pause`] when the app
+/// goes to the background and [`Satchel::shutdown`] before the process ends if you can.
+#[derive(uniffi::Object)]
+pub struct Satchel {
+    inner: Arc<Account>,
+}
+
+#[uniffi::export]
+impl Satchel {
+    /// Opens (creating if needed) the account stored in `account_dir`.
+    ///
+    /// Fast (a few milliseconds, more only while migrating an old database), but it touches the
+    /// disk: call it off the main thread.
+    #[uniffi::constructor]
+    pub fn open(account_dir: String, config: SatchelConfig) -> Result<Arc<Satchel>, SatchelError> {
+        let account = Account::open(account_dir, &config.device_name)?;
+        Ok(Arc::new(Satchel { inner: Arc::new(account) }))
+    }
+
+    /// This device's stable id, used by sync.
+    pub fn device_id(&self) -> String {
+        self.inner.device_id().to_owned()
+    }
+
+    /// Flushes the database's write-ahead log. Call when the app goes to the background: iOS
+    /// kills suspended apps that hold file locks, and a short log makes the next start fast.
+    pub fn pause(&self) -> Result<(), SatchelError> {
+        Ok(self.inner.store().checkpoint()?)
+    }
+
+    /// Finishes writes, checkpoints and closes the database, reporting any failure. Later calls
+    /// fail with `SatchelError::Closed`; shutting down twice is harmless.
+    ///
+    /// Named `shutdown` because Kotlin's `AutoCloseable.close()` and Swift's deinit already mean
+    /// "free this handle" on the generated class; freeing the last handle also closes the database,
+    /// but silently.
+    pub fn shutdown(&self) -> Result<(), SatchelError> {
+        Ok(self.inner.store().close()?)
+    }
+
+    /// Imports a course manifest (JSON) into the catalog.
+    pub async fn import_manifest(&self, manifest_json: String) -> Result<ImportOutcome, SatchelError> {
+        self.with_account(move |account| catalog::import_manifest(account.store(), &manifest_json)).await
+    }
+
+    /// Every course in the catalog, by title, with download sizes per rendition.
+    pub async fn list_courses(&self) -> Result<Vec<CourseSummary>, SatchelError> {
+        self.with_account(|account| account.store().read(catalog::list_courses)).await
+    }
+
+    /// A course's modules and lessons in order.
+    pub async fn course_outline(&self, course_id: String) -> Result<CourseOutline, SatchelError> {
+        self.with_account(move |account| {
+            account.store().read(|conn| catalog::course_outline(conn, &course_id))
+        })
+        .await
+    }
+
+    /// One lesson with its renditions.
+    pub async fn lesson(&self, lesson_id: String) -> Result<Lesson, SatchelError> {
+        self.with_account(move |account| account.store().read(|conn| catalog::lesson(conn, &lesson_id))).await
+    }
+
+    /// Lectures linked from a lesson, each with the renditions available offline.
+    pub async fn linked_lectures(&self, lesson_id: String) -> Result<Vec<LinkedLecture>, SatchelError> {
+        self.with_account(move |account| {
+            account.store().read(|conn| catalog::linked_lectures(conn, &lesson_id))
+        })
+        .await
+    }
+}
+
+impl Satchel {
+    /// Runs blocking account work on the core runtime and maps its error for the FFI.
+    async fn with_account<T, F>(&self, f: F) -> Result<T, SatchelError>
+    where
+        F: FnOnce(&Account) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let account = Arc::clone(&self.inner);
+        Ok(run_blocking(move || f(&account)).await?)
+    }
+
+    /// The account behind this object, for Rust shells (CLI, tests) that go beyond the FFI.
+    pub fn account(&self) -> &Account {
+        &self.inner
+    }
+}

@@ -1,0 +1,45 @@
+//! The core's one tokio runtime.
+//!
+//! Kotlin and Swift drive our async exports with their own executors; they only poll. All real
+//! work is handed to this runtime: network I/O on its worker threads, SQLite on its blocking pool,
+//! so a slow disk never stalls an async thread and a coroutine cancelled on the Kotlin side never
+//! drops a write half-way (the spawned task runs to completion regardless).
+
+use std::sync::OnceLock;
+
+use tokio::runtime::{Builder, Runtime};
+
+use crate::error::{Error, Result};
+
+/// Two workers: phones have few big cores, and the core is mostly waiting on disk or network.
+const WORKER_THREADS: usize = 2;
+
+/// The shared runtime, created on first use.
+pub fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        Builder::new_multi_thread()
+            .worker_threads(WORKER_THREADS)
+            .thread_name("satchel-worker")
+            .enable_all()
+            .build()
+            // Creating a runtime only fails if the OS refuses to start threads; nothing can work then.
+            .expect("satchel: cannot start the core's async runtime")
+    })
+}
+
+/// Runs blocking work (SQLite, file I/O) on the runtime's blocking pool and awaits it from any
+/// executor. A panic inside `f` becomes [`Error::Internal`] instead of unwinding into the caller.
+pub async fn run_blocking<T, F>(f: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    runtime().spawn_blocking(f).await.map_err(|join| {
+        if join.is_panic() {
+            Error::Internal("a background task panicked".into())
+        } else {
+            Error::Internal("a background task was cancelled".into())
+        }
+    })?
+}
