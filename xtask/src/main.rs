@@ -1,1 +1,66 @@
-fn main() {}
+//! `cargo xtask`: the project's build tooling.
+//!
+//! - `cargo xtask test`: installs what the tests need, then runs the Rust tests and the Kotlin
+//!   tests on the JVM against the freshly built core library.
+//! - `cargo xtask bench [FILTER]`: runs the benchmarks and writes `target/bench/results.json`.
+//! - `cargo xtask bindings`: generates the Kotlin and Swift bindings into `target/bindings/`.
+
+mod bindings;
+mod kotlin;
+mod paths;
+mod tools;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install missing tools, then run every Rust, Kotlin/JVM and end-to-end test.
+    Test,
+    /// Run the benchmarks (optionally only those whose name contains FILTER).
+    Bench { filter: Option<String> },
+    /// Generate the Kotlin and Swift bindings from a debug build of the core.
+    Bindings,
+}
+
+fn main() -> std::process::ExitCode {
+    let result = match Cli::parse().command {
+        Command::Test => test(),
+        Command::Bench { filter } => bench(filter),
+        Command::Bindings => bindings::generate().map(|_| ()),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn test() -> Result<()> {
+    let tools = tools::ensure_test_tools()?;
+    tools::cargo(&["build", "--workspace", "--all-targets"])?;
+    tools::cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    let generated = bindings::generate()?;
+    kotlin::run_tests(&tools, &generated)
+}
+
+fn bench(filter: Option<String>) -> Result<()> {
+    let out = paths::target_dir().join("bench/results.json");
+    let mut args =
+        vec!["run", "--profile", "bench", "--quiet", "-p", "satchel-tests", "--bin", "satchel-bench", "--"];
+    let out_text = out.to_string_lossy().into_owned();
+    args.extend(["--out", out_text.as_str()]);
+    if let Some(filter) = filter.as_deref() {
+        args.push(filter);
+    }
+    tools::cargo(&args)
+}
