@@ -1,1 +1,72 @@
+//! Helpers for Satchel's end-to-end tests and benchmarks: finding the workspace's binaries and
+//! running the reference server as a real child process.
 
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+/// A binary built from this workspace (`satchel`, `satchel-server`), next to the running test.
+///
+/// `cargo test --workspace` (and `cargo xtask test`) build every binary before running tests.
+pub fn workspace_bin(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test> or target/<profile>/<bin>
+    let mut dir = exe.parent().context("test executable has no directory")?.to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        bail!("{} is missing: build the workspace first (cargo build --workspace)", path.display());
+    }
+    Ok(path)
+}
+
+/// The sample course manifest that the CLI demo bundles.
+pub fn sample_manifest_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/sample/course-manifest.json")
+}
+
+/// `satchel-server serve DIR` on a free loopback port, killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    pub fn serve(dir: &Path) -> Result<ServerProcess> {
+        let mut child = Command::new(workspace_bin("satchel-server")?)
+            .arg("serve")
+            .arg(dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut first = String::new();
+        BufReader::new(stdout).read_line(&mut first)?;
+        let addr = match first.trim().strip_prefix("listening on http://") {
+            Some(addr) => addr.parse()?,
+            None => {
+                let _ = child.kill();
+                bail!("unexpected first line from satchel-server: {first:?}");
+            }
+        };
+        Ok(ServerProcess { child, addr })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}/{}", self.addr, path.trim_start_matches('/'))
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+pub mod bench;

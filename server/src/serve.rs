@@ -1,0 +1,33 @@
+//! Static hosting of published content.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use tower_http::services::ServeDir;
+
+/// The router that serves `dir`: plain files with Range requests and Last-Modified, as nginx or a
+/// CDN would, so the core can be tested against either.
+pub fn router(dir: PathBuf) -> Router {
+    Router::new().fallback_service(ServeDir::new(dir).append_index_html_on_directories(false))
+}
+
+/// Serves `dir` on `listen` until interrupted. Prints `listening on http://ADDR` as its first
+/// line on stdout, so scripts and tests can use port 0.
+pub async fn run(dir: PathBuf, listen: SocketAddr) -> Result<()> {
+    if !dir.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    println!("listening on http://{local}");
+    tracing::info!(%local, dir = %dir.display(), "serving content");
+    axum::serve(listener, router(dir))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
