@@ -1,0 +1,90 @@
+import Foundation
+import SatchelFFI
+import XCTest
+@testable import Satchel
+
+/// The mirror of android/satchel/src/test/kotlin/org/satchel/CatalogTest.kt, run with `swift test`
+/// on macOS after ./build-xcframework.sh.
+final class CatalogTests: XCTestCase {
+    private var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    static let small = """
+    {
+      "format": 1, "id": "kt-course", "version": 1, "title": "Kotlin test course",
+      "modules": [
+        { "id": "kt.m1", "title": "Only module", "lessons": [
+          { "id": "kt.video", "title": "A lecture", "kind": "video", "duration_ms": 300000,
+            "renditions": [ { "kind": "full", "bytes": 40000000 }, { "kind": "lite", "bytes": 1200000 } ],
+            "linked": ["kt.reading"] },
+          { "id": "kt.reading", "title": "A reading", "kind": "reading" }
+        ] }
+      ]
+    }
+    """
+
+    func testImportsAManifestAndReadsTheOutlineBack() async throws {
+        let satchel = try await SatchelAccounts.open(
+            accountDir: dir.appendingPathComponent("learner"), config: SatchelConfig(deviceName: "Swift test"))
+        let outcome = try await satchel.importManifest(manifestJson: Self.small)
+        XCTAssertEqual(outcome.status, .installed)
+        XCTAssertEqual(outcome.lessonCount, 2)
+
+        let outline = try await satchel.courseOutline(courseId: "kt-course")
+        XCTAssertEqual(outline.course.title, "Kotlin test course")
+        XCTAssertEqual(outline.modules.first?.lessons.map(\.id), ["kt.video", "kt.reading"])
+        XCTAssertEqual(outline.course.sizes.liteBytes, 1_200_000)
+
+        let video = try await satchel.lesson(lessonId: "kt.video")
+        XCTAssertEqual(video.kind, .video)
+        XCTAssertEqual(video.renditions.map(\.kind), [.full, .lite])
+
+        let linked = try await satchel.linkedLectures(lessonId: "kt.video")
+        XCTAssertEqual(linked.map(\.lesson.id), ["kt.reading"])
+        let again = try await satchel.importManifest(manifestJson: Self.small)
+        XCTAssertEqual(again.status, .unchanged)
+        try satchel.shutdown()
+    }
+
+    func testABadManifestIsATypedErrorAndChangesNothing() async throws {
+        let satchel = try await SatchelAccounts.open(accountDir: dir)
+        do {
+            _ = try await satchel.importManifest(manifestJson: #"{"format": 1, "id": "x", "version": 1, "modules": []}"#)
+            XCTFail("a manifest without a title must be refused")
+        } catch SatchelError.InvalidInput(let reason) {
+            XCTAssertTrue(reason.contains("title"), reason)
+        }
+        let courses = try await satchel.listCourses()
+        XCTAssertTrue(courses.isEmpty)
+        try satchel.shutdown()
+    }
+
+    func testAShutDownInstanceRefusesWork() async throws {
+        let satchel = try await SatchelAccounts.open(accountDir: dir)
+        try satchel.shutdown()
+        try satchel.shutdown()
+        do {
+            _ = try await satchel.listCourses()
+            XCTFail("expected Closed")
+        } catch SatchelError.Closed {}
+    }
+
+    func testAForeignFileIsRefusedAndKept() throws {
+        let account = dir.appendingPathComponent("acct")
+        try FileManager.default.createDirectory(at: account, withIntermediateDirectories: true)
+        let db = account.appendingPathComponent("satchel.db")
+        try "not a database, and not ours to wipe".write(to: db, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Satchel.open(accountDir: account.path, config: SatchelConfig())) { error in
+            guard case SatchelError.IncompatibleStore = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try String(contentsOf: db, encoding: .utf8), "not a database, and not ours to wipe")
+    }
+}
