@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{OptionalExtension, Transaction};
 
 use crate::error::Result;
+use crate::learning::StudyClock;
 use crate::store::{DATABASE_FILE, Store};
 
 /// Everything the core holds open for one account. The FFI `Satchel` object wraps one of these.
@@ -12,6 +13,7 @@ pub struct Account {
     dir: PathBuf,
     store: Store,
     device_id: String,
+    clock: StudyClock,
 }
 
 impl Account {
@@ -37,7 +39,7 @@ impl Account {
                 }
             }
         })?;
-        Ok(Account { dir, store, device_id })
+        Ok(Account { dir, store, device_id, clock: StudyClock::default() })
     }
 
     pub fn dir(&self) -> &Path {
@@ -46,6 +48,11 @@ impl Account {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Measures learning time between progress reports (in memory).
+    pub fn clock(&self) -> &StudyClock {
+        &self.clock
     }
 
     /// This installation's stable id.

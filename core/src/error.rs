@@ -35,6 +35,10 @@ pub enum Error {
     #[error("course {course_id} is already at version {installed}; refusing to go back to {offered}")]
     StaleManifest { course_id: String, installed: u32, offered: u32 },
 
+    /// A value the caller passed is out of range or does not fit the item it is about.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
     #[error("no {kind} with id {id:?}")]
     NotFound { kind: &'static str, id: String },
 
@@ -47,6 +51,10 @@ pub enum Error {
 }
 
 impl Error {
+    pub(crate) fn invalid(reason: impl Into<String>) -> Self {
+        Error::InvalidArgument(reason.into())
+    }
+
     pub(crate) fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
         Error::NotFound { kind, id: id.into() }
     }

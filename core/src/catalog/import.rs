@@ -64,6 +64,9 @@ pub fn import_parsed(tx: &Transaction<'_>, manifest: &Manifest) -> Result<Import
         "INSERT INTO lesson (id, course_id, module_id, position, kind, title, duration_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    let mut insert_quiz = tx.prepare_cached(
+        "INSERT INTO quiz (lesson_id, mode, pass_percent, questions) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     let mut insert_rendition =
         tx.prepare_cached("INSERT INTO rendition (lesson_id, kind, bytes) VALUES (?1, ?2, ?3)")?;
     for (module_position, module) in manifest.modules.iter().enumerate() {
@@ -80,6 +83,11 @@ pub fn import_parsed(tx: &Transaction<'_>, manifest: &Manifest) -> Result<Import
             ])?;
             for rendition in &lesson.renditions {
                 insert_rendition.execute(params![lesson.id, rendition.kind, rendition.bytes])?;
+            }
+            if let Some(quiz) = &lesson.quiz {
+                let questions = serde_json::to_string(&quiz.questions)
+                    .map_err(|e| Error::Internal(format!("cannot encode quiz: {e}")))?;
+                insert_quiz.execute(params![lesson.id, quiz.mode, quiz.pass_percent, questions])?;
             }
         }
     }

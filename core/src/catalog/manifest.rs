@@ -6,10 +6,10 @@
 
 use std::collections::HashSet;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::model::{LessonKind, Rendition, RenditionKind};
+use super::model::{LessonKind, QuizMode, Rendition, RenditionKind};
 
 /// The manifest format this build reads.
 pub const MANIFEST_FORMAT: u32 = 1;
@@ -27,6 +27,9 @@ pub mod limits {
     pub const RENDITION_BYTES: u64 = 64 * 1024 * 1024 * 1024;
     /// 24 hours.
     pub const DURATION_MS: u64 = 24 * 60 * 60 * 1000;
+    pub const QUESTIONS: usize = 200;
+    pub const CHOICES: usize = 20;
+    pub const PROMPT_CHARS: usize = 2_000;
 }
 
 /// What is wrong with a manifest. Each variant names the offending item.
@@ -52,6 +55,8 @@ pub enum ManifestError {
     DanglingLink { lesson: String, target: String },
     #[error("lesson {lesson:?} links to itself")]
     SelfLink { lesson: String },
+    #[error("quiz of lesson {lesson:?}: {problem}")]
+    InvalidQuiz { lesson: String, problem: String },
     #[error("{what} id {id:?} already belongs to course {other_course:?}")]
     IdTaken { what: &'static str, id: String, other_course: String },
 }
@@ -89,6 +94,44 @@ pub struct LessonEntry {
     /// Ids of related lessons in the same course ("linked lectures").
     #[serde(default)]
     pub linked: Vec<String>,
+    /// The questions of a quiz lesson (required for, and only allowed on, `kind: "quiz"`).
+    #[serde(default)]
+    pub quiz: Option<QuizEntry>,
+}
+
+/// A quiz as published. Practice quizzes carry their answer keys and are graded on the phone;
+/// graded quizzes must not (the server grades them), so a learner cannot read the keys.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QuizEntry {
+    pub mode: QuizMode,
+    /// Score needed to pass, in percent of questions answered correctly.
+    #[serde(default = "default_pass_percent")]
+    pub pass_percent: u8,
+    pub questions: Vec<QuestionEntry>,
+}
+
+fn default_pass_percent() -> u8 {
+    70
+}
+
+/// One multiple-choice question. Stored as JSON in the `quiz` table.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct QuestionEntry {
+    pub id: String,
+    pub prompt: String,
+    pub choices: Vec<ChoiceEntry>,
+    /// Ids of the correct choices (practice quizzes only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correct: Vec<String>,
+    /// Whether more than one choice may be selected.
+    #[serde(default)]
+    pub multiple: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+pub struct ChoiceEntry {
+    pub id: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -199,6 +242,12 @@ fn check_lesson(lesson: &LessonEntry) -> Result<(), ManifestError> {
             limits::LINKS_PER_LESSON,
         ));
     }
+    match (&lesson.quiz, lesson.kind) {
+        (Some(quiz), LessonKind::Quiz) => check_quiz(&lesson.id, quiz)?,
+        (None, LessonKind::Quiz) => return Err(quiz_error(&lesson.id, "a quiz lesson needs its questions")),
+        (Some(_), _) => return Err(quiz_error(&lesson.id, "only quiz lessons may have questions")),
+        (None, _) => {}
+    }
     let mut kinds = HashSet::new();
     for rendition in &lesson.renditions {
         if !kinds.insert(rendition.kind) {
@@ -212,6 +261,66 @@ fn check_lesson(lesson: &LessonEntry) -> Result<(), ManifestError> {
                 format!("{} rendition of lesson {:?} in bytes", rendition.kind.as_str(), lesson.id),
                 rendition.bytes,
                 limits::RENDITION_BYTES,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn quiz_error(lesson: &str, problem: impl Into<String>) -> ManifestError {
+    ManifestError::InvalidQuiz { lesson: lesson.to_owned(), problem: problem.into() }
+}
+
+fn check_quiz(lesson: &str, quiz: &QuizEntry) -> Result<(), ManifestError> {
+    if quiz.pass_percent > 100 {
+        return Err(quiz_error(lesson, "pass_percent is over 100"));
+    }
+    if quiz.questions.is_empty() || quiz.questions.len() > limits::QUESTIONS {
+        return Err(quiz_error(lesson, format!("needs 1 to {} questions", limits::QUESTIONS)));
+    }
+    let mut question_ids = HashSet::new();
+    for question in &quiz.questions {
+        check_id("question", &question.id)?;
+        if !question_ids.insert(question.id.as_str()) {
+            return Err(ManifestError::DuplicateId { what: "question", id: question.id.clone() });
+        }
+        check_text("question", &question.id, "prompt", &question.prompt, limits::PROMPT_CHARS, true)?;
+        if question.choices.len() < 2 || question.choices.len() > limits::CHOICES {
+            return Err(quiz_error(
+                lesson,
+                format!("question {:?} needs 2 to {} choices", question.id, limits::CHOICES),
+            ));
+        }
+        let mut choice_ids = HashSet::new();
+        for choice in &question.choices {
+            check_id("choice", &choice.id)?;
+            check_text("choice", &choice.id, "text", &choice.text, limits::PROMPT_CHARS, true)?;
+            if !choice_ids.insert(choice.id.as_str()) {
+                return Err(ManifestError::DuplicateId { what: "choice", id: choice.id.clone() });
+            }
+        }
+        match quiz.mode {
+            QuizMode::Graded if !question.correct.is_empty() => {
+                return Err(quiz_error(lesson, "a graded quiz must not publish its answer keys"));
+            }
+            QuizMode::Practice if question.correct.is_empty() => {
+                return Err(quiz_error(
+                    lesson,
+                    format!("practice question {:?} has no answer key", question.id),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(unknown) = question.correct.iter().find(|c| !choice_ids.contains(c.as_str())) {
+            return Err(quiz_error(
+                lesson,
+                format!("question {:?} marks unknown choice {unknown:?} correct", question.id),
+            ));
+        }
+        if !question.multiple && question.correct.len() > 1 {
+            return Err(quiz_error(
+                lesson,
+                format!("single-answer question {:?} has several keys", question.id),
             ));
         }
     }

@@ -6,6 +6,6 @@ mod model;
 mod queries;
 
 pub use import::{import_manifest, import_parsed};
-pub use manifest::{MANIFEST_FORMAT, Manifest, ManifestError, limits};
+pub use manifest::{ChoiceEntry, MANIFEST_FORMAT, Manifest, ManifestError, QuestionEntry, QuizEntry, limits};
 pub use model::*;
-pub use queries::{course, course_outline, lesson, linked_lectures, list_courses};
+pub use queries::{LessonFacts, course, course_outline, lesson, lesson_facts, linked_lectures, list_courses};

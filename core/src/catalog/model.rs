@@ -23,6 +23,16 @@ pub enum RenditionKind {
     Text,
 }
 
+/// How a quiz is graded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, uniffi::Enum)]
+#[serde(rename_all = "lowercase")]
+pub enum QuizMode {
+    /// Graded on the phone from the answer key; can be retaken freely.
+    Practice,
+    /// Submitted on sync and graded by the server; the phone never holds the keys.
+    Graded,
+}
+
 /// Maps an enum to the lowercase text stored in SQLite and back.
 macro_rules! sql_text_enum {
     ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
@@ -51,6 +61,7 @@ macro_rules! sql_text_enum {
 }
 sql_text_enum!(LessonKind { Video => "video", Reading => "reading", Quiz => "quiz" });
 sql_text_enum!(RenditionKind { Full => "full", Lite => "lite", Text => "text" });
+sql_text_enum!(QuizMode { Practice => "practice", Graded => "graded" });
 
 /// One downloadable form of a lesson and what it costs.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]

@@ -163,3 +163,21 @@ fn rendition_columns(row: &Row<'_>, first: usize) -> rusqlite::Result<Option<Ren
     let bytes: Option<u64> = row.get(first + 1)?;
     Ok(kind.zip(bytes).map(|(kind, bytes)| Rendition { kind, bytes }))
 }
+
+/// What learning features need to know about a lesson before recording anything against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonFacts {
+    pub course_id: String,
+    pub kind: super::model::LessonKind,
+    pub duration_ms: Option<i64>,
+}
+
+/// The facts of a lesson, or `NotFound`.
+pub fn lesson_facts(conn: &Connection, lesson_id: &str) -> Result<LessonFacts> {
+    conn.prepare_cached("SELECT course_id, kind, duration_ms FROM lesson WHERE id = ?1")?
+        .query_row([lesson_id], |r| {
+            Ok(LessonFacts { course_id: r.get(0)?, kind: r.get(1)?, duration_ms: r.get(2)? })
+        })
+        .optional()?
+        .ok_or_else(|| Error::not_found("lesson", lesson_id))
+}

@@ -40,7 +40,9 @@ impl From<Error> for SatchelError {
     fn from(error: Error) -> Self {
         let reason = error.to_string();
         match error {
-            Error::InvalidManifest(_) | Error::StaleManifest { .. } => SatchelError::InvalidInput { reason },
+            Error::InvalidManifest(_) | Error::StaleManifest { .. } | Error::InvalidArgument(_) => {
+                SatchelError::InvalidInput { reason }
+            }
             Error::NotFound { .. } => SatchelError::NotFound { reason },
             Error::ForeignDatabase(_) | Error::DatabaseTooNew { .. } => {
                 SatchelError::IncompatibleStore { reason }

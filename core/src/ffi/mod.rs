@@ -4,6 +4,8 @@
 //! error mapping. Behaviour lives in the domain modules.
 
 mod error;
+mod learning;
+mod notes;
 mod satchel;
 
 pub use error::SatchelError;

@@ -92,8 +92,26 @@ impl Satchel {
 }
 
 impl Satchel {
+    /// Runs `f` in a write transaction on the core runtime, with this device's id.
+    pub(super) async fn write<T, F>(&self, f: F) -> Result<T, SatchelError>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.with_account(move |account| account.store().write(|tx| f(tx, account.device_id()))).await
+    }
+
+    /// Runs `f` with the read connection on the core runtime.
+    pub(super) async fn read<T, F>(&self, f: F) -> Result<T, SatchelError>
+    where
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.with_account(move |account| account.store().read(f)).await
+    }
+
     /// Runs blocking account work on the core runtime and maps its error for the FFI.
-    async fn with_account<T, F>(&self, f: F) -> Result<T, SatchelError>
+    pub(super) async fn with_account<T, F>(&self, f: F) -> Result<T, SatchelError>
     where
         F: FnOnce(&Account) -> Result<T> + Send + 'static,
         T: Send + 'static,

@@ -1,0 +1,172 @@
+//! Enrolment, the weekly goal, and the learning summary (today, this week, streak), all computed
+//! on the phone from local data.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::study_time;
+use crate::catalog;
+use crate::error::{Error, Result};
+use crate::outbox::{self, Coalesce, EntityKind};
+use crate::time::now_ms;
+
+/// A day counts towards the goal and the streak with at least this much learning.
+pub const STUDY_DAY_MIN_MS: i64 = 60_000;
+const DAY_MS: i64 = 86_400_000;
+const DEFAULT_WEEKLY_GOAL_DAYS: u8 = 3;
+
+/// A course the learner enrolled in.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Enrollment {
+    pub course_id: String,
+    pub enrolled_at_ms: i64,
+}
+
+/// How the learner is doing against their goal, computed offline.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LearningSummary {
+    pub today_ms: i64,
+    /// Monday to today, in the learner's local time.
+    pub this_week_ms: i64,
+    pub study_days_this_week: u8,
+    /// Goal: this many study days a week.
+    pub weekly_goal_days: u8,
+    pub weekly_goal_met: bool,
+    /// Consecutive study days up to today (or up to yesterday, while today is still open).
+    pub current_streak_days: u32,
+    pub longest_streak_days: u32,
+    pub total_ms: i64,
+}
+
+#[derive(Serialize)]
+struct EnrollmentChange<'a> {
+    course_id: &'a str,
+    enrolled_at_ms: i64,
+}
+
+/// Enrols in a course; enrolling again changes nothing.
+pub fn enroll(tx: &Transaction<'_>, device_id: &str, course_id: &str) -> Result<Enrollment> {
+    catalog::course(tx, course_id)?;
+    if let Some(existing) = tx
+        .prepare_cached("SELECT enrolled_at_ms FROM enrollment WHERE course_id = ?1")?
+        .query_row([course_id], |r| r.get(0))
+        .optional()?
+    {
+        return Ok(Enrollment { course_id: course_id.to_owned(), enrolled_at_ms: existing });
+    }
+    let enrolled_at_ms = now_ms();
+    tx.prepare_cached("INSERT INTO enrollment (course_id, enrolled_at_ms) VALUES (?1, ?2)")?
+        .execute(params![course_id, enrolled_at_ms])?;
+    let change = EnrollmentChange { course_id, enrolled_at_ms };
+    outbox::record(tx, device_id, EntityKind::Enrollment, course_id, &change, Coalesce::ReplacePending)?;
+    Ok(Enrollment { course_id: course_id.to_owned(), enrolled_at_ms })
+}
+
+pub fn enrollments(conn: &Connection) -> Result<Vec<Enrollment>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT course_id, enrolled_at_ms FROM enrollment ORDER BY enrolled_at_ms")?;
+    let rows = stmt
+        .query_map([], |r| Ok(Enrollment { course_id: r.get(0)?, enrolled_at_ms: r.get(1)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Sets the weekly goal, in study days per week (1 to 7).
+pub fn set_weekly_goal(tx: &Transaction<'_>, device_id: &str, days: u8) -> Result<()> {
+    if !(1..=7).contains(&days) {
+        return Err(Error::invalid(format!("a weekly goal of {days} days is not between 1 and 7")));
+    }
+    tx.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('weekly_goal_days', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([days.to_string()])?;
+    outbox::record(
+        tx,
+        device_id,
+        EntityKind::Setting,
+        "weekly_goal_days",
+        &serde_json::json!({ "weekly_goal_days": days }),
+        Coalesce::ReplacePending,
+    )?;
+    Ok(())
+}
+
+/// The learner's summary at `now_ms`, cutting days at the given offset from UTC (the app passes
+/// the device's current offset, e.g. +180 for East Africa Time).
+pub fn summary(conn: &Connection, now_ms: i64, utc_offset_minutes: i32) -> Result<LearningSummary> {
+    if !(-18 * 60..=18 * 60).contains(&utc_offset_minutes) {
+        return Err(Error::invalid(format!("UTC offset {utc_offset_minutes} minutes is out of range")));
+    }
+    let goal: u8 = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'weekly_goal_days'")?
+        .query_row([], |r| r.get::<_, String>(0))
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_WEEKLY_GOAL_DAYS);
+    let days = study_time::per_local_day(conn, utc_offset_minutes)?;
+    Ok(summarize(&days, now_ms, utc_offset_minutes, goal))
+}
+
+/// Pure computation over (local day, ms) pairs, sorted by day.
+pub fn summarize(days: &[(i64, i64)], now_ms: i64, utc_offset_minutes: i32, goal: u8) -> LearningSummary {
+    let today = (now_ms + i64::from(utc_offset_minutes) * 60_000).div_euclid(DAY_MS);
+    // 1970-01-01 was a Thursday: Monday-based weekday = (day + 3) mod 7.
+    let week_start = today - (today + 3).rem_euclid(7);
+    let studied: Vec<i64> = days.iter().filter(|(_, ms)| *ms >= STUDY_DAY_MIN_MS).map(|(d, _)| *d).collect();
+
+    let ms_on =
+        |from: i64, to: i64| days.iter().filter(|(d, _)| (from..=to).contains(d)).map(|(_, ms)| ms).sum();
+    let study_days_this_week = studied.iter().filter(|d| (week_start..=today).contains(d)).count() as u8;
+
+    let mut longest = 0u32;
+    let mut run = 0u32;
+    let mut previous: Option<i64> = None;
+    for &day in studied.iter().filter(|d| **d <= today) {
+        run = if previous == Some(day - 1) { run + 1 } else { 1 };
+        longest = longest.max(run);
+        previous = Some(day);
+    }
+    let current = match previous {
+        Some(last) if last == today || last == today - 1 => run,
+        _ => 0,
+    };
+    LearningSummary {
+        today_ms: ms_on(today, today),
+        this_week_ms: ms_on(week_start, today),
+        study_days_this_week,
+        weekly_goal_days: goal,
+        weekly_goal_met: study_days_this_week >= goal,
+        current_streak_days: current,
+        longest_streak_days: longest,
+        total_ms: days.iter().map(|(_, ms)| ms).sum(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    #[test]
+    fn streaks_and_weeks_are_counted_in_local_days() {
+        // Day 20_000 (2024-10-04) is a Friday.
+        let friday = 20_000;
+        let now = friday * DAY_MS + 10 * 3_600_000; // Friday 10:00 UTC
+        let days = [(friday - 5, 30 * MIN), (friday - 2, 5 * MIN), (friday - 1, 20 * MIN), (friday, 30_000)];
+        let s = summarize(&days, now, 0, 3);
+        assert_eq!(s.current_streak_days, 2, "Wed+Thu; today has under a minute so far");
+        assert_eq!(s.longest_streak_days, 2);
+        assert_eq!(s.study_days_this_week, 2, "Mon..Fri: Wed and Thu");
+        assert!(!s.weekly_goal_met);
+        assert_eq!(s.today_ms, 30_000);
+        assert_eq!(s.this_week_ms, 5 * MIN + 20 * MIN + 30_000);
+
+        // Studying a day before yesterday only: the streak is broken.
+        let s = summarize(&[(friday - 2, 10 * MIN)], now, 0, 1);
+        assert_eq!(s.current_streak_days, 0);
+        assert_eq!(s.longest_streak_days, 1);
+        assert!(s.weekly_goal_met);
+    }
+}

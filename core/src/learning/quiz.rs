@@ -1,0 +1,356 @@
+//! Quizzes offline: answers stored the moment they are given, practice quizzes graded on the
+//! phone from the published key, graded quizzes kept as submitted-pending until the server
+//! grades them on sync.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use super::progress;
+use crate::catalog::{self, LessonKind, QuestionEntry, QuizMode};
+use crate::error::{Error, Result};
+use crate::outbox::{self, Coalesce, EntityKind};
+use crate::time::now_ms;
+
+/// A quiz as the learner sees it: no answer keys.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Quiz {
+    pub lesson_id: String,
+    pub mode: QuizMode,
+    pub pass_percent: u8,
+    pub questions: Vec<QuizQuestion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QuizQuestion {
+    pub id: String,
+    pub prompt: String,
+    pub choices: Vec<QuizChoice>,
+    pub multiple_answers: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QuizChoice {
+    pub id: String,
+    pub text: String,
+}
+
+/// Where an attempt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, uniffi::Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptState {
+    InProgress,
+    /// A graded quiz submitted on the phone, waiting for the server to grade it on sync.
+    SubmittedPending,
+    Graded,
+}
+
+/// One answer as given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
+pub struct QuizAnswer {
+    pub question_id: String,
+    pub choice_ids: Vec<String>,
+    pub answered_at_ms: i64,
+}
+
+/// How one question went, for a graded practice attempt.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QuestionResult {
+    pub question_id: String,
+    pub correct: bool,
+    pub correct_choice_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QuizAttempt {
+    pub id: String,
+    pub lesson_id: String,
+    pub mode: QuizMode,
+    pub state: AttemptState,
+    pub answers: Vec<QuizAnswer>,
+    pub started_at_ms: i64,
+    pub submitted_at_ms: Option<i64>,
+    pub score_percent: Option<u8>,
+    pub passed: Option<bool>,
+    /// Per question, once a practice attempt is graded; empty otherwise.
+    pub results: Vec<QuestionResult>,
+}
+
+/// What goes to the outbox: the whole attempt (state-based, so later answers replace earlier
+/// unsent entries).
+#[derive(Serialize)]
+struct AttemptChange<'a> {
+    lesson_id: &'a str,
+    course_id: &'a str,
+    mode: QuizMode,
+    state: AttemptState,
+    answers: &'a BTreeMap<String, QuizAnswer>,
+    started_at_ms: i64,
+    submitted_at_ms: Option<i64>,
+    score_percent: Option<u8>,
+    passed: Option<bool>,
+}
+
+struct QuizContent {
+    course_id: String,
+    mode: QuizMode,
+    pass_percent: u8,
+    questions: Vec<QuestionEntry>,
+}
+
+fn load_content(conn: &Connection, lesson_id: &str) -> Result<QuizContent> {
+    let facts = catalog::lesson_facts(conn, lesson_id)?;
+    if facts.kind != LessonKind::Quiz {
+        return Err(Error::invalid(format!("lesson {lesson_id:?} is not a quiz")));
+    }
+    let (mode, pass_percent, questions): (QuizMode, u8, String) = conn
+        .prepare_cached("SELECT mode, pass_percent, questions FROM quiz WHERE lesson_id = ?1")?
+        .query_row([lesson_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?
+        .ok_or_else(|| Error::not_found("quiz", lesson_id))?;
+    let questions = serde_json::from_str(&questions)
+        .map_err(|e| Error::Internal(format!("stored quiz of {lesson_id:?} is unreadable: {e}")))?;
+    Ok(QuizContent { course_id: facts.course_id, mode, pass_percent, questions })
+}
+
+/// The questions of a quiz lesson, without answer keys.
+pub fn quiz(conn: &Connection, lesson_id: &str) -> Result<Quiz> {
+    let content = load_content(conn, lesson_id)?;
+    Ok(Quiz {
+        lesson_id: lesson_id.to_owned(),
+        mode: content.mode,
+        pass_percent: content.pass_percent,
+        questions: content
+            .questions
+            .into_iter()
+            .map(|q| QuizQuestion {
+                id: q.id,
+                prompt: q.prompt,
+                choices: q.choices.into_iter().map(|c| QuizChoice { id: c.id, text: c.text }).collect(),
+                multiple_answers: q.multiple,
+            })
+            .collect(),
+    })
+}
+
+/// Starts a new attempt.
+pub fn start_attempt(tx: &Transaction<'_>, device_id: &str, lesson_id: &str) -> Result<QuizAttempt> {
+    let content = load_content(tx, lesson_id)?;
+    let row = AttemptRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        lesson_id: lesson_id.to_owned(),
+        course_id: content.course_id.clone(),
+        mode: content.mode,
+        state: AttemptState::InProgress,
+        answers: BTreeMap::new(),
+        started_at_ms: now_ms(),
+        submitted_at_ms: None,
+        score_percent: None,
+        passed: None,
+    };
+    tx.prepare_cached(
+        "INSERT INTO quiz_attempt (id, lesson_id, course_id, mode, state, answers, started_at_ms)
+         VALUES (?1, ?2, ?3, ?4, 'in_progress', '{}', ?5)",
+    )?
+    .execute(params![row.id, row.lesson_id, row.course_id, row.mode, row.started_at_ms])?;
+    row.record(tx, device_id)?;
+    Ok(row.public(&content))
+}
+
+/// Stores an answer the moment it is given. An empty `choice_ids` clears the answer.
+pub fn answer(
+    tx: &Transaction<'_>,
+    device_id: &str,
+    attempt_id: &str,
+    question_id: &str,
+    choice_ids: Vec<String>,
+) -> Result<QuizAttempt> {
+    let mut row = AttemptRow::load(tx, attempt_id)?;
+    if row.state != AttemptState::InProgress {
+        return Err(Error::invalid(format!("attempt {attempt_id:?} was already submitted")));
+    }
+    let content = load_content(tx, &row.lesson_id)?;
+    let question = content
+        .questions
+        .iter()
+        .find(|q| q.id == question_id)
+        .ok_or_else(|| Error::invalid(format!("the quiz has no question {question_id:?}")))?;
+    let chosen: BTreeSet<&str> = choice_ids.iter().map(String::as_str).collect();
+    if chosen.len() != choice_ids.len() {
+        return Err(Error::invalid("a choice was given twice"));
+    }
+    if let Some(unknown) = chosen.iter().find(|c| !question.choices.iter().any(|q| q.id == **c)) {
+        return Err(Error::invalid(format!("question {question_id:?} has no choice {unknown:?}")));
+    }
+    if !question.multiple && chosen.len() > 1 {
+        return Err(Error::invalid(format!("question {question_id:?} takes one answer")));
+    }
+    if choice_ids.is_empty() {
+        row.answers.remove(question_id);
+    } else {
+        let answer = QuizAnswer { question_id: question_id.to_owned(), choice_ids, answered_at_ms: now_ms() };
+        row.answers.insert(question_id.to_owned(), answer);
+    }
+    row.save(tx, device_id)?;
+    Ok(row.public(&content))
+}
+
+/// Submits an attempt: a practice quiz is graded now (and a pass completes the lesson); a graded
+/// quiz waits for the server.
+pub fn submit(tx: &Transaction<'_>, device_id: &str, attempt_id: &str) -> Result<QuizAttempt> {
+    let mut row = AttemptRow::load(tx, attempt_id)?;
+    if row.state != AttemptState::InProgress {
+        return Err(Error::invalid(format!("attempt {attempt_id:?} was already submitted")));
+    }
+    let content = load_content(tx, &row.lesson_id)?;
+    row.submitted_at_ms = Some(now_ms());
+    match row.mode {
+        QuizMode::Practice => {
+            let correct = content.questions.iter().filter(|q| is_correct(q, row.answers.get(&q.id))).count();
+            let score = (correct * 100 / content.questions.len().max(1)) as u8;
+            let passed = score >= content.pass_percent;
+            row.state = AttemptState::Graded;
+            row.score_percent = Some(score);
+            row.passed = Some(passed);
+            if passed {
+                progress::mark_complete(tx, device_id, &row.lesson_id, &row.course_id)?;
+            }
+        }
+        QuizMode::Graded => row.state = AttemptState::SubmittedPending,
+    }
+    row.save(tx, device_id)?;
+    Ok(row.public(&content))
+}
+
+/// Every attempt at a quiz, newest first.
+pub fn attempts(conn: &Connection, lesson_id: &str) -> Result<Vec<QuizAttempt>> {
+    let content = load_content(conn, lesson_id)?;
+    let ids: Vec<String> = conn
+        .prepare_cached(
+            "SELECT id FROM quiz_attempt WHERE lesson_id = ?1 ORDER BY started_at_ms DESC, id DESC",
+        )?
+        .query_map([lesson_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    ids.iter().map(|id| Ok(AttemptRow::load(conn, id)?.public(&content))).collect()
+}
+
+fn is_correct(question: &QuestionEntry, answer: Option<&QuizAnswer>) -> bool {
+    let Some(answer) = answer else { return false };
+    let given: BTreeSet<&str> = answer.choice_ids.iter().map(String::as_str).collect();
+    let key: BTreeSet<&str> = question.correct.iter().map(String::as_str).collect();
+    !key.is_empty() && given == key
+}
+
+struct AttemptRow {
+    id: String,
+    lesson_id: String,
+    course_id: String,
+    mode: QuizMode,
+    state: AttemptState,
+    answers: BTreeMap<String, QuizAnswer>,
+    started_at_ms: i64,
+    submitted_at_ms: Option<i64>,
+    score_percent: Option<u8>,
+    passed: Option<bool>,
+}
+
+impl AttemptRow {
+    fn load(conn: &Connection, attempt_id: &str) -> Result<AttemptRow> {
+        conn.prepare_cached(
+            "SELECT lesson_id, course_id, mode, state, answers, started_at_ms, submitted_at_ms,
+                    score_percent, passed
+             FROM quiz_attempt WHERE id = ?1",
+        )?
+        .query_row([attempt_id], |r| {
+            let state: String = r.get(3)?;
+            let answers: String = r.get(4)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, QuizMode>(2)?,
+                state,
+                answers,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, Option<u8>>(7)?,
+                r.get::<_, Option<bool>>(8)?,
+            ))
+        })
+        .optional()?
+        .ok_or_else(|| Error::not_found("quiz attempt", attempt_id))
+        .and_then(
+            |(lesson_id, course_id, mode, state, answers, started, submitted, score, passed)| {
+                Ok(AttemptRow {
+                    id: attempt_id.to_owned(),
+                    lesson_id,
+                    course_id,
+                    mode,
+                    state: serde_json::from_value(serde_json::Value::String(state))
+                        .map_err(|e| Error::Internal(format!("unknown attempt state: {e}")))?,
+                    answers: serde_json::from_str(&answers)
+                        .map_err(|e| Error::Internal(format!("stored answers are unreadable: {e}")))?,
+                    started_at_ms: started,
+                    submitted_at_ms: submitted,
+                    score_percent: score,
+                    passed,
+                })
+            },
+        )
+    }
+
+    fn save(&self, tx: &Transaction<'_>, device_id: &str) -> Result<()> {
+        let answers = serde_json::to_string(&self.answers).map_err(|e| Error::Internal(e.to_string()))?;
+        let state = serde_json::to_value(self.state).map_err(|e| Error::Internal(e.to_string()))?;
+        tx.prepare_cached(
+            "UPDATE quiz_attempt SET state = ?2, answers = ?3, submitted_at_ms = ?4, score_percent = ?5, passed = ?6
+             WHERE id = ?1",
+        )?
+        .execute(params![self.id, state.as_str(), answers, self.submitted_at_ms, self.score_percent, self.passed])?;
+        self.record(tx, device_id)
+    }
+
+    fn record(&self, tx: &Transaction<'_>, device_id: &str) -> Result<()> {
+        let change = AttemptChange {
+            lesson_id: &self.lesson_id,
+            course_id: &self.course_id,
+            mode: self.mode,
+            state: self.state,
+            answers: &self.answers,
+            started_at_ms: self.started_at_ms,
+            submitted_at_ms: self.submitted_at_ms,
+            score_percent: self.score_percent,
+            passed: self.passed,
+        };
+        outbox::record(tx, device_id, EntityKind::QuizAttempt, &self.id, &change, Coalesce::ReplacePending)?;
+        Ok(())
+    }
+
+    fn public(&self, content: &QuizContent) -> QuizAttempt {
+        let results = if self.mode == QuizMode::Practice && self.state == AttemptState::Graded {
+            content
+                .questions
+                .iter()
+                .map(|q| QuestionResult {
+                    question_id: q.id.clone(),
+                    correct: is_correct(q, self.answers.get(&q.id)),
+                    correct_choice_ids: q.correct.clone(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        QuizAttempt {
+            id: self.id.clone(),
+            lesson_id: self.lesson_id.clone(),
+            mode: self.mode,
+            state: self.state,
+            answers: self.answers.values().cloned().collect(),
+            started_at_ms: self.started_at_ms,
+            submitted_at_ms: self.submitted_at_ms,
+            score_percent: self.score_percent,
+            passed: self.passed,
+            results,
+        }
+    }
+}
