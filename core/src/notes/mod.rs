@@ -176,10 +176,7 @@ type PlacedNote = (Option<String>, Option<String>, Note);
 
 /// A course's live notes with their module and lesson titles, in course order; notes of lessons
 /// that left the course come last.
-fn placed_in_course(
-    conn: &Connection,
-    course_id: &str,
-) -> Result<Vec<PlacedNote>> {
+fn placed_in_course(conn: &Connection, course_id: &str) -> Result<Vec<PlacedNote>> {
     let sql = format!(
         "SELECT m.title, l.title, n.id, n.lesson_id, n.course_id, n.kind, n.body, n.anchor, n.color, n.tags,
                 n.created_at_ms, n.updated_at_ms, n.orphaned
