@@ -128,7 +128,7 @@ mod tests {
     fn context_picks_the_right_one_of_repeated_quotes() {
         let text = "the server replies. Later, the server replies again.";
         let second = utf16_find(text, "again") as usize - "the server replies ".len();
-        let found = reanchor(text, "the server replies", "Later, ", " again", 0).unwrap();
+        let found = reanchor(text, "the server replies", "Later, ", " again", 100).unwrap();
         assert_eq!(found.0 as usize, second);
     }
 

@@ -28,11 +28,11 @@ class CatalogTest {
         val satchel = SatchelAccounts.open(File(dir, "learner"), SatchelConfig(deviceName = "JVM test"))
         val outcome = satchel.importManifest(TestCourses.SMALL)
         assertEquals(ImportStatus.INSTALLED, outcome.status)
-        assertEquals(2u, outcome.lessonCount)
+        assertEquals(3u, outcome.lessonCount)
 
         val outline = satchel.courseOutline("kt-course")
         assertEquals("Kotlin test course", outline.course.title)
-        assertEquals(listOf("kt.video", "kt.reading"), outline.modules.single().lessons.map { it.id })
+        assertEquals(listOf("kt.video", "kt.reading", "kt.quiz"), outline.modules.single().lessons.map { it.id })
         assertEquals(1_200_000uL, outline.course.sizes.liteBytes)
         assertEquals(40_000_000uL, outline.course.sizes.fullBytes)
 
