@@ -5,11 +5,22 @@
 
 use std::path::PathBuf;
 
+use std::time::Instant;
+
 use anyhow::{Context, Result};
+use satchel_core::catalog::{CourseOutline, Lesson};
+use satchel_core::learning::AttemptState;
+use satchel_core::notes::{NewNote, NoteAnchor, NoteKind};
 use satchel_core::runtime::runtime;
 use satchel_core::{Satchel, SatchelConfig};
 
 use crate::format;
+use crate::study::{self, Studied};
+
+/// The text of the sample reading, as the app would display it once downloaded.
+const READING_TEXT: &str = "A URL has three parts you will meet every day: a scheme, a host and a path. \
+The scheme says how to talk to the server, usually https. The host is looked up with DNS to find \
+the server's address. The path says which page or file you want.";
 
 /// The sample course's manifest, bundled so the demo needs nothing on disk.
 const SAMPLE_MANIFEST: &str = include_str!("../sample/course-manifest.json");
@@ -60,7 +71,132 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
         }
     }
 
+    study_day(&satchel, &outline)?;
+
     satchel.shutdown()?;
     println!("\nDone.");
+    Ok(())
+}
+
+fn lesson<'a>(outline: &'a CourseOutline, id: &str) -> Result<&'a Lesson> {
+    outline
+        .modules
+        .iter()
+        .flat_map(|m| &m.lessons)
+        .find(|l| l.id == id)
+        .with_context(|| format!("no lesson {id}"))
+}
+
+/// The learner studies offline: a lecture with notes, a reading with a highlight, two quizzes.
+fn study_day(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
+    let rt = runtime();
+    let course_id = outline.course.id.clone();
+    rt.block_on(satchel.enroll(course_id.clone()))?;
+    rt.block_on(satchel.set_weekly_goal(3))?;
+    let mut clock = Instant::now();
+    let mut studied = Studied::default();
+
+    println!("\n== Offline on the bus: the first lecture");
+    let lecture = lesson(outline, "web-basics.what-happens")?;
+    let end = lecture.duration_ms.unwrap_or(0) as i64;
+    study::watch(satchel, lecture, 0, 95_000, &mut clock, 0, &mut studied)?;
+    rt.block_on(satchel.add_note(NewNote {
+        lesson_id: lecture.id.clone(),
+        kind: NoteKind::Note,
+        body: "The browser asks DNS for the address before anything else.".into(),
+        anchor: NoteAnchor::Time { start_ms: 80_000, end_ms: 95_000 },
+        color: None,
+        tags: vec!["dns".into(), "exam".into()],
+    }))?;
+    study::watch(satchel, lecture, 95_000, end, &mut clock, 0, &mut studied)?;
+    satchel.end_study_session();
+    let p = rt.block_on(satchel.lesson_progress(lecture.id.clone()))?;
+    println!(
+        "{}: {} · watched {} of {} · {} learning",
+        lecture.title,
+        if p.completed { "complete" } else { "in progress" },
+        format::clock(p.watched_ms),
+        format::clock(end),
+        format::clock(p.time_spent_ms)
+    );
+
+    println!("\n== A reading, with a highlight");
+    let reading = lesson(outline, "web-basics.reading-urls")?;
+    let quote = "The host is looked up with DNS";
+    let start =
+        READING_TEXT.find(quote).map(|b| READING_TEXT[..b].encode_utf16().count()).unwrap_or(0) as i32;
+    rt.block_on(satchel.add_note(NewNote {
+        lesson_id: reading.id.clone(),
+        kind: NoteKind::Highlight,
+        body: "Same DNS as in the lecture.".into(),
+        anchor: NoteAnchor::Text {
+            quote: quote.into(),
+            prefix: "usually https. ".into(),
+            suffix: " to find".into(),
+            start,
+            end: start + quote.encode_utf16().count() as i32,
+        },
+        color: Some("yellow".into()),
+        tags: vec!["dns".into()],
+    }))?;
+    study::read(satchel, reading, &mut studied)?;
+    println!("{}: highlighted \"{quote}\", scrolled to the end", reading.title);
+
+    println!("\n== Quizzes");
+    let practice = lesson(outline, "web-basics.http-quiz")?;
+    let graded = study::take_quiz(satchel, practice, |i| [2, 0, 0, 1, 0][i % 5], &mut studied)?;
+    println!(
+        "{}: {}% ({}) graded on the phone",
+        practice.title,
+        graded.score_percent.unwrap_or(0),
+        if graded.passed == Some(true) { "passed" } else { "not passed" }
+    );
+    let final_quiz = lesson(outline, "web-basics.final-quiz")?;
+    let pending = study::take_quiz(satchel, final_quiz, |_| 0, &mut studied)?;
+    let state = match pending.state {
+        AttemptState::SubmittedPending => "submitted; the server grades it on the next sync",
+        AttemptState::Graded => "graded",
+        AttemptState::InProgress => "in progress",
+    };
+    println!("{}: {state}", final_quiz.title);
+
+    println!("\n== Where the learner stands");
+    let progress = rt.block_on(satchel.course_progress(course_id.clone()))?;
+    println!(
+        "course {}% complete ({} of {} lessons) · next: {}",
+        progress.percent_complete,
+        progress.completed_lessons,
+        progress.total_lessons,
+        progress
+            .next_lesson_id
+            .as_deref()
+            .and_then(|id| lesson(outline, id).ok())
+            .map_or("-", |l| l.title.as_str())
+    );
+    for (module, m) in outline.modules.iter().zip(&progress.modules) {
+        println!("  {:<24} {:>3}%", module.title, m.percent_complete);
+    }
+    let summary = rt.block_on(satchel.learning_summary(0))?;
+    println!(
+        "today {} learning · {} of {} study days this week · streak {} day(s)",
+        format::clock(summary.today_ms),
+        summary.study_days_this_week,
+        summary.weekly_goal_days,
+        summary.current_streak_days
+    );
+
+    println!("\n== Searching notes for \"dns\"");
+    for note in rt.block_on(satchel.search_notes("dns".into(), None, 10))? {
+        println!("  - {}", note.body);
+    }
+
+    println!("\n== Notes exported as Markdown");
+    print!("{}", rt.block_on(satchel.export_notes_markdown(course_id))?);
+
+    let waiting = rt.block_on(satchel.pending_changes())?;
+    println!(
+        "\n{} progress reports, {} quiz attempts recorded offline; {waiting} changes wait in the outbox for sync.",
+        studied.ticks, studied.quizzes
+    );
     Ok(())
 }

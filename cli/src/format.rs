@@ -44,6 +44,11 @@ fn duration(ms: u64) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
+/// A signed millisecond count as m:ss.
+pub fn clock(ms: i64) -> String {
+    duration(ms.max(0) as u64)
+}
+
 fn lesson_line(lesson: &Lesson) -> String {
     let kind = match lesson.kind {
         LessonKind::Video => "video",

@@ -5,6 +5,7 @@
 
 mod demo;
 mod format;
+mod study;
 
 use std::path::PathBuf;
 
@@ -39,6 +40,15 @@ enum Command {
         #[arg(long)]
         account: PathBuf,
     },
+    /// Simulate a learner studying a course: playback reports, readings, quizzes, notes.
+    Study {
+        #[arg(long)]
+        account: PathBuf,
+        course_id: String,
+        /// How many times to go through the course; 0 studies until interrupted.
+        #[arg(long, default_value_t = 1)]
+        rounds: u64,
+    },
     /// Print a course's outline with download sizes.
     Outline {
         #[arg(long)]
@@ -63,6 +73,15 @@ fn main() -> Result<()> {
             for course in runtime().block_on(satchel.list_courses())? {
                 println!("{}", format::course_line(&course));
             }
+            Ok(satchel.shutdown()?)
+        }
+        Command::Study { account, course_id, rounds } => {
+            let satchel = open(&account)?;
+            let studied = study::course(&satchel, &course_id, rounds)?;
+            println!(
+                "studied {course_id}: {} progress reports, {} notes, {} quizzes",
+                studied.ticks, studied.notes, studied.quizzes
+            );
             Ok(satchel.shutdown()?)
         }
         Command::Outline { account, course_id } => {

@@ -28,6 +28,16 @@ fn the_demo_shows_the_whole_sample_course() {
     assert!(stdout.contains("imported web-basics v1: 3 modules, 8 lessons (Installed)"), "{stdout}");
     assert!(stdout.contains("-> Names and addresses: DNS (How the web works; needs network)"), "{stdout}");
     assert!(stdout.contains("Lite saves"), "{stdout}");
+    // The learner's day offline.
+    assert!(
+        stdout.contains("What happens when you open a page: complete · watched 6:12 of 6:12"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Check yourself: HTTP: 60% (passed) graded on the phone"), "{stdout}");
+    assert!(stdout.contains("Final check: submitted; the server grades it on the next sync"), "{stdout}");
+    assert!(stdout.contains("course 37% complete (3 of 8 lessons)"), "{stdout}");
+    assert!(stdout.contains("> The host is looked up with DNS"), "the export quotes the highlight: {stdout}");
+    assert!(stdout.contains("9 changes wait in the outbox for sync"), "{stdout}");
 }
 
 #[test]

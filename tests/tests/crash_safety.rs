@@ -1,0 +1,113 @@
+//! Kill -9 a real learner process at random moments: every change that landed has its outbox
+//! entry, nothing lands without one, nothing is duplicated, and the database stays intact.
+
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use satchel_core::outbox;
+use satchel_core::store::Store;
+use satchel_tests::{sample_manifest_path, workspace_bin};
+
+const KILLS: usize = 25;
+
+/// A small deterministic generator: the delays differ run to run of the loop, not test to test.
+fn delays(seed: u64) -> impl Iterator<Item = Duration> {
+    let mut x = seed;
+    std::iter::from_fn(move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        Some(Duration::from_millis(30 + x % 250))
+    })
+}
+
+#[test]
+fn killing_the_learner_process_never_separates_a_change_from_its_outbox_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("acct");
+    let satchel = workspace_bin("satchel").unwrap();
+    let status = Command::new(&satchel)
+        .args(["import", "--account"])
+        .arg(&account)
+        .arg(sample_manifest_path())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut last_outbox_len = 0;
+    for (trial, delay) in delays(0x5a7c_4e1).take(KILLS).enumerate() {
+        let mut child = Command::new(&satchel)
+            .args(["study", "--rounds", "0", "--account"])
+            .arg(&account)
+            .arg("web-basics")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+
+        let store = Store::open(account.join("satchel.db")).unwrap();
+        let check: String =
+            store.read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(check, "ok", "trial {trial}");
+
+        let pending = store.read(outbox::pending).unwrap();
+        let mut latest: HashMap<(String, String), serde_json::Value> = HashMap::new();
+        let mut unsent: HashMap<(String, String), usize> = HashMap::new();
+        for entry in &pending {
+            let key = (entry.entity_kind.clone(), entry.entity_id.clone());
+            latest.insert(key.clone(), serde_json::from_str(&entry.change).unwrap());
+            if entry.attempts == 0 {
+                *unsent.entry(key).or_default() += 1;
+            }
+        }
+        assert!(unsent.values().all(|n| *n == 1), "trial {trial}: one pending entry per entity");
+
+        let progress: Vec<(String, i64, i64)> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT lesson_id, position_ms, time_spent_ms FROM progress")?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<Result<_, _>>()?;
+                Ok(rows)
+            })
+            .unwrap();
+        for (lesson, position, spent) in &progress {
+            let change =
+                latest.get(&("progress".into(), lesson.clone())).expect("progress row without outbox entry");
+            assert_eq!(change["position_ms"], *position, "trial {trial}: {lesson}");
+            assert_eq!(change["time_spent_ms"], *spent, "trial {trial}: {lesson}");
+        }
+        let notes: Vec<(String, String)> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT id, body FROM note")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+                Ok(rows)
+            })
+            .unwrap();
+        for (id, body) in &notes {
+            let change = latest.get(&("note".into(), id.clone())).expect("note without outbox entry");
+            assert_eq!(change["body"], *body, "trial {trial}");
+        }
+        // Every outbox entry describes something that exists: no entry outlived a rolled-back change.
+        let notes_by_id: HashMap<&String, &String> = notes.iter().map(|(id, body)| (id, body)).collect();
+        for ((kind, id), _) in &latest {
+            match kind.as_str() {
+                "note" => assert!(notes_by_id.contains_key(id), "trial {trial}: outbox note {id} has no row"),
+                "progress" => assert!(
+                    progress.iter().any(|p| &p.0 == id),
+                    "trial {trial}: outbox progress {id} has no row"
+                ),
+                _ => {}
+            }
+        }
+        assert!(pending.len() >= last_outbox_len, "trial {trial}: the outbox never loses entries");
+        last_outbox_len = pending.len();
+        store.close().unwrap();
+    }
+    assert!(last_outbox_len > 0, "the learner process made changes before being killed");
+}
