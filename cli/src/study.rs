@@ -45,7 +45,7 @@ pub fn watch(
             *clock,
         )?;
         studied.ticks += 1;
-        if note_every > 0 && studied.ticks % note_every == 0 {
+        if note_every > 0 && studied.ticks.is_multiple_of(note_every) {
             let note = NewNote {
                 lesson_id: lesson.id.clone(),
                 kind: NoteKind::Note,

@@ -37,7 +37,7 @@ fn killing_the_learner_process_never_separates_a_change_from_its_outbox_entry() 
     assert!(status.success());
 
     let mut last_outbox_len = 0;
-    for (trial, delay) in delays(0x5a7c_4e1).take(KILLS).enumerate() {
+    for (trial, delay) in delays(0x05a7_c4e1).take(KILLS).enumerate() {
         let mut child = Command::new(&satchel)
             .args(["study", "--rounds", "0", "--account"])
             .arg(&account)
@@ -95,7 +95,7 @@ fn killing_the_learner_process_never_separates_a_change_from_its_outbox_entry() 
         }
         // Every outbox entry describes something that exists: no entry outlived a rolled-back change.
         let notes_by_id: HashMap<&String, &String> = notes.iter().map(|(id, body)| (id, body)).collect();
-        for ((kind, id), _) in &latest {
+        for (kind, id) in latest.keys() {
             match kind.as_str() {
                 "note" => assert!(notes_by_id.contains_key(id), "trial {trial}: outbox note {id} has no row"),
                 "progress" => assert!(

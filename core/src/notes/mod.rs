@@ -239,39 +239,40 @@ pub fn export_markdown(conn: &Connection, course_id: &str) -> Result<String> {
 /// returns nothing, never an error. Best matches first.
 pub fn search(conn: &Connection, query: &str, course_id: Option<&str>, limit: u32) -> Result<Vec<Note>> {
     let Some(query) = SafeQuery::parse(query) else { return Ok(Vec::new()) };
-    let mut sql = String::from(
-        "SELECT n.id, n.lesson_id, n.course_id, n.kind, n.body, n.anchor, n.color, n.tags,
-                n.created_at_ms, n.updated_at_ms, n.orphaned
-         FROM note_fts f JOIN note n ON n.rowid = f.rowid
-         WHERE n.deleted = 0",
-    );
+    // Rank and limit inside the index first, then fetch only the notes that made the cut.
+    // Tombstoned notes are not in the index (see the note_fts triggers).
+    let mut inner = String::from("SELECT rowid FROM note_fts WHERE 1");
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(expr) = &query.match_expr {
         values.push(expr.clone().into());
-        sql.push_str(&format!(" AND note_fts MATCH ?{}", values.len()));
+        inner.push_str(&format!(" AND note_fts MATCH ?{}", values.len()));
     }
     for pattern in &query.like_patterns {
         values.push(pattern.clone().into());
         let n = values.len();
-        sql.push_str(&format!(
-            " AND (f.body LIKE ?{n} ESCAPE '\\' OR f.quote LIKE ?{n} ESCAPE '\\' OR f.tags LIKE ?{n} ESCAPE '\\')"
+        inner.push_str(&format!(
+            " AND (body LIKE ?{n} ESCAPE '\\' OR quote LIKE ?{n} ESCAPE '\\' OR tags LIKE ?{n} ESCAPE '\\')"
         ));
     }
     if let Some(course_id) = course_id {
         values.push(course_id.to_owned().into());
-        sql.push_str(&format!(" AND n.course_id = ?{}", values.len()));
+        inner.push_str(&format!(" AND course_id = ?{}", values.len()));
     }
-    sql.push_str(if query.match_expr.is_some() {
-        " ORDER BY bm25(note_fts), n.updated_at_ms DESC"
-    } else {
-        " ORDER BY n.updated_at_ms DESC"
-    });
+    inner.push_str(if query.match_expr.is_some() { " ORDER BY rank" } else { " ORDER BY rowid DESC" });
     values.push(i64::from(limit.clamp(1, limits::SEARCH_RESULTS)).into());
-    sql.push_str(&format!(" LIMIT ?{}", values.len()));
-    let notes = conn
-        .prepare_cached(&sql)?
-        .query_map(rusqlite::params_from_iter(values), note_from_row)?
+    inner.push_str(&format!(" LIMIT ?{}", values.len()));
+
+    let ranked: Vec<i64> = conn
+        .prepare_cached(&inner)?
+        .query_map(rusqlite::params_from_iter(values), |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    let mut fetch = conn.prepare_cached(&format!("{SELECT_NOTE} WHERE n.rowid = ?1"))?;
+    let mut notes = Vec::with_capacity(ranked.len());
+    for rowid in ranked {
+        if let Some(note) = fetch.query_row([rowid], note_from_row).optional()? {
+            notes.push(note);
+        }
+    }
     Ok(notes)
 }
 

@@ -22,31 +22,39 @@ pub struct Row {
     pub met: bool,
 }
 
+/// What a row must show.
+#[derive(Debug, Clone, Copy)]
+pub enum Goal {
+    /// `value / peer_value <= x`
+    RatioAtMost(f64),
+    /// `value <= x` in the row's unit (the peer is still measured and shown beside it).
+    ValueAtMost(f64),
+}
+
 impl Row {
+    pub fn new(name: &str, value: f64, unit: &str, peer: &str, peer_value: f64, goal: Goal) -> Row {
+        let ratio = if peer_value > 0.0 { value / peer_value } else { f64::INFINITY };
+        let (goal, met) = match goal {
+            Goal::RatioAtMost(x) => (format!("ratio <= {x}"), ratio <= x),
+            Goal::ValueAtMost(x) => (format!("<= {x} {unit}"), value <= x),
+        };
+        Row { name: name.into(), value, unit: unit.into(), peer: peer.into(), peer_value, ratio, goal, met }
+    }
+
     /// A row whose goal is `ratio <= max_ratio`.
     pub fn at_most(name: &str, value: f64, unit: &str, peer: &str, peer_value: f64, max_ratio: f64) -> Row {
-        let ratio = if peer_value > 0.0 { value / peer_value } else { f64::INFINITY };
-        Row {
-            name: name.into(),
-            value,
-            unit: unit.into(),
-            peer: peer.into(),
-            peer_value,
-            ratio,
-            goal: format!("<= {max_ratio}"),
-            met: ratio <= max_ratio,
-        }
+        Row::new(name, value, unit, peer, peer_value, Goal::RatioAtMost(max_ratio))
     }
 }
 
 pub fn print(rows: &[Row]) {
     println!(
-        "{:<28} {:>12} {:<5} {:<40} {:>12} {:>8} {:>8} {:>4}",
+        "{:<34} {:>12} {:<5} {:<44} {:>12} {:>8} {:>14} {:>4}",
         "name", "value", "unit", "peer", "peer value", "ratio", "goal", "met"
     );
     for r in rows {
         println!(
-            "{:<28} {:>12.4} {:<5} {:<40} {:>12.4} {:>8.3} {:>8} {:>4}",
+            "{:<34} {:>12.4} {:<5} {:<44} {:>12.4} {:>8.3} {:>14} {:>4}",
             r.name,
             r.value,
             r.unit,

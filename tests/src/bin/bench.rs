@@ -8,8 +8,13 @@ use satchel_tests::bench::{self, report::Row};
 
 type Bench = (&'static str, fn() -> Result<Row>);
 
-const BENCHES: &[Bench] =
-    &[("store_open_migrate_ms", bench::store::open_migrate), ("catalog_outline_ms", bench::catalog::outline)];
+const BENCHES: &[Bench] = &[
+    ("store_open_migrate_ms", bench::store::open_migrate),
+    ("catalog_outline_ms", bench::catalog::outline),
+    ("progress_tick_p99_ms", bench::learning::progress_tick),
+    ("note_search_10k_median_ms", bench::learning::note_search),
+    ("progress_bytes_per_playback_hour", bench::learning::progress_growth),
+];
 
 fn main() -> Result<()> {
     let mut out = PathBuf::from("target/bench/results.json");

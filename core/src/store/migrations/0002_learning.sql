@@ -51,17 +51,20 @@ CREATE INDEX note_by_course ON note(course_id);
 
 -- Full-text search over live notes. Trigram tokens give substring matches in every script,
 -- including those written without spaces.
-CREATE VIRTUAL TABLE note_fts USING fts5(body, quote, tags, tokenize = 'trigram remove_diacritics 1');
+CREATE VIRTUAL TABLE note_fts USING fts5(
+    body, quote, tags, course_id UNINDEXED,
+    tokenize = 'trigram remove_diacritics 1'
+);
 
 CREATE TRIGGER note_fts_insert AFTER INSERT ON note WHEN new.deleted = 0 BEGIN
-    INSERT INTO note_fts (rowid, body, quote, tags)
-    VALUES (new.rowid, new.body, coalesce(json_extract(new.anchor, '$.quote'), ''), new.tags);
+    INSERT INTO note_fts (rowid, body, quote, tags, course_id)
+    VALUES (new.rowid, new.body, coalesce(json_extract(new.anchor, '$.quote'), ''), new.tags, new.course_id);
 END;
 
 CREATE TRIGGER note_fts_update AFTER UPDATE ON note BEGIN
     DELETE FROM note_fts WHERE rowid = old.rowid;
-    INSERT INTO note_fts (rowid, body, quote, tags)
-    SELECT new.rowid, new.body, coalesce(json_extract(new.anchor, '$.quote'), ''), new.tags
+    INSERT INTO note_fts (rowid, body, quote, tags, course_id)
+    SELECT new.rowid, new.body, coalesce(json_extract(new.anchor, '$.quote'), ''), new.tags, new.course_id
     WHERE new.deleted = 0;
 END;
 
