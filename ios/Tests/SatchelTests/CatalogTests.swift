@@ -17,30 +17,17 @@ final class CatalogTests: XCTestCase {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    static let small = """
-    {
-      "format": 1, "id": "kt-course", "version": 1, "title": "Kotlin test course",
-      "modules": [
-        { "id": "kt.m1", "title": "Only module", "lessons": [
-          { "id": "kt.video", "title": "A lecture", "kind": "video", "duration_ms": 300000,
-            "renditions": [ { "kind": "full", "bytes": 40000000 }, { "kind": "lite", "bytes": 1200000 } ],
-            "linked": ["kt.reading"] },
-          { "id": "kt.reading", "title": "A reading", "kind": "reading" }
-        ] }
-      ]
-    }
-    """
 
     func testImportsAManifestAndReadsTheOutlineBack() async throws {
         let satchel = try await SatchelAccounts.open(
             accountDir: dir.appendingPathComponent("learner"), config: SatchelConfig(deviceName: "Swift test"))
-        let outcome = try await satchel.importManifest(manifestJson: Self.small)
+        let outcome = try await satchel.importManifest(manifestJson: TestCourses.small)
         XCTAssertEqual(outcome.status, .installed)
-        XCTAssertEqual(outcome.lessonCount, 2)
+        XCTAssertEqual(outcome.lessonCount, 3)
 
         let outline = try await satchel.courseOutline(courseId: "kt-course")
         XCTAssertEqual(outline.course.title, "Kotlin test course")
-        XCTAssertEqual(outline.modules.first?.lessons.map(\.id), ["kt.video", "kt.reading"])
+        XCTAssertEqual(outline.modules.first?.lessons.map(\.id), ["kt.video", "kt.reading", "kt.quiz"])
         XCTAssertEqual(outline.course.sizes.liteBytes, 1_200_000)
 
         let video = try await satchel.lesson(lessonId: "kt.video")
@@ -49,7 +36,7 @@ final class CatalogTests: XCTestCase {
 
         let linked = try await satchel.linkedLectures(lessonId: "kt.video")
         XCTAssertEqual(linked.map(\.lesson.id), ["kt.reading"])
-        let again = try await satchel.importManifest(manifestJson: Self.small)
+        let again = try await satchel.importManifest(manifestJson: TestCourses.small)
         XCTAssertEqual(again.status, .unchanged)
         try satchel.shutdown()
     }
