@@ -10,7 +10,8 @@ use rusqlite::Connection;
 use satchel_core::store::Store;
 
 /// (version, frozen SQL of a database at that version with sample rows).
-const FIXTURES: &[(u32, &str)] = &[(1, include_str!("fixtures/schema_v1.sql"))];
+const FIXTURES: &[(u32, &str)] =
+    &[(1, include_str!("fixtures/schema_v1.sql")), (2, include_str!("fixtures/schema_v2.sql"))];
 
 #[test]
 fn every_frozen_version_upgrades_to_the_fresh_schema() {
