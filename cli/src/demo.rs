@@ -38,7 +38,8 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
     println!("Satchel demo: a learner's day");
     println!("account: {}", dir.display());
 
-    let satchel = Satchel::open(dir_text, SatchelConfig { device_name: "demo phone".into() })?;
+    let satchel =
+        Satchel::open(dir_text, SatchelConfig { device_name: "demo phone".into(), ..Default::default() })?;
     let rt = runtime();
 
     println!("\n== The course arrives");

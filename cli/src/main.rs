@@ -95,5 +95,8 @@ fn main() -> Result<()> {
 
 fn open(account: &std::path::Path) -> Result<std::sync::Arc<Satchel>> {
     let dir = account.to_str().context("the account path is not valid UTF-8")?;
-    Ok(Satchel::open(dir.to_owned(), SatchelConfig { device_name: "satchel-cli".into() })?)
+    Ok(Satchel::open(
+        dir.to_owned(),
+        SatchelConfig { device_name: "satchel-cli".into(), ..Default::default() },
+    )?)
 }

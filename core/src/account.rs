@@ -1,10 +1,16 @@
 //! One learner account on this device: its directory, its database and its device identity.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ed25519_dalek::VerifyingKey;
 
 use rusqlite::{OptionalExtension, Transaction};
 
-use crate::error::Result;
+use crate::content::fetch::ContentClient;
+use crate::content::signed::parse_public_key;
+use crate::content::store::ContentStore;
+use crate::error::{Error, Result};
 use crate::learning::StudyClock;
 use crate::store::{DATABASE_FILE, Store};
 
@@ -14,13 +20,25 @@ pub struct Account {
     store: Store,
     device_id: String,
     clock: StudyClock,
+    content: ContentStore,
+    trusted_keys: Vec<VerifyingKey>,
+    client: OnceLock<ContentClient>,
 }
 
 impl Account {
     /// Opens the account stored in `dir`, creating the directory and database on first use.
     /// `device_name` is a label for the learner's device list ("Amina's phone"); empty keeps the
-    /// one already stored.
-    pub fn open(dir: impl AsRef<Path>, device_name: &str) -> Result<Account> {
+    /// one already stored. `trusted_publisher_keys` (base64 ed25519) are the keys course
+    /// manifests must be signed with.
+    pub fn open(
+        dir: impl AsRef<Path>,
+        device_name: &str,
+        trusted_publisher_keys: &[String],
+    ) -> Result<Account> {
+        let trusted_keys = trusted_publisher_keys
+            .iter()
+            .map(|key| parse_public_key(key).map_err(Error::InvalidArgument))
+            .collect::<Result<Vec<_>>>()?;
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir)?;
         let store = Store::open(dir.join(DATABASE_FILE))?;
@@ -39,7 +57,15 @@ impl Account {
                 }
             }
         })?;
-        Ok(Account { dir, store, device_id, clock: StudyClock::default() })
+        Ok(Account {
+            content: ContentStore::new(dir.join("content")),
+            dir,
+            store,
+            device_id,
+            clock: StudyClock::default(),
+            trusted_keys,
+            client: OnceLock::new(),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -53,6 +79,25 @@ impl Account {
     /// Measures learning time between progress reports (in memory).
     pub fn clock(&self) -> &StudyClock {
         &self.clock
+    }
+
+    /// The verified content directory.
+    pub fn content(&self) -> &ContentStore {
+        &self.content
+    }
+
+    /// Publisher keys manifests must be signed with.
+    pub fn trusted_keys(&self) -> &[VerifyingKey] {
+        &self.trusted_keys
+    }
+
+    /// The HTTP client for content, made on first use.
+    pub fn content_client(&self) -> Result<ContentClient> {
+        if let Some(client) = self.client.get() {
+            return Ok(client.clone());
+        }
+        let client = ContentClient::new()?;
+        Ok(self.client.get_or_init(|| client).clone())
     }
 
     /// This installation's stable id.

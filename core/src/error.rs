@@ -31,6 +31,14 @@ pub enum Error {
     #[error("invalid course manifest: {0}")]
     InvalidManifest(#[from] crate::catalog::ManifestError),
 
+    /// Published content failed verification: signature, hash, size or decoding.
+    #[error("content failed verification: {0}")]
+    Content(#[from] crate::content::ContentError),
+
+    /// The network failed or the server answered with something unusable.
+    #[error("network: {0}")]
+    Network(String),
+
     /// An import of a manifest older than the version already in the catalog.
     #[error("course {course_id} is already at version {installed}; refusing to go back to {offered}")]
     StaleManifest { course_id: String, installed: u32, offered: u32 },

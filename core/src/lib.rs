@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod catalog;
+pub mod content;
 pub mod error;
 pub mod ffi;
 pub mod learning;

@@ -28,6 +28,28 @@ pub fn runtime() -> &'static Runtime {
     })
 }
 
+/// Installs rustls' ring crypto provider for the process, once. Harmless if the app (or a test)
+/// installed one already.
+pub fn install_crypto_provider() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Runs async work (network I/O) on the core runtime and awaits it from any executor: the
+/// foreign executor only polls the join handle. A panic becomes [`Error::Internal`].
+pub async fn spawn<T, F>(future: F) -> Result<T>
+where
+    F: std::future::Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    runtime()
+        .spawn(future)
+        .await
+        .map_err(|join| Error::Internal(format!("a background task failed: {join}")))?
+}
+
 /// Runs blocking work (SQLite, file I/O) on the runtime's blocking pool and awaits it from any
 /// executor. A panic inside `f` becomes [`Error::Internal`] instead of unwinding into the caller.
 pub async fn run_blocking<T, F>(f: F) -> Result<T>

@@ -237,7 +237,12 @@ fn ids_owned_by_another_course_are_refused() {
 fn newer_formats_and_non_json_are_refused() {
     assert_rejected(
         |m| m["format"] = json!(99),
-        |e| assert_eq!(e, &ManifestError::UnsupportedFormat { found: 99, supported: 1 }),
+        |e| {
+            assert_eq!(
+                e,
+                &ManifestError::UnsupportedFormat { found: 99, supported: catalog::MANIFEST_FORMAT }
+            )
+        },
     );
     let (_dir, store) = store();
     for text in ["", "not json", "{\"format\": 1", "[1,2,3]", "null", "{\"format\": \"one\"}"] {

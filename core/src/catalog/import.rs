@@ -15,11 +15,15 @@ use crate::time::now_ms;
 /// [`Error::StaleManifest`]. Any error leaves the catalog exactly as it was.
 pub fn import_manifest(store: &Store, json: &str) -> Result<ImportOutcome> {
     let manifest = Manifest::parse(json)?;
-    store.write(|tx| import_parsed(tx, &manifest))
+    store.write(|tx| import_parsed(tx, &manifest, None))
 }
 
 /// Imports an already validated manifest inside the caller's transaction.
-pub fn import_parsed(tx: &Transaction<'_>, manifest: &Manifest) -> Result<ImportOutcome> {
+pub fn import_parsed(
+    tx: &Transaction<'_>,
+    manifest: &Manifest,
+    source_url: Option<&str>,
+) -> Result<ImportOutcome> {
     let installed: Option<(u32, Option<i64>)> = tx
         .query_row("SELECT version, last_studied_at_ms FROM course WHERE id = ?1", [&manifest.id], |row| {
             Ok((row.get(0)?, row.get(1)?))
@@ -45,8 +49,9 @@ pub fn import_parsed(tx: &Transaction<'_>, manifest: &Manifest) -> Result<Import
     // lesson id without foreign keys, so it survives the cascade.
     tx.execute("DELETE FROM course WHERE id = ?1", [&manifest.id])?;
     tx.execute(
-        "INSERT INTO course (id, version, title, description, language, imported_at_ms, last_studied_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO course (id, version, title, description, language, imported_at_ms, last_studied_at_ms,
+                             source_url, dictionary)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             manifest.id,
             manifest.version,
@@ -54,7 +59,9 @@ pub fn import_parsed(tx: &Transaction<'_>, manifest: &Manifest) -> Result<Import
             manifest.description,
             manifest.language,
             now_ms(),
-            last_studied
+            last_studied,
+            source_url,
+            manifest.dictionary.as_ref().map(encode_json).transpose()?,
         ],
     )?;
 
@@ -69,6 +76,10 @@ pub fn import_parsed(tx: &Transaction<'_>, manifest: &Manifest) -> Result<Import
     )?;
     let mut insert_rendition =
         tx.prepare_cached("INSERT INTO rendition (lesson_id, kind, bytes) VALUES (?1, ?2, ?3)")?;
+    let mut insert_blob = tx.prepare_cached(
+        "INSERT INTO rendition_blob (lesson_id, rendition, position, hash, size, stored_size, media_type, encoding, role)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
     for (module_position, module) in manifest.modules.iter().enumerate() {
         insert_module.execute(params![module.id, manifest.id, module_position, module.title])?;
         for (lesson_position, lesson) in module.lessons.iter().enumerate() {
@@ -83,6 +94,19 @@ pub fn import_parsed(tx: &Transaction<'_>, manifest: &Manifest) -> Result<Import
             ])?;
             for rendition in &lesson.renditions {
                 insert_rendition.execute(params![lesson.id, rendition.kind, rendition.bytes])?;
+                for (position, blob) in rendition.blobs.iter().enumerate() {
+                    insert_blob.execute(params![
+                        lesson.id,
+                        rendition.kind,
+                        position,
+                        blob.hash,
+                        blob.size,
+                        blob.stored_size,
+                        blob.media_type,
+                        blob.encoding.as_str(),
+                        blob.role
+                    ])?;
+                }
             }
             if let Some(quiz) = &lesson.quiz {
                 let questions = serde_json::to_string(&quiz.questions)
@@ -135,6 +159,10 @@ fn refuse_ids_of_other_courses(tx: &Transaction<'_>, manifest: &Manifest) -> Res
         }
     }
     Ok(())
+}
+
+fn encode_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("cannot encode: {e}")))
 }
 
 fn outcome(manifest: &Manifest, status: ImportStatus) -> ImportOutcome {

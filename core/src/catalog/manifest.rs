@@ -11,8 +11,10 @@ use thiserror::Error;
 
 use super::model::{LessonKind, QuizMode, Rendition, RenditionKind};
 
-/// The manifest format this build reads.
-pub const MANIFEST_FORMAT: u32 = 1;
+/// The newest manifest format this build reads. Format 1 has no blob lists (bundled or test
+/// catalogs); format 2 adds the content-addressed blobs of each rendition and the course's zstd
+/// dictionary, as the packager writes them.
+pub const MANIFEST_FORMAT: u32 = 2;
 
 /// Limits that keep a hostile or broken manifest from exhausting a cheap phone.
 pub mod limits {
@@ -30,6 +32,11 @@ pub mod limits {
     pub const QUESTIONS: usize = 200;
     pub const CHOICES: usize = 20;
     pub const PROMPT_CHARS: usize = 2_000;
+    pub const BLOBS_PER_RENDITION: usize = 2_000;
+    pub const ROLE_CHARS: usize = 200;
+    /// A blob whose declared size is this many times its stored size is refused as a
+    /// decompression bomb (text compresses 3–10×, never 200×).
+    pub const MAX_COMPRESSION_RATIO: u64 = 200;
 }
 
 /// What is wrong with a manifest. Each variant names the offending item.
@@ -57,6 +64,8 @@ pub enum ManifestError {
     SelfLink { lesson: String },
     #[error("quiz of lesson {lesson:?}: {problem}")]
     InvalidQuiz { lesson: String, problem: String },
+    #[error("lesson {lesson:?}, {rendition} rendition: {problem}")]
+    InvalidBlob { lesson: String, rendition: &'static str, problem: String },
     #[error("{what} id {id:?} already belongs to course {other_course:?}")]
     IdTaken { what: &'static str, id: String, other_course: String },
 }
@@ -72,6 +81,9 @@ pub struct Manifest {
     pub description: String,
     #[serde(default)]
     pub language: String,
+    /// The zstd dictionary that `zstd-dict` blobs need, itself a blob.
+    #[serde(default)]
+    pub dictionary: Option<BlobEntry>,
     pub modules: Vec<ModuleEntry>,
 }
 
@@ -137,7 +149,57 @@ pub struct ChoiceEntry {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RenditionEntry {
     pub kind: RenditionKind,
+    /// Bytes on the wire: the sum of the blobs' stored sizes when blobs are listed.
     pub bytes: u64,
+    /// The files of the rendition (format 2).
+    #[serde(default)]
+    pub blobs: Vec<BlobEntry>,
+}
+
+/// How a blob is stored on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// As is: media that is already compressed, and must stay streamable by a player.
+    Identity,
+    /// zstd.
+    Zstd,
+    /// zstd with the course's trained dictionary (small text files).
+    ZstdDict,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Identity => "identity",
+            Encoding::Zstd => "zstd",
+            Encoding::ZstdDict => "zstd-dict",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Encoding> {
+        match text {
+            "identity" => Some(Encoding::Identity),
+            "zstd" => Some(Encoding::Zstd),
+            "zstd-dict" => Some(Encoding::ZstdDict),
+            _ => None,
+        }
+    }
+}
+
+/// One content-addressed file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BlobEntry {
+    /// Lowercase hex SHA-256 of the original (decoded) bytes; also the blob's name on the host.
+    pub hash: String,
+    /// Decoded size.
+    pub size: u64,
+    /// Size as stored and sent.
+    pub stored_size: u64,
+    pub media_type: String,
+    pub encoding: Encoding,
+    /// What the file is to the player: `video`, `audio`, `transcript`, `slides`, `slide`, `reading`…
+    pub role: String,
 }
 
 impl RenditionEntry {
@@ -187,6 +249,20 @@ impl Manifest {
             return Err(too_large("number of lessons", lesson_count, limits::LESSONS));
         }
 
+        if let Some(dictionary) = &self.dictionary {
+            check_blob(dictionary).map_err(|problem| ManifestError::InvalidBlob {
+                lesson: String::new(),
+                rendition: "dictionary",
+                problem,
+            })?;
+            if dictionary.encoding != Encoding::Identity && dictionary.encoding != Encoding::Zstd {
+                return Err(ManifestError::InvalidBlob {
+                    lesson: String::new(),
+                    rendition: "dictionary",
+                    problem: "a dictionary cannot need itself".into(),
+                });
+            }
+        }
         let mut module_ids = HashSet::new();
         let mut lesson_ids = HashSet::new();
         for module in &self.modules {
@@ -196,7 +272,7 @@ impl Manifest {
                 return Err(ManifestError::DuplicateId { what: "module", id: module.id.clone() });
             }
             for lesson in &module.lessons {
-                check_lesson(lesson)?;
+                check_lesson(lesson, self.dictionary.is_some())?;
                 if !lesson_ids.insert(lesson.id.as_str()) {
                     return Err(ManifestError::DuplicateId { what: "lesson", id: lesson.id.clone() });
                 }
@@ -223,7 +299,7 @@ impl Manifest {
     }
 }
 
-fn check_lesson(lesson: &LessonEntry) -> Result<(), ManifestError> {
+fn check_lesson(lesson: &LessonEntry, has_dictionary: bool) -> Result<(), ManifestError> {
     check_id("lesson", &lesson.id)?;
     check_text("lesson", &lesson.id, "title", &lesson.title, limits::TITLE_CHARS, true)?;
     if let Some(duration) = lesson.duration_ms {
@@ -250,6 +326,7 @@ fn check_lesson(lesson: &LessonEntry) -> Result<(), ManifestError> {
     }
     let mut kinds = HashSet::new();
     for rendition in &lesson.renditions {
+        check_blobs(&lesson.id, rendition, has_dictionary)?;
         if !kinds.insert(rendition.kind) {
             return Err(ManifestError::DuplicateRendition {
                 lesson: lesson.id.clone(),
@@ -263,6 +340,69 @@ fn check_lesson(lesson: &LessonEntry) -> Result<(), ManifestError> {
                 limits::RENDITION_BYTES,
             ));
         }
+    }
+    Ok(())
+}
+
+fn check_blobs(lesson: &str, rendition: &RenditionEntry, has_dictionary: bool) -> Result<(), ManifestError> {
+    let error = |problem: String| ManifestError::InvalidBlob {
+        lesson: lesson.to_owned(),
+        rendition: rendition.kind.as_str(),
+        problem,
+    };
+    if rendition.blobs.is_empty() {
+        return Ok(());
+    }
+    if rendition.blobs.len() > limits::BLOBS_PER_RENDITION {
+        return Err(error(format!("more than {} files", limits::BLOBS_PER_RENDITION)));
+    }
+    let mut total: u64 = 0;
+    for blob in &rendition.blobs {
+        check_blob(blob).map_err(&error)?;
+        if blob.encoding == Encoding::ZstdDict && !has_dictionary {
+            return Err(error(format!("blob {} needs a dictionary the course does not have", blob.hash)));
+        }
+        total = total.saturating_add(blob.stored_size);
+    }
+    if total != rendition.bytes {
+        return Err(error(format!("bytes is {} but its files add up to {total}", rendition.bytes)));
+    }
+    Ok(())
+}
+
+/// One blob's fields: a SHA-256 name, sane sizes, a safe role.
+fn check_blob(blob: &BlobEntry) -> Result<(), String> {
+    if blob.hash.len() != 64 || !blob.hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(format!("{:?} is not a lowercase hex SHA-256", blob.hash));
+    }
+    if blob.size > limits::RENDITION_BYTES || blob.stored_size > limits::RENDITION_BYTES {
+        return Err(format!("blob {} is larger than {} bytes", blob.hash, limits::RENDITION_BYTES));
+    }
+    match blob.encoding {
+        Encoding::Identity if blob.size != blob.stored_size => {
+            return Err(format!("blob {} is stored as is but its sizes differ", blob.hash));
+        }
+        Encoding::Zstd | Encoding::ZstdDict
+            if blob.size > blob.stored_size.max(1).saturating_mul(limits::MAX_COMPRESSION_RATIO) =>
+        {
+            return Err(format!(
+                "blob {} claims a compression ratio over {}",
+                blob.hash,
+                limits::MAX_COMPRESSION_RATIO
+            ));
+        }
+        _ => {}
+    }
+    let role_ok = !blob.role.is_empty()
+        && blob.role.len() <= limits::ROLE_CHARS
+        && blob.role.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
+        && !blob.role.starts_with('/')
+        && !blob.role.split('/').any(|part| part.is_empty() || part == "." || part == "..");
+    if !role_ok {
+        return Err(format!("role {:?} is not a safe relative name", blob.role));
+    }
+    if blob.media_type.is_empty() || blob.media_type.len() > 100 || !blob.media_type.is_ascii() {
+        return Err(format!("blob {} has no usable media type", blob.hash));
     }
     Ok(())
 }

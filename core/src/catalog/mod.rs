@@ -6,6 +6,9 @@ mod model;
 mod queries;
 
 pub use import::{import_manifest, import_parsed};
-pub use manifest::{ChoiceEntry, MANIFEST_FORMAT, Manifest, ManifestError, QuestionEntry, QuizEntry, limits};
+pub use manifest::{
+    BlobEntry, ChoiceEntry, Encoding, MANIFEST_FORMAT, Manifest, ManifestError, QuestionEntry, QuizEntry,
+    limits,
+};
 pub use model::*;
 pub use queries::{LessonFacts, course, course_outline, lesson, lesson_facts, linked_lectures, list_courses};

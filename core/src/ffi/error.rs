@@ -23,6 +23,15 @@ pub enum SatchelError {
     #[error("incompatible store: {reason}")]
     IncompatibleStore { reason: String },
 
+    /// Downloaded content failed verification (bad signature, wrong hash, corrupt data). Nothing
+    /// of it was kept; retrying may help if the network corrupted it.
+    #[error("integrity: {reason}")]
+    Integrity { reason: String },
+
+    /// The network failed or the server's reply was unusable. Nothing was changed.
+    #[error("network: {reason}")]
+    Network { reason: String },
+
     /// The disk or database failed (full disk, I/O error, corruption).
     #[error("storage failure: {reason}")]
     Storage { reason: String },
@@ -44,6 +53,8 @@ impl From<Error> for SatchelError {
                 SatchelError::InvalidInput { reason }
             }
             Error::NotFound { .. } => SatchelError::NotFound { reason },
+            Error::Content(_) => SatchelError::Integrity { reason },
+            Error::Network(_) => SatchelError::Network { reason },
             Error::ForeignDatabase(_) | Error::DatabaseTooNew { .. } => {
                 SatchelError::IncompatibleStore { reason }
             }

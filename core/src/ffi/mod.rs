@@ -3,6 +3,7 @@
 //! Everything here is a thin wrapper: argument conversion, handing work to the core runtime, and
 //! error mapping. Behaviour lives in the domain modules.
 
+mod content;
 mod error;
 mod learning;
 mod notes;

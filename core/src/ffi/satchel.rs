@@ -15,6 +15,10 @@ pub struct SatchelConfig {
     /// the name stored before.
     #[uniffi(default = "")]
     pub device_name: String,
+    /// Publisher public keys (base64 ed25519) that course manifests must be signed with. A
+    /// course signed by any other key, or not signed, is refused.
+    #[uniffi(default = [])]
+    pub trusted_publisher_keys: Vec<String>,
 }
 
 /// A learner account opened on this device: the entry point of the core.
@@ -34,7 +38,7 @@ impl Satchel {
     /// disk: call it off the main thread.
     #[uniffi::constructor]
     pub fn open(account_dir: String, config: SatchelConfig) -> Result<Arc<Satchel>, SatchelError> {
-        let account = Account::open(account_dir, &config.device_name)?;
+        let account = Account::open(account_dir, &config.device_name, &config.trusted_publisher_keys)?;
         Ok(Arc::new(Satchel { inner: Arc::new(account) }))
     }
 
@@ -122,6 +126,10 @@ impl Satchel {
 
     /// The account behind this object, for Rust shells (CLI, tests) that go beyond the FFI.
     pub fn account(&self) -> &Account {
+        &self.inner
+    }
+
+    pub(super) fn inner(&self) -> &Arc<Account> {
         &self.inner
     }
 }

@@ -9,8 +9,11 @@
 pub const APPLICATION_ID: i32 = 0x5374_6368;
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_initial.sql"), include_str!("migrations/0002_learning.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_learning.sql"),
+    include_str!("migrations/0003_content.sql"),
+];
 
 /// The schema version this build writes and understands.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;

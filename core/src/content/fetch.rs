@@ -1,0 +1,157 @@
+//! Fetching published content over HTTP(S): the signed manifest and whole blobs.
+//!
+//! HTTPS only; plain HTTP is accepted for loopback addresses alone (development and tests). Bodies
+//! are read with hard size limits, blobs are streamed to a temporary file (never held in memory)
+//! and then verified into the content store. Resumable, policy-aware downloads build on this.
+
+use std::io::{Seek, SeekFrom, Write};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use url::Url;
+
+use super::store::ContentStore;
+use crate::catalog::{BlobEntry, limits};
+use crate::error::{Error, Result};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// A signed manifest is the manifest plus a little envelope.
+const MAX_ENVELOPE_BYTES: u64 = limits::MANIFEST_BYTES as u64 * 2 + 4096;
+
+/// The HTTP client the core uses for content. Cheap to clone.
+#[derive(Clone)]
+pub struct ContentClient {
+    http: reqwest::Client,
+}
+
+impl ContentClient {
+    pub fn new() -> Result<ContentClient> {
+        crate::runtime::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(Duration::from_secs(30))
+            .user_agent(concat!("satchel/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Network(format!("cannot build the HTTP client: {e}")))?;
+        Ok(ContentClient { http })
+    }
+
+    /// The signed manifest of `course_id` under `base_url`.
+    pub async fn manifest(&self, base_url: &str, course_id: &str) -> Result<String> {
+        let url = join(base_url, &format!("courses/{course_id}/manifest.signed.json"))?;
+        let body = self.get_limited(url, MAX_ENVELOPE_BYTES).await?;
+        String::from_utf8(body).map_err(|_| Error::Network("the manifest is not UTF-8 text".into()))
+    }
+
+    /// Downloads one blob and verifies it into the store.
+    pub async fn blob(
+        &self,
+        base_url: &str,
+        blob: &BlobEntry,
+        store: &ContentStore,
+        dictionary: Option<&[u8]>,
+    ) -> Result<std::path::PathBuf> {
+        if store.contains(&blob.hash) {
+            return Ok(store.blob_path(&blob.hash));
+        }
+        let url = join(base_url, &blob_url_path(&blob.hash))?;
+        let mut response = self.send(url).await?;
+        let mut spool = tempfile::tempfile()?;
+        let mut received: u64 = 0;
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            received += chunk.len() as u64;
+            if received > blob.stored_size {
+                return Err(Error::Network(format!("blob {} is longer than declared", blob.hash)));
+            }
+            spool.write_all(&chunk)?;
+        }
+        spool.seek(SeekFrom::Start(0))?;
+        let store = store.clone();
+        let blob = blob.clone();
+        let dictionary = dictionary.map(<[u8]>::to_vec);
+        crate::runtime::run_blocking(move || {
+            store.ingest(&blob, std::io::BufReader::new(spool), dictionary.as_deref())
+        })
+        .await
+    }
+
+    async fn send(&self, url: Url) -> Result<reqwest::Response> {
+        let response = self.http.get(url.clone()).send().await.map_err(network)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Error::Network(format!("HTTP {} for {}", status.as_u16(), url.path())));
+        }
+        Ok(response)
+    }
+
+    async fn get_limited(&self, url: Url, limit: u64) -> Result<Vec<u8>> {
+        let mut response = self.send(url).await?;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(Error::Network(format!("the reply is larger than {limit} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// `blobs/ab/abcdef…`: where a blob lives under a course host's base URL.
+pub fn blob_url_path(hash: &str) -> String {
+    format!("blobs/{}/{hash}", hash.get(..2).unwrap_or("__"))
+}
+
+/// Parses and checks a base URL: HTTPS, or HTTP to a loopback address.
+pub fn check_base_url(base_url: &str) -> Result<Url> {
+    let mut url =
+        Url::parse(base_url).map_err(|e| Error::invalid(format!("{base_url:?} is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(Error::invalid("plain HTTP is only allowed to this device (loopback); use HTTPS"));
+        }
+        other => return Err(Error::invalid(format!("unsupported URL scheme {other:?}"))),
+    }
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+fn join(base_url: &str, path: &str) -> Result<Url> {
+    check_base_url(base_url)?.join(path).map_err(|e| Error::invalid(format!("cannot build a URL: {e}")))
+}
+
+fn network(e: reqwest::Error) -> Error {
+    // Without the URL: it may carry a signed token in its query.
+    Error::Network(e.without_url().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_base_url;
+
+    #[test]
+    fn https_everywhere_plain_http_only_on_loopback() {
+        assert!(check_base_url("https://cdn.example.org/content").is_ok());
+        assert!(check_base_url("http://127.0.0.1:8080/").is_ok());
+        assert!(check_base_url("http://[::1]:8080/").is_ok());
+        assert!(check_base_url("http://localhost/x").is_ok());
+        assert!(check_base_url("http://cdn.example.org/").is_err());
+        assert!(check_base_url("http://10.0.0.5/").is_err());
+        assert!(check_base_url("ftp://127.0.0.1/").is_err());
+        assert!(check_base_url("not a url").is_err());
+        assert_eq!(check_base_url("https://h/a/b").unwrap().as_str(), "https://h/a/b/");
+    }
+}

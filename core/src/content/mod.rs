@@ -1,0 +1,33 @@
+//! Published content: signed manifests, and the verified, content-addressed blob store.
+//!
+//! Nothing from the network is trusted until checked: a manifest must carry a valid ed25519
+//! signature by a publisher key the app was configured with; a blob is decoded with size limits,
+//! hashed, and moved into place only when its SHA-256 matches its name.
+
+pub mod course;
+pub mod fetch;
+pub mod signed;
+pub mod store;
+
+use thiserror::Error;
+
+/// Why content was refused. Each names the item, never a learner's data.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ContentError {
+    #[error("not a signed manifest: {0}")]
+    Unsigned(String),
+    #[error("the manifest is signed by a key this app does not trust")]
+    UntrustedKey,
+    #[error("the manifest's signature does not match its content (tampered or corrupted)")]
+    BadSignature,
+    #[error("blob {hash}: its bytes hash to {actual}")]
+    HashMismatch { hash: String, actual: String },
+    #[error("blob {hash}: {actual} bytes where {expected} were declared")]
+    SizeMismatch { hash: String, expected: u64, actual: u64 },
+    #[error("blob {hash}: decodes past its declared size (decompression bomb?)")]
+    Bomb { hash: String },
+    #[error("blob {hash}: cannot be decoded: {reason}")]
+    Corrupt { hash: String, reason: String },
+    #[error("blob {hash} needs the course dictionary, which is missing")]
+    MissingDictionary { hash: String },
+}

@@ -1,0 +1,58 @@
+//! Fetching published courses and their files on the `Satchel` object.
+
+use std::sync::Arc;
+
+use super::{Satchel, SatchelError};
+use crate::catalog::{ImportOutcome, RenditionKind};
+use crate::content::course::{self, LocalFile};
+
+#[uniffi::export]
+impl Satchel {
+    /// Fetches a course's signed manifest from a content host (`<base_url>/courses/<id>/…`),
+    /// verifies it against the trusted publisher keys and imports it. HTTPS only (plain HTTP to
+    /// loopback is allowed for development).
+    pub async fn fetch_course(
+        &self,
+        base_url: String,
+        course_id: String,
+    ) -> Result<ImportOutcome, SatchelError> {
+        let account = self.shared_account();
+        crate::runtime::spawn(async move { course::fetch_course(&account, &base_url, &course_id).await })
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Downloads and verifies every file of a lesson rendition not yet on the phone, and returns
+    /// the local files.
+    pub async fn download_rendition(
+        &self,
+        lesson_id: String,
+        rendition: RenditionKind,
+    ) -> Result<Vec<LocalFile>, SatchelError> {
+        let account = self.shared_account();
+        crate::runtime::spawn(
+            async move { course::download_rendition(&account, &lesson_id, rendition).await },
+        )
+        .await
+        .map_err(Into::into)
+    }
+
+    /// The verified local files of a rendition, or `None` unless every one is on the phone.
+    pub async fn rendition_files(
+        &self,
+        lesson_id: String,
+        rendition: RenditionKind,
+    ) -> Result<Option<Vec<LocalFile>>, SatchelError> {
+        let account = self.shared_account();
+        self.with_account(move |a| {
+            a.store().read(|c| course::rendition_files(c, &account, &lesson_id, rendition))
+        })
+        .await
+    }
+}
+
+impl Satchel {
+    fn shared_account(&self) -> Arc<crate::account::Account> {
+        Arc::clone(self.inner())
+    }
+}
