@@ -5,6 +5,7 @@
 //! issues land.
 
 mod serve;
+mod static_files;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use axum::Router;
-use tower_http::services::ServeDir;
 
-/// The router that serves `dir`: plain files with Range requests and Last-Modified, as nginx or a
-/// CDN would, so the core can be tested against either.
+use crate::static_files;
+
+/// The router that serves `dir`: plain files with byte ranges and validators, as nginx or a CDN
+/// would, so the core can be tested against either.
 pub fn router(dir: PathBuf) -> Router {
-    Router::new().fallback_service(ServeDir::new(dir).append_index_html_on_directories(false))
+    Router::new().fallback(static_files::serve).with_state(dir)
 }
 
 /// Serves `dir` on `listen` until interrupted. Prints `listening on http://ADDR` as its first

@@ -17,8 +17,15 @@ fn get(addr: std::net::SocketAddr, path: &str, extra_headers: &str) -> (String, 
     (String::from_utf8_lossy(&response[..split]).into_owned(), response[split + 4..].to_vec())
 }
 
+fn head_value(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+    })
+}
+
 #[test]
-fn serves_files_with_ranges_and_last_modified() {
+fn serves_files_with_ranges_and_validators() {
     let dir = tempfile::tempdir().unwrap();
     let content: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::create_dir_all(dir.path().join("blobs")).unwrap();
@@ -34,6 +41,18 @@ fn serves_files_with_ranges_and_last_modified() {
     assert!(head.starts_with("HTTP/1.1 206"), "{head}");
     assert!(head.to_ascii_lowercase().contains("content-range: bytes 1000-1999/100000"), "{head}");
     assert_eq!(body, &content[1000..2000]);
+
+    // If-Range: the current strong ETag keeps the range; a stale one gets the whole file.
+    let etag = head_value(&head, "etag").expect("ETag");
+    assert!(etag.starts_with('"'), "a strong ETag: {etag}");
+    let (head, body) = get(server.addr, "/blobs/abc", &format!("Range: bytes=1000-\r\nIf-Range: {etag}\r\n"));
+    assert!(head.starts_with("HTTP/1.1 206"), "{head}");
+    assert_eq!(body, &content[1000..]);
+    let (head, body) = get(server.addr, "/blobs/abc", "Range: bytes=1000-\r\nIf-Range: \"stale\"\r\n");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, content);
+    let (head, _) = get(server.addr, "/blobs/abc", &format!("If-None-Match: {etag}\r\n"));
+    assert!(head.starts_with("HTTP/1.1 304"), "{head}");
 
     let (head, _) = get(server.addr, "/blobs/abc", "Range: bytes=200000-\r\n");
     assert!(head.starts_with("HTTP/1.1 416"), "{head}");
