@@ -4,6 +4,8 @@
 //! Last-Modified support resumable downloads need. The packager and the sync API join it as their
 //! issues land.
 
+mod media;
+mod sample;
 mod serve;
 mod static_files;
 
@@ -22,6 +24,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Build the sample course's source folder (generates its lecture videos with ffmpeg).
+    SampleCourse {
+        /// Where to write the course source folder.
+        out: PathBuf,
+    },
     /// Serve a directory of published content (what any static host or CDN would do).
     Serve {
         /// The directory to publish.
@@ -37,5 +44,6 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match Cli::parse().command {
         Command::Serve { dir, listen } => runtime.block_on(serve::run(dir, listen)),
+        Command::SampleCourse { out } => sample::generate(&sample::default_source(), &out),
     }
 }

@@ -1,0 +1,100 @@
+//! `satchel-server sample-course OUT`: builds the sample course's source folder from the text in
+//! `server/sample/`, generating its lecture videos with espeak-ng and ffmpeg.
+//!
+//! Each lecture is what a real one looks like: 720p slides with the instructor's camera in the
+//! bottom-right corner (a moving test pattern stands in for the person), speech audio reading
+//! the transcript, encoded at a typical bitrate for a published 720p lecture. The generator also
+//! writes `slides.json`, the true slide-change times, so tests can check the packager's slide
+//! detection. Nothing generated is committed; the output is cached by a hash of its inputs.
+
+mod script;
+mod speech;
+mod video;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Bump when the generator's output changes for the same inputs.
+const GENERATOR_VERSION: &str = "1";
+
+/// The committed sample sources.
+pub fn default_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample")
+}
+
+/// Generates the course source folder in `out` unless an up-to-date copy is already there.
+pub fn generate(source: &Path, out: &Path) -> Result<()> {
+    let stamp = inputs_hash(source)?;
+    let stamp_file = out.join(".generated");
+    if fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
+        eprintln!("sample course in {} is up to date", out.display());
+        return Ok(());
+    }
+    if out.exists() {
+        fs::remove_dir_all(out)?;
+    }
+    fs::create_dir_all(out)?;
+    let course: Value = serde_json::from_str(&fs::read_to_string(source.join("course.json"))?)
+        .context("server/sample/course.json is not valid JSON")?;
+    let mut course_out = course.clone();
+    let modules = course_out["modules"].as_array_mut().context("course.json has no modules")?;
+    for module in modules {
+        let lessons = module["lessons"].as_array_mut().context("a module has no lessons")?;
+        for lesson in lessons {
+            let id = lesson["id"].as_str().context("a lesson has no id")?.to_owned();
+            let folder = id.rsplit('.').next().unwrap_or(&id).to_owned();
+            let lesson_out = out.join(&folder);
+            fs::create_dir_all(&lesson_out)?;
+            let object = lesson.as_object_mut().context("a lesson is not an object")?;
+            if let Some(script) = object.remove("script") {
+                let script_path = source.join(script.as_str().context("script is not a path")?);
+                eprintln!("generating lecture {id}");
+                let slides = script::parse(&fs::read_to_string(&script_path)?)?;
+                let narration = speech::synthesize(&slides, &lesson_out)?;
+                video::render(&slides, &narration, &lesson_out)?;
+                object.insert("video".into(), format!("{folder}/video.mp4").into());
+                object.insert("transcript".into(), format!("{folder}/transcript.vtt").into());
+            }
+            for key in ["reading", "quiz"] {
+                if let Some(path) = object.get(key).and_then(Value::as_str).map(str::to_owned) {
+                    let name = Path::new(&path).file_name().context("bad file name")?;
+                    fs::copy(source.join(&path), lesson_out.join(name))?;
+                    object.insert(key.into(), format!("{folder}/{}", name.to_string_lossy()).into());
+                }
+            }
+        }
+    }
+    fs::write(out.join("course.json"), serde_json::to_string_pretty(&course_out)?)?;
+    fs::write(stamp_file, stamp)?;
+    Ok(())
+}
+
+/// A hash of every source file and the generator version: regenerate only when one changes.
+fn inputs_hash(source: &Path) -> Result<String> {
+    let mut files = Vec::new();
+    collect(source, &mut files)?;
+    files.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(GENERATOR_VERSION);
+    for file in files {
+        hasher.update(file.strip_prefix(source)?.to_string_lossy().as_bytes());
+        hasher.update(fs::read(&file)?);
+    }
+    Ok(satchel_core::content::store::hex(&hasher.finalize()))
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
