@@ -1,19 +1,16 @@
-//! `satchel-server`: Satchel's reference server.
+//! `satchel-server`: Satchel's reference server and packager.
 //!
-//! Today it hosts a directory of published course content over HTTP, with the Range and
-//! Last-Modified support resumable downloads need. The packager and the sync API join it as their
-//! issues land.
-
-mod media;
-mod sample;
-mod serve;
-mod static_files;
+//! `keygen` makes a publisher key, `pack` turns a course source folder into signed, content-
+//! addressed content, `serve` hosts it (byte ranges, strong ETags, If-Range) as any static host
+//! would, and `sample-course` builds the sample course's source with generated lecture videos.
+//! The sync API joins it with its issue.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use satchel_server::{keys, pack, sample, serve};
 
 #[derive(Parser)]
 #[command(name = "satchel-server", version, about = "Satchel reference server")]
@@ -24,6 +21,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Make a publisher signing key. Prints the public key the apps must trust.
+    Keygen {
+        /// Where to write the secret key (created readable by you only).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Package a course source folder into blobs and a signed manifest under OUT.
+    Pack {
+        /// The course source folder (course.json and its files).
+        src: PathBuf,
+        /// The output tree to publish on any static host.
+        out: PathBuf,
+        /// The publisher key from `keygen`.
+        #[arg(long)]
+        key: PathBuf,
+    },
     /// Build the sample course's source folder (generates its lecture videos with ffmpeg).
     SampleCourse {
         /// Where to write the course source folder.
@@ -44,6 +57,16 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match Cli::parse().command {
         Command::Serve { dir, listen } => runtime.block_on(serve::run(dir, listen)),
+        Command::Keygen { out } => {
+            println!("{}", keys::generate(&out)?);
+            Ok(())
+        }
+        Command::Pack { src, out, key } => {
+            let key = keys::load(&key)?;
+            let report = pack::pack(&src, &out, &key)?;
+            pack::print_report(&report);
+            Ok(())
+        }
         Command::SampleCourse { out } => sample::generate(&sample::default_source(), &out),
     }
 }

@@ -71,7 +71,7 @@ pub enum ManifestError {
 }
 
 /// A parsed, validated course manifest.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Manifest {
     pub format: u32,
     pub id: String,
@@ -82,24 +82,24 @@ pub struct Manifest {
     #[serde(default)]
     pub language: String,
     /// The zstd dictionary that `zstd-dict` blobs need, itself a blob.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dictionary: Option<BlobEntry>,
     pub modules: Vec<ModuleEntry>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ModuleEntry {
     pub id: String,
     pub title: String,
     pub lessons: Vec<LessonEntry>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct LessonEntry {
     pub id: String,
     pub title: String,
     pub kind: LessonKind,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
     #[serde(default)]
     pub renditions: Vec<RenditionEntry>,
@@ -107,13 +107,13 @@ pub struct LessonEntry {
     #[serde(default)]
     pub linked: Vec<String>,
     /// The questions of a quiz lesson (required for, and only allowed on, `kind: "quiz"`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiz: Option<QuizEntry>,
 }
 
 /// A quiz as published. Practice quizzes carry their answer keys and are graded on the phone;
 /// graded quizzes must not (the server grades them), so a learner cannot read the keys.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct QuizEntry {
     pub mode: QuizMode,
     /// Score needed to pass, in percent of questions answered correctly.
@@ -146,13 +146,13 @@ pub struct ChoiceEntry {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RenditionEntry {
     pub kind: RenditionKind,
     /// Bytes on the wire: the sum of the blobs' stored sizes when blobs are listed.
     pub bytes: u64,
     /// The files of the rendition (format 2).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blobs: Vec<BlobEntry>,
 }
 

@@ -1,0 +1,249 @@
+//! `satchel-server pack SRC OUT --key KEY`: turns a course source folder into what any static
+//! host serves: content-addressed blobs and a signed manifest, with full, lite and text
+//! renditions of every lesson.
+
+mod blobs;
+mod lite;
+pub mod slides;
+mod source;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use ed25519_dalek::SigningKey;
+use satchel_core::catalog::{
+    BlobEntry, LessonEntry, LessonKind, MANIFEST_FORMAT, Manifest, ModuleEntry, QuizEntry, RenditionEntry,
+    RenditionKind,
+};
+use satchel_core::content::signed;
+use serde_json::json;
+
+use crate::media;
+use blobs::BlobWriter;
+use source::{CourseSource, LessonSource, resolve};
+
+/// Bytes per lesson and rendition, for the table the packager prints.
+#[derive(Debug, Clone)]
+pub struct LessonReport {
+    pub lesson_id: String,
+    pub kind: LessonKind,
+    pub duration_ms: Option<u64>,
+    pub full: u64,
+    pub lite: u64,
+    pub text: u64,
+}
+
+/// What packing produced.
+#[derive(Debug, Clone)]
+pub struct PackReport {
+    pub course_id: String,
+    pub manifest_path: PathBuf,
+    pub lessons: Vec<LessonReport>,
+    pub dictionary_bytes: u64,
+    pub seconds: f64,
+}
+
+/// The media of a video lesson, made before the text so the slide timeline can be compressed
+/// with the dictionary.
+struct VideoWork {
+    video: PathBuf,
+    duration_ms: u64,
+    audio: PathBuf,
+    slide_images: Vec<PathBuf>,
+    timeline: Vec<u8>,
+    transcript: Vec<u8>,
+}
+
+pub fn pack(src: &Path, out: &Path, key: &SigningKey) -> Result<PackReport> {
+    let started = std::time::Instant::now();
+    let course = CourseSource::load(src)?;
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let work_dir = tempfile::tempdir_in(out)?;
+
+    // Media first: audio, slides and their timeline.
+    let mut videos = std::collections::HashMap::new();
+    for lesson in course.modules.iter().flat_map(|m| &m.lessons) {
+        if lesson.kind == LessonKind::Video {
+            let work = work_dir.path().join(&lesson.id);
+            fs::create_dir_all(&work)?;
+            let video = resolve(src, lesson.video.as_deref().unwrap_or_default())?;
+            eprintln!("pack: {}: lite audio and slides", lesson.id);
+            let duration_ms = media::duration_ms(&video)
+                .with_context(|| format!("lesson {:?}: unreadable video", lesson.id))?;
+            let audio = lite::audio(&video, &work)?;
+            let (detection, slide_images) = lite::slides(&video, &work)?;
+            let timeline = serde_json::to_vec(&json!({
+                "slides": detection.shown.iter().map(|s| json!({
+                    "at_ms": s.at_ms, "image": slide_role(s.image)
+                })).collect::<Vec<_>>()
+            }))?;
+            let transcript = fs::read(resolve(src, lesson.transcript.as_deref().unwrap_or_default())?)?;
+            videos.insert(
+                lesson.id.clone(),
+                VideoWork { video, duration_ms, audio, slide_images, timeline, transcript },
+            );
+        }
+    }
+
+    // The course's text trains the dictionary its text blobs are compressed with.
+    let mut texts: Vec<Vec<u8>> =
+        videos.values().flat_map(|v| [v.transcript.clone(), v.timeline.clone()]).collect();
+    for lesson in course.modules.iter().flat_map(|m| &m.lessons) {
+        if let Some(reading) = &lesson.reading {
+            texts.push(fs::read(resolve(src, reading)?)?);
+        }
+    }
+    let mut writer = BlobWriter::new(out, blobs::choose_dictionary(&texts));
+    let dictionary = writer.dictionary()?;
+
+    let mut modules = Vec::new();
+    let mut reports = Vec::new();
+    for module in &course.modules {
+        let mut lessons = Vec::new();
+        for lesson in &module.lessons {
+            let (entry, report) = pack_lesson(src, lesson, videos.get(&lesson.id), &mut writer)?;
+            lessons.push(entry);
+            reports.push(report);
+        }
+        modules.push(ModuleEntry { id: module.id.clone(), title: module.title.clone(), lessons });
+    }
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT,
+        id: course.id.clone(),
+        version: course.version,
+        title: course.title.clone(),
+        description: course.description.clone(),
+        language: course.language.clone(),
+        dictionary: dictionary.clone(),
+        modules,
+    };
+    let payload = serde_json::to_string(&manifest)?;
+    // The core's own validation, before anything is signed.
+    Manifest::parse(&payload).context("the packed manifest does not validate")?;
+    let envelope = signed::sign(payload, key);
+    let manifest_dir = out.join("courses").join(&course.id);
+    fs::create_dir_all(&manifest_dir)?;
+    let manifest_path = manifest_dir.join("manifest.signed.json");
+    let tmp = manifest_dir.join(".manifest.signed.json.tmp");
+    fs::write(&tmp, serde_json::to_vec(&envelope)?)?;
+    fs::rename(&tmp, &manifest_path)?;
+    Ok(PackReport {
+        course_id: course.id,
+        manifest_path,
+        lessons: reports,
+        dictionary_bytes: dictionary.map_or(0, |d| d.stored_size),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn slide_role(index: usize) -> String {
+    format!("slides/{:03}.webp", index + 1)
+}
+
+fn pack_lesson(
+    src: &Path,
+    lesson: &LessonSource,
+    video: Option<&VideoWork>,
+    writer: &mut BlobWriter,
+) -> Result<(LessonEntry, LessonReport)> {
+    let mut duration_ms = None;
+    let mut quiz: Option<QuizEntry> = None;
+    let renditions: Vec<(RenditionKind, Vec<BlobEntry>)> = match (lesson.kind, video) {
+        (LessonKind::Video, Some(work)) => {
+            duration_ms = Some(work.duration_ms);
+            let transcript = writer.text(&work.transcript, "text/vtt", "transcript")?;
+            let full = writer.media(&work.video, "video/mp4", "video")?;
+            let audio = writer.media(&work.audio, "audio/ogg; codecs=opus", "audio")?;
+            let mut lite = vec![audio];
+            for (i, image) in work.slide_images.iter().enumerate() {
+                lite.push(writer.media(image, "image/webp", &slide_role(i))?);
+            }
+            lite.push(writer.text(&work.timeline, "application/json", "slides")?);
+            lite.push(transcript.clone());
+            vec![
+                (RenditionKind::Full, vec![full, transcript.clone()]),
+                (RenditionKind::Lite, lite),
+                (RenditionKind::Text, vec![transcript]),
+            ]
+        }
+        (LessonKind::Reading, _) => {
+            let text = fs::read(resolve(src, lesson.reading.as_deref().unwrap_or_default())?)?;
+            let reading = writer.text(&text, "text/markdown; charset=utf-8", "reading")?;
+            [RenditionKind::Full, RenditionKind::Lite, RenditionKind::Text]
+                .map(|k| (k, vec![reading.clone()]))
+                .into()
+        }
+        (LessonKind::Quiz, _) => {
+            let path = resolve(src, lesson.quiz.as_deref().unwrap_or_default())?;
+            let text = fs::read_to_string(&path)?;
+            quiz = Some(
+                serde_json::from_str(&text)
+                    .with_context(|| format!("lesson {:?}: {} is not a quiz", lesson.id, path.display()))?,
+            );
+            // Quiz questions travel inside the manifest: nothing to download.
+            Vec::new()
+        }
+        (LessonKind::Video, None) => anyhow::bail!("lesson {:?}: video was not prepared", lesson.id),
+    };
+    let bytes = |kind: RenditionKind| -> u64 {
+        renditions.iter().filter(|(k, _)| *k == kind).flat_map(|(_, b)| b).map(|b| b.stored_size).sum()
+    };
+    let report = LessonReport {
+        lesson_id: lesson.id.clone(),
+        kind: lesson.kind,
+        duration_ms,
+        full: bytes(RenditionKind::Full),
+        lite: bytes(RenditionKind::Lite),
+        text: bytes(RenditionKind::Text),
+    };
+    let entry = LessonEntry {
+        id: lesson.id.clone(),
+        title: lesson.title.clone(),
+        kind: lesson.kind,
+        duration_ms,
+        renditions: renditions
+            .into_iter()
+            .map(|(kind, blobs)| RenditionEntry {
+                kind,
+                bytes: blobs.iter().map(|b| b.stored_size).sum(),
+                blobs,
+            })
+            .collect(),
+        linked: lesson.linked.clone(),
+        quiz,
+    };
+    Ok((entry, report))
+}
+
+/// The table `pack` prints.
+pub fn print_report(report: &PackReport) {
+    println!(
+        "{:<34} {:>8} {:>12} {:>10} {:>9} {:>9}",
+        "lesson", "length", "full", "lite", "text", "lite/full"
+    );
+    for l in &report.lessons {
+        let length =
+            l.duration_ms.map(|ms| format!("{}:{:02}", ms / 60_000, ms / 1000 % 60)).unwrap_or_default();
+        let ratio =
+            if l.full > 0 { format!("{:.1}%", l.lite as f64 * 100.0 / l.full as f64) } else { "-".into() };
+        println!(
+            "{:<34} {:>8} {:>12} {:>10} {:>9} {:>9}",
+            l.lesson_id, length, l.full, l.lite, l.text, ratio
+        );
+    }
+    let full: u64 = report.lessons.iter().map(|l| l.full).sum();
+    let lite: u64 = report.lessons.iter().map(|l| l.lite).sum();
+    let text: u64 = report.lessons.iter().map(|l| l.text).sum();
+    println!(
+        "{:<34} {:>8} {:>12} {:>10} {:>9} {:>8.1}%",
+        "total",
+        "",
+        full,
+        lite,
+        text,
+        if full > 0 { lite as f64 * 100.0 / full as f64 } else { 0.0 }
+    );
+    println!("dictionary: {} bytes; packed in {:.1} s", report.dictionary_bytes, report.seconds);
+    println!("manifest: {}", report.manifest_path.display());
+}
