@@ -58,6 +58,10 @@ impl ServerProcess {
         Ok(ServerProcess { child, addr })
     }
 
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}/{}", self.addr, path.trim_start_matches('/'))
     }
@@ -70,3 +74,5 @@ impl Drop for ServerProcess {
     }
 }
 pub mod bench;
+pub mod nginx;
+pub mod sample;
