@@ -7,6 +7,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::bindings::Generated;
+use crate::content::SampleServer;
 use crate::paths;
 use crate::tools::{self, TestTools};
 
@@ -14,7 +15,7 @@ const SHELL_MAIN: &str = "android/satchel/src/main/kotlin";
 const SHELL_TEST: &str = "android/satchel/src/test/kotlin";
 const RUNNER_CLASS: &str = "org.satchel.RunTestsKt";
 
-pub fn run_tests(tools: &TestTools, generated: &Generated) -> Result<()> {
+pub fn run_tests(tools: &TestTools, generated: &Generated, content: &SampleServer) -> Result<()> {
     let root = paths::workspace_root();
     let mut sources = Vec::new();
     for dir in [generated.kotlin_dir.clone(), root.join(SHELL_MAIN), root.join(SHELL_TEST)] {
@@ -52,6 +53,8 @@ pub fn run_tests(tools: &TestTools, generated: &Generated) -> Result<()> {
     tools::run(
         Command::new("java")
             .arg(format!("-Djna.library.path={}", library_dir.display()))
+            .arg(format!("-Dsatchel.contentUrl={}", content.base_url))
+            .arg(format!("-Dsatchel.publisherKey={}", content.public_key))
             .arg("-classpath")
             .arg(join_paths(&classpath)?)
             .arg(RUNNER_CLASS)

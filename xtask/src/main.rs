@@ -6,6 +6,7 @@
 //! - `cargo xtask bindings`: generates the Kotlin and Swift bindings into `target/bindings/`.
 
 mod bindings;
+mod content;
 mod kotlin;
 mod paths;
 mod tools;
@@ -50,7 +51,8 @@ fn test() -> Result<()> {
     tools::cargo(&["build", "--workspace", "--all-targets"])?;
     tools::cargo(&["test", "--workspace", "--no-fail-fast"])?;
     let generated = bindings::generate()?;
-    kotlin::run_tests(&tools, &generated)
+    let server = content::serve_sample()?;
+    kotlin::run_tests(&tools, &generated, &server)
 }
 
 fn bench(filter: Option<String>) -> Result<()> {

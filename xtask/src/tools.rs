@@ -8,8 +8,19 @@ use anyhow::{Context, Result, bail};
 
 use crate::paths;
 
-/// Debian packages the tests use: JNA and JUnit for the Kotlin tests on the JVM.
-const APT_PACKAGES: &[&str] = &["libjna-java", "junit4", "default-jre-headless"];
+/// Debian packages the tests use: JNA and JUnit for the Kotlin tests on the JVM; ffmpeg,
+/// espeak-ng and a font to generate and package the sample course's lectures; nginx to serve the
+/// packed course as an operator would; zstd for inspecting blobs.
+const APT_PACKAGES: &[&str] = &[
+    "libjna-java",
+    "junit4",
+    "default-jre-headless",
+    "ffmpeg",
+    "espeak-ng",
+    "fonts-dejavu-core",
+    "nginx",
+    "zstd",
+];
 
 /// The Kotlin compiler, from the npm registry (it ships the JVM compiler and its libraries).
 const KOTLIN_NPM_PACKAGE: &str = "kotlin-compiler";
@@ -25,6 +36,13 @@ pub struct TestTools {
 
 pub fn ensure_test_tools() -> Result<TestTools> {
     ensure_apt_packages(APT_PACKAGES)?;
+    for tool in ["ffmpeg", "ffprobe", "espeak-ng", "java"] {
+        if Command::new(tool).arg("-version").output().is_err()
+            && Command::new(tool).arg("--version").output().is_err()
+        {
+            bail!("{tool} is still missing after installing {APT_PACKAGES:?}");
+        }
+    }
     let kotlin_home = ensure_kotlin()?;
     let jars = ["jna.jar", "junit4.jar", "hamcrest-core.jar"]
         .iter()

@@ -1,0 +1,73 @@
+package org.satchel
+
+import java.io.File
+import java.nio.file.Files
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
+import org.junit.Before
+import org.junit.Test
+import org.satchel.core.RenditionKind
+import org.satchel.core.SatchelConfig
+import org.satchel.core.SatchelException
+
+/**
+ * Fetching a signed course and a lite lecture from the reference server, which `cargo xtask test`
+ * starts on loopback with the packed sample course (system properties `satchel.contentUrl` and
+ * `satchel.publisherKey`).
+ */
+class ContentTest {
+    private lateinit var dir: File
+    private val contentUrl: String = System.getProperty("satchel.contentUrl")
+        ?: error("satchel.contentUrl is not set: run these tests through cargo xtask test")
+    private val publisherKey: String = System.getProperty("satchel.publisherKey")
+        ?: error("satchel.publisherKey is not set: run these tests through cargo xtask test")
+
+    @Before fun makeDir() { dir = Files.createTempDirectory("satchel-kt").toFile() }
+
+    @After fun removeDir() { dir.deleteRecursively() }
+
+    @Test fun fetchesAVerifiedCourseAndALiteLecture() = runBlocking {
+        val satchel = SatchelAccounts.open(dir, SatchelConfig(trustedPublisherKeys = listOf(publisherKey)))
+        val outcome = satchel.fetchCourse(contentUrl, "web-basics")
+        assertEquals(8u, outcome.lessonCount)
+        val sizes = satchel.courseOutline("web-basics").course.sizes
+        assertTrue("lite ${sizes.liteBytes} vs full ${sizes.fullBytes}", sizes.liteBytes * 20u < sizes.fullBytes)
+
+        val lecture = "web-basics.what-happens"
+        assertNull(satchel.renditionFiles(lecture, RenditionKind.LITE))
+        val files = satchel.downloadRendition(lecture, RenditionKind.LITE)
+        val transcript = File(files.single { it.role == "transcript" }.path).readText()
+        assertTrue(transcript.startsWith("WEBVTT"))
+        assertTrue(files.any { it.role == "audio" && it.mediaType.startsWith("audio/ogg") })
+        assertEquals(files, satchel.renditionFiles(lecture, RenditionKind.LITE))
+        satchel.shutdown()
+    }
+
+    @Test fun anUntrustedPublisherIsATypedException() = runBlocking {
+        val stranger = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" // a valid key nobody signs with
+        val satchel = SatchelAccounts.open(dir, SatchelConfig(trustedPublisherKeys = listOf(stranger)))
+        try {
+            satchel.fetchCourse(contentUrl, "web-basics")
+            fail("a course signed by another key must be refused")
+        } catch (e: SatchelException.Integrity) {
+            assertTrue(e.reason, e.reason.contains("does not trust"))
+        }
+        assertTrue(satchel.listCourses().isEmpty())
+        satchel.shutdown()
+    }
+
+    @Test fun plainHttpToTheInternetIsRefused() = runBlocking {
+        val satchel = SatchelAccounts.open(dir, SatchelConfig(trustedPublisherKeys = listOf(publisherKey)))
+        try {
+            satchel.fetchCourse("http://example.org/", "web-basics")
+            fail("plain HTTP off the device must be refused")
+        } catch (e: SatchelException.InvalidInput) {
+            assertTrue(e.reason.contains("HTTPS"))
+        }
+        satchel.shutdown()
+    }
+}
