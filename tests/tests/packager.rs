@@ -20,12 +20,22 @@ fn pack(src: &Path, out: &Path, key: &Path) -> (bool, String) {
 
 fn keygen(dir: &Path) -> std::path::PathBuf {
     let key = dir.join("publisher.key");
-    let out = Command::new(workspace_bin("satchel-server").unwrap()).arg("keygen").arg("--out").arg(&key).output().unwrap();
+    let out = Command::new(workspace_bin("satchel-server").unwrap())
+        .arg("keygen")
+        .arg("--out")
+        .arg(&key)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let public = String::from_utf8_lossy(&out.stdout);
     assert_eq!(public.trim().len(), 44, "a base64 ed25519 public key: {public}");
     // Never overwrite a publisher key.
-    let again = Command::new(workspace_bin("satchel-server").unwrap()).arg("keygen").arg("--out").arg(&key).output().unwrap();
+    let again = Command::new(workspace_bin("satchel-server").unwrap())
+        .arg("keygen")
+        .arg("--out")
+        .arg(&key)
+        .output()
+        .unwrap();
     assert!(!again.status.success());
     key
 }
@@ -47,11 +57,26 @@ fn bad_sources_fail_loudly_and_publish_nothing() {
     let out = dir.path().join("out");
 
     let cases: Vec<(serde_json::Value, &str)> = vec![
-        (serde_json::json!([{ "id": "bad.r", "title": "R", "kind": "reading", "reading": "missing.md" }]), "missing"),
-        (serde_json::json!([{ "id": "bad.r", "title": "R", "kind": "reading", "reading": "../../etc/passwd" }]), "inside the course folder"),
-        (serde_json::json!([{ "id": "bad.v", "title": "V", "kind": "video", "video": "v.mp4" }]), "needs a transcript"),
-        (serde_json::json!([{ "id": "bad.v", "title": "V", "kind": "video", "video": "garbage.mp4", "transcript": "t.vtt" }]), "bad.v"),
-        (serde_json::json!([{ "id": "bad.r", "title": "R", "kind": "reading", "reading": "r.md", "colour": "red" }]), "colour"),
+        (
+            serde_json::json!([{ "id": "bad.r", "title": "R", "kind": "reading", "reading": "missing.md" }]),
+            "missing",
+        ),
+        (
+            serde_json::json!([{ "id": "bad.r", "title": "R", "kind": "reading", "reading": "../../etc/passwd" }]),
+            "inside the course folder",
+        ),
+        (
+            serde_json::json!([{ "id": "bad.v", "title": "V", "kind": "video", "video": "v.mp4" }]),
+            "needs a transcript",
+        ),
+        (
+            serde_json::json!([{ "id": "bad.v", "title": "V", "kind": "video", "video": "garbage.mp4", "transcript": "t.vtt" }]),
+            "bad.v",
+        ),
+        (
+            serde_json::json!([{ "id": "bad.r", "title": "R", "kind": "reading", "reading": "r.md", "colour": "red" }]),
+            "colour",
+        ),
     ];
     std::fs::write(src.join("garbage.mp4"), b"this is not a video at all").unwrap();
     std::fs::write(src.join("v.mp4"), b"x").unwrap();
@@ -71,7 +96,10 @@ fn bad_sources_fail_loudly_and_publish_nothing() {
     assert!(!ok && stderr.contains("course.json"), "{stderr}");
 
     // A sound source packs.
-    write_course(&src, serde_json::json!([{ "id": "bad.r", "title": "R", "kind": "reading", "reading": "r.md" }]));
+    write_course(
+        &src,
+        serde_json::json!([{ "id": "bad.r", "title": "R", "kind": "reading", "reading": "r.md" }]),
+    );
     let (ok, stderr) = pack(&src, &out, &key);
     assert!(ok, "{stderr}");
     assert!(out.join("courses/bad/manifest.signed.json").is_file());

@@ -2,6 +2,7 @@
 //! reported as a ratio: absolute times on a shared 2-core machine mean little, ratios travel.
 
 pub mod catalog;
+pub mod content;
 pub mod learning;
 pub mod report;
 pub mod store;

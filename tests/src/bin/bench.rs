@@ -6,14 +6,24 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use satchel_tests::bench::{self, report::Row};
 
-type Bench = (&'static str, fn() -> Result<Row>);
+type Bench = (&'static str, fn() -> Result<Vec<Row>>);
+
+/// Adapts a one-row benchmark.
+macro_rules! one {
+    ($f:path) => {
+        || $f().map(|row| vec![row])
+    };
+}
 
 const BENCHES: &[Bench] = &[
-    ("store_open_migrate_ms", bench::store::open_migrate),
-    ("catalog_outline_ms", bench::catalog::outline),
-    ("progress_tick_p99_ms", bench::learning::progress_tick),
-    ("note_search_10k_median_ms", bench::learning::note_search),
-    ("progress_bytes_per_playback_hour", bench::learning::progress_growth),
+    ("store_open_migrate_ms", one!(bench::store::open_migrate)),
+    ("catalog_outline_ms", one!(bench::catalog::outline)),
+    ("progress_tick_p99_ms", one!(bench::learning::progress_tick)),
+    ("note_search_10k_median_ms", one!(bench::learning::note_search)),
+    ("progress_bytes_per_playback_hour", one!(bench::learning::progress_growth)),
+    ("lite_vs_full_bytes", bench::content::lite_vs_full),
+    ("text_dict_vs_gzip text_vs_brotli", bench::content::text),
+    ("pack_seconds_per_video_minute", bench::content::pack_speed),
 ];
 
 fn main() -> Result<()> {
@@ -33,7 +43,7 @@ fn main() -> Result<()> {
             continue;
         }
         eprintln!("bench: {name}");
-        rows.push(run().with_context(|| format!("benchmark {name} failed"))?);
+        rows.extend(run().with_context(|| format!("benchmark {name} failed"))?);
     }
     bench::report::print(&rows);
     bench::report::write_json(&rows, &out)?;

@@ -1,0 +1,151 @@
+//! Content benchmarks on the real sample course: lite versus full bytes per lecture, the course
+//! text with its trained dictionary versus gzip -9 and brotli -q 11 per file (what web servers
+//! send), and packing speed versus one plain decode of the same video.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use satchel_core::catalog::{Encoding, Manifest, RenditionKind};
+use satchel_core::content::fetch::blob_url_path;
+
+use super::report::{Goal, Row};
+use crate::sample::{PackedSample, packed_sample};
+
+fn manifest(packed: &PackedSample) -> Result<Manifest> {
+    let envelope: serde_json::Value = serde_json::from_slice(&std::fs::read(&packed.report.manifest_path)?)?;
+    let payload = envelope["payload"].as_str().context("envelope without payload")?;
+    Ok(Manifest::parse(payload)?)
+}
+
+/// `lite_vs_full_bytes`: for every lecture of five minutes or more, and all of them together.
+pub fn lite_vs_full() -> Result<Vec<Row>> {
+    let packed = packed_sample()?;
+    let lectures: Vec<_> =
+        packed.report.lessons.iter().filter(|l| l.duration_ms.unwrap_or(0) >= 300_000).collect();
+    let mut rows = Vec::new();
+    let (mut lite, mut full) = (0u64, 0u64);
+    for l in &lectures {
+        lite += l.lite;
+        full += l.full;
+        rows.push(Row::new(
+            &format!("lite_vs_full_bytes:{}", l.lesson_id),
+            l.lite as f64,
+            "bytes",
+            "the full rendition",
+            l.full as f64,
+            Goal::RatioAtMost(0.05),
+        ));
+    }
+    rows.insert(
+        0,
+        Row::new(
+            "lite_vs_full_bytes",
+            lite as f64,
+            "bytes",
+            "the full renditions",
+            full as f64,
+            Goal::RatioAtMost(0.05),
+        ),
+    );
+    Ok(rows)
+}
+
+/// The course's text files (decoded) and what the lite downloads carry for them: each distinct
+/// text blob as stored, plus the dictionary, which is downloaded once.
+fn course_text() -> Result<(Vec<Vec<u8>>, u64)> {
+    let packed = packed_sample()?;
+    let manifest = manifest(packed)?;
+    let read = |hash: &str| std::fs::read(packed.dir.join(blob_url_path(hash)));
+    let dictionary = match &manifest.dictionary {
+        Some(d) => Some(zstd::decode_all(&read(&d.hash)?[..])?),
+        None => None,
+    };
+    let mut stored: u64 = manifest.dictionary.as_ref().map_or(0, |d| d.stored_size);
+    let mut texts = BTreeMap::new();
+    for lesson in manifest.lessons() {
+        for rendition in lesson.renditions.iter().filter(|r| r.kind == RenditionKind::Lite) {
+            for blob in rendition.blobs.iter().filter(|b| b.encoding != Encoding::Identity) {
+                if texts.contains_key(&blob.hash) {
+                    continue;
+                }
+                let bytes = read(&blob.hash)?;
+                let text = match (blob.encoding, &dictionary) {
+                    (Encoding::ZstdDict, Some(dict)) => zstd::bulk::Decompressor::with_dictionary(dict)?
+                        .decompress(&bytes, blob.size as usize)?,
+                    _ => zstd::decode_all(&bytes[..])?,
+                };
+                stored += blob.stored_size;
+                texts.insert(blob.hash.clone(), text);
+            }
+        }
+    }
+    Ok((texts.into_values().collect(), stored))
+}
+
+fn gzip9(data: &[u8]) -> Result<usize> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(data)?;
+    Ok(encoder.finish()?.len())
+}
+
+fn brotli11(data: &[u8]) -> Result<usize> {
+    let mut out = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        writer.write_all(data)?;
+    }
+    Ok(out.len())
+}
+
+/// `text_dict_vs_gzip` and `text_vs_brotli`.
+pub fn text() -> Result<Vec<Row>> {
+    let (texts, ours) = course_text()?;
+    let gzip: usize = texts.iter().map(|t| gzip9(t)).sum::<Result<usize>>()?;
+    let brotli: usize = texts.iter().map(|t| brotli11(t)).sum::<Result<usize>>()?;
+    Ok(vec![
+        Row::new(
+            "text_dict_vs_gzip",
+            ours as f64,
+            "bytes",
+            "gzip -9 per file (incl. our dictionary in ours)",
+            gzip as f64,
+            Goal::RatioAtMost(0.85),
+        ),
+        Row::new(
+            "text_vs_brotli",
+            ours as f64,
+            "bytes",
+            "brotli -q 11 per file",
+            brotli as f64,
+            Goal::RatioAtMost(1.0),
+        ),
+    ])
+}
+
+/// `pack_seconds_per_video_minute`: packing the sample course, beside one plain ffmpeg decode of
+/// the same videos (the least any packager that looks at the video must do).
+pub fn pack_speed() -> Result<Vec<Row>> {
+    let packed = packed_sample()?;
+    let minutes: f64 =
+        packed.report.lessons.iter().filter_map(|l| l.duration_ms).sum::<u64>() as f64 / 60_000.0;
+    let started = Instant::now();
+    for lesson in packed.report.lessons.iter().filter(|l| l.duration_ms.is_some()) {
+        let folder = lesson.lesson_id.rsplit('.').next().unwrap_or_default();
+        let video = packed.source.join(folder).join("video.mp4");
+        satchel_server::media::run(
+            "ffmpeg",
+            &["-v", "error", "-i", satchel_server::media::path_str(&video)?, "-f", "null", "-"],
+        )?;
+    }
+    let decode = started.elapsed().as_secs_f64();
+    Ok(vec![Row::new(
+        "pack_seconds_per_video_minute",
+        packed.report.seconds / minutes,
+        "s/min",
+        "one ffmpeg decode of the same videos",
+        decode / minutes,
+        Goal::ValueAtMost(20.0),
+    )])
+}
