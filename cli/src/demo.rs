@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use satchel_core::catalog::{CourseOutline, Lesson};
+use satchel_core::catalog::{CourseOutline, Lesson, RenditionKind};
 use satchel_core::learning::AttemptState;
 use satchel_core::notes::{NewNote, NoteAnchor, NoteKind};
 use satchel_core::runtime::runtime;
 use satchel_core::{Satchel, SatchelConfig};
 
 use crate::format;
+use crate::sample_host;
 use crate::study::{self, Studied};
 
 /// The text of the sample reading, as the app would display it once downloaded.
@@ -38,12 +39,35 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
     println!("Satchel demo: a learner's day");
     println!("account: {}", dir.display());
 
-    let satchel =
-        Satchel::open(dir_text, SatchelConfig { device_name: "demo phone".into(), ..Default::default() })?;
+    let host = if sample_host::media_tools_available() {
+        Some(sample_host::start()?)
+    } else {
+        println!(
+            "note: ffmpeg and espeak-ng are not installed, so the sample lectures cannot be rendered; \
+             using the bundled catalog-only sample. Install them (apt-get install ffmpeg espeak-ng \
+             fonts-dejavu-core) or run `cargo xtask test`, which does."
+        );
+        None
+    };
+    let config = SatchelConfig {
+        device_name: "demo phone".into(),
+        trusted_publisher_keys: host.iter().map(|h| h.public_key.clone()).collect(),
+    };
+    let satchel = Satchel::open(dir_text, config)?;
     let rt = runtime();
 
     println!("\n== The course arrives");
-    let outcome = rt.block_on(satchel.import_manifest(SAMPLE_MANIFEST.to_owned()))?;
+    let outcome = match &host {
+        Some(host) => {
+            let outcome = rt.block_on(satchel.fetch_course(host.base_url.clone(), "web-basics".into()))?;
+            println!(
+                "fetched the signed manifest from {} and verified the publisher's signature",
+                host.base_url
+            );
+            outcome
+        }
+        None => rt.block_on(satchel.import_manifest(SAMPLE_MANIFEST.to_owned()))?,
+    };
     println!(
         "imported {} v{}: {} modules, {} lessons ({:?})",
         outcome.course_id, outcome.version, outcome.module_count, outcome.lesson_count, outcome.status
@@ -64,12 +88,31 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
         );
     }
 
-    if let Some(first) = outline.modules.first().and_then(|m| m.lessons.first()) {
-        println!("\n== Linked lectures from \"{}\"", first.title);
-        for linked in rt.block_on(satchel.linked_lectures(first.id.clone()))? {
-            let offline = if linked.available_offline.is_empty() { "needs network" } else { "offline" };
-            println!("  -> {} ({}; {offline})", linked.lesson.title, linked.module_title);
-        }
+    if host.is_some() {
+        let first = lesson(&outline, "web-basics.what-happens")?;
+        println!("\n== On wifi: downloading \"{}\" in lite", first.title);
+        let files = rt.block_on(satchel.download_rendition(first.id.clone(), RenditionKind::Lite))?;
+        let slides = files.iter().filter(|f| f.role.starts_with("slides/")).count();
+        let bytes: u64 = files.iter().map(|f| f.size).sum();
+        let full = first.renditions.iter().find(|r| r.kind == RenditionKind::Full).map_or(0, |r| r.bytes);
+        println!(
+            "{} verified files on the phone: speech audio, {slides} slides, slide timeline, transcript: {} (the full video is {})",
+            files.len(),
+            format::bytes(bytes),
+            format::bytes(full)
+        );
+    }
+
+    let second = lesson(&outline, "web-basics.dns")?;
+    println!("\n== Linked lectures from \"{}\"", second.title);
+    for linked in rt.block_on(satchel.linked_lectures(second.id.clone()))? {
+        let offline = if linked.available_offline.is_empty() {
+            "needs network".to_owned()
+        } else {
+            let kinds: Vec<&str> = linked.available_offline.iter().map(|k| k.as_str()).collect();
+            format!("offline: {}", kinds.join(", "))
+        };
+        println!("  -> {} ({}; {offline})", linked.lesson.title, linked.module_title);
     }
 
     study_day(&satchel, &outline)?;

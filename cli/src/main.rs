@@ -5,6 +5,7 @@
 
 mod demo;
 mod format;
+mod sample_host;
 mod study;
 
 use std::path::PathBuf;

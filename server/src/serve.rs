@@ -32,3 +32,31 @@ pub async fn run(dir: PathBuf, listen: SocketAddr) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// A server running in the background of a tokio runtime; stops when dropped.
+pub struct Background {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves `dir` on `listen` as a task of the current runtime (the CLI demo's embedded host).
+pub async fn spawn(dir: PathBuf, listen: SocketAddr) -> Result<Background> {
+    if !dir.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router(dir)).await {
+            tracing::error!(%error, "embedded content server stopped");
+        }
+    });
+    Ok(Background { addr, task })
+}

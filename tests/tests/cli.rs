@@ -25,14 +25,26 @@ fn the_demo_shows_the_whole_sample_course() {
             assert!(stdout.contains(lesson["title"].as_str().unwrap()), "lesson missing from:\n{stdout}");
         }
     }
+    // The real pipeline: the packed sample course from the embedded server, signature checked
+    // (cargo xtask test installs the media tools the sample lectures are rendered with).
+    assert!(stdout.contains("verified the publisher's signature"), "{stdout}");
     assert!(stdout.contains("imported web-basics v1: 3 modules, 8 lessons (Installed)"), "{stdout}");
-    assert!(stdout.contains("-> Names and addresses: DNS (How the web works; needs network)"), "{stdout}");
-    assert!(stdout.contains("Lite saves"), "{stdout}");
-    // The learner's day offline.
+    assert!(stdout.contains("verified files on the phone: speech audio"), "{stdout}");
     assert!(
-        stdout.contains("What happens when you open a page: complete · watched 6:12 of 6:12"),
+        stdout.contains("-> What happens when you open a page (How the web works; offline: lite)"),
         "{stdout}"
     );
+    let saves = stdout.lines().find(|l| l.starts_with("Lite saves")).expect("lite savings line");
+    let percent: f64 = saves.rsplit('(').next().unwrap().split('%').next().unwrap().parse().unwrap();
+    assert!(percent <= 5.0, "lite is at most 5% of full: {saves}");
+    // The learner's day offline: the whole lecture played.
+    let watched = stdout
+        .lines()
+        .find(|l| l.starts_with("What happens when you open a page: complete · watched"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let times: Vec<&str> =
+        watched.split(" · ").nth(1).unwrap().trim_start_matches("watched ").split(" of ").collect();
+    assert_eq!(times[0], times[1], "{watched}");
     assert!(stdout.contains("Check yourself: HTTP: 60% (passed) graded on the phone"), "{stdout}");
     assert!(stdout.contains("Final check: submitted; the server grades it on the next sync"), "{stdout}");
     assert!(stdout.contains("course 37% complete (3 of 8 lessons)"), "{stdout}");

@@ -87,10 +87,25 @@ pub async fn download_rendition(
     let account = std::sync::Arc::clone(account);
     let lesson_id = lesson_id.to_owned();
     run_blocking(move || {
-        account
+        let files = account
             .store()
             .read(|c| rendition_files(c, &account, &lesson_id, rendition))?
-            .ok_or_else(|| Error::Internal("downloaded files went missing".into()))
+            .ok_or_else(|| Error::Internal("downloaded files went missing".into()))?;
+        // Every file is verified and in place: the rendition is available offline.
+        let total: u64 = plan.blobs.iter().map(|b| b.stored_size).sum();
+        account.store().write(|tx| {
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO download (lesson_id, rendition, state, bytes_total, bytes_done, created_at_ms, updated_at_ms)
+                 VALUES (?1, ?2, 'done', ?3, ?3, ?4, ?4)
+                 ON CONFLICT (lesson_id, rendition) DO UPDATE SET
+                     state = 'done', bytes_total = excluded.bytes_total, bytes_done = excluded.bytes_done,
+                     failure = NULL, updated_at_ms = excluded.updated_at_ms",
+                params![lesson_id, rendition, total, now],
+            )?;
+            Ok(())
+        })?;
+        Ok(files)
     })
     .await
 }
