@@ -2,7 +2,6 @@
 //! signed once into a cache, and served on loopback by the reference server running inside this
 //! process.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
@@ -30,18 +29,8 @@ pub fn media_tools_available() -> bool {
     )
 }
 
-fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SATCHEL_TOOLS_DIR") {
-        return PathBuf::from(dir);
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache/satchel"),
-        None => std::env::temp_dir().join("satchel-cache"),
-    }
-}
-
 pub fn start() -> Result<SampleHost> {
-    let cache = cache_dir();
+    let cache = sample::cache_dir();
     let source = cache.join("sample-course");
     let stamp_path = source.join(".generated");
     if !stamp_path.is_file() {

@@ -24,6 +24,13 @@ pub fn run(program: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Runs ffmpeg quietly, overwriting outputs, with `args` after the common flags.
+pub fn ffmpeg(args: &[&str]) -> Result<()> {
+    let mut all = vec!["-hide_banner", "-loglevel", "error", "-y"];
+    all.extend_from_slice(args);
+    run("ffmpeg", &all)
+}
+
 /// Runs a tool and returns its stdout bytes.
 pub fn output(program: &str, args: &[&str]) -> Result<Vec<u8>> {
     let output = Command::new(program)

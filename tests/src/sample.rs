@@ -18,20 +18,9 @@ pub fn test_public_key() -> String {
     satchel_server::keys::public_key(&test_publisher_key())
 }
 
-/// Where generated media is cached between runs: `$SATCHEL_TOOLS_DIR` or `~/.cache/satchel`.
-fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SATCHEL_TOOLS_DIR") {
-        return PathBuf::from(dir);
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".cache/satchel"),
-        None => std::env::temp_dir().join("satchel-cache"),
-    }
-}
-
 /// The generated sample course source folder (lectures rendered with ffmpeg and espeak-ng).
 pub fn sample_source() -> Result<PathBuf> {
-    let dir = cache_dir().join("sample-course");
+    let dir = sample::cache_dir().join("sample-course");
     sample::generate(&sample::default_source(), &dir).context("cannot generate the sample course")?;
     Ok(dir)
 }

@@ -15,27 +15,20 @@ const SLIDE_QUALITY: &str = "40";
 
 pub fn audio(video: &Path, out: &Path) -> Result<PathBuf> {
     let path = out.join("audio.ogg");
-    media::run(
-        "ffmpeg",
-        &[
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-i",
-            media::path_str(video)?,
-            "-vn",
-            "-ac",
-            "1",
-            "-c:a",
-            "libopus",
-            "-b:a",
-            AUDIO_BITRATE,
-            "-application",
-            "voip",
-            media::path_str(&path)?,
-        ],
-    )?;
+    media::ffmpeg(&[
+        "-i",
+        media::path_str(video)?,
+        "-vn",
+        "-ac",
+        "1",
+        "-c:a",
+        "libopus",
+        "-b:a",
+        AUDIO_BITRATE,
+        "-application",
+        "voip",
+        media::path_str(&path)?,
+    ])?;
     Ok(path)
 }
 
@@ -45,30 +38,23 @@ pub fn slides(video: &Path, out: &Path) -> Result<(Detection, Vec<PathBuf>)> {
     let mut images = Vec::new();
     for (i, at_ms) in detection.image_times_ms.iter().enumerate() {
         let path = out.join(format!("slide-{:03}.webp", i + 1));
-        media::run(
-            "ffmpeg",
-            &[
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-y",
-                "-ss",
-                &format!("{:.3}", *at_ms as f64 / 1000.0),
-                "-i",
-                media::path_str(video)?,
-                "-frames:v",
-                "1",
-                "-vf",
-                &format!("scale={SLIDE_WIDTH}:-2"),
-                "-c:v",
-                "libwebp",
-                "-quality",
-                SLIDE_QUALITY,
-                "-compression_level",
-                "6",
-                media::path_str(&path)?,
-            ],
-        )?;
+        media::ffmpeg(&[
+            "-ss",
+            &format!("{:.3}", *at_ms as f64 / 1000.0),
+            "-i",
+            media::path_str(video)?,
+            "-frames:v",
+            "1",
+            "-vf",
+            &format!("scale={SLIDE_WIDTH}:-2"),
+            "-c:v",
+            "libwebp",
+            "-quality",
+            SLIDE_QUALITY,
+            "-compression_level",
+            "6",
+            media::path_str(&path)?,
+        ])?;
         images.push(path);
     }
     Ok((detection, images))

@@ -21,6 +21,18 @@ use sha2::{Digest, Sha256};
 /// Bump when the generator's output changes for the same inputs.
 const GENERATOR_VERSION: &str = "1";
 
+/// Where generated media and tools are cached between runs: `$SATCHEL_TOOLS_DIR`, else
+/// `~/.cache/satchel`. The sample course's source goes under `sample-course/`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SATCHEL_TOOLS_DIR") {
+        return PathBuf::from(dir);
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".cache/satchel"),
+        None => std::env::temp_dir().join("satchel-cache"),
+    }
+}
+
 /// The committed sample sources.
 pub fn default_source() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample")
