@@ -1,5 +1,9 @@
-//! Helpers for Satchel's end-to-end tests and benchmarks: finding the workspace's binaries and
-//! running the reference server as a real child process.
+//! Helpers for Satchel's end-to-end tests and benchmarks: finding the workspace's binaries,
+//! running the reference server and nginx as real child processes, and the packed sample course.
+
+pub mod bench;
+pub mod nginx;
+pub mod sample;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -73,6 +77,3 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
-pub mod bench;
-pub mod nginx;
-pub mod sample;

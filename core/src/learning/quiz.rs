@@ -242,6 +242,19 @@ fn is_correct(question: &QuestionEntry, answer: Option<&QuizAnswer>) -> bool {
     !key.is_empty() && given == key
 }
 
+/// The columns of a `quiz_attempt` row, before the JSON ones are parsed.
+struct StoredAttempt {
+    lesson_id: String,
+    course_id: String,
+    mode: QuizMode,
+    state: String,
+    answers: String,
+    started_at_ms: i64,
+    submitted_at_ms: Option<i64>,
+    score_percent: Option<u8>,
+    passed: Option<bool>,
+}
+
 struct AttemptRow {
     id: String,
     lesson_id: String,
@@ -257,46 +270,41 @@ struct AttemptRow {
 
 impl AttemptRow {
     fn load(conn: &Connection, attempt_id: &str) -> Result<AttemptRow> {
-        conn.prepare_cached(
-            "SELECT lesson_id, course_id, mode, state, answers, started_at_ms, submitted_at_ms,
-                    score_percent, passed
-             FROM quiz_attempt WHERE id = ?1",
-        )?
-        .query_row([attempt_id], |r| {
-            let state: String = r.get(3)?;
-            let answers: String = r.get(4)?;
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, QuizMode>(2)?,
-                state,
-                answers,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Option<i64>>(6)?,
-                r.get::<_, Option<u8>>(7)?,
-                r.get::<_, Option<bool>>(8)?,
-            ))
-        })
-        .optional()?
-        .ok_or_else(|| Error::not_found("quiz attempt", attempt_id))
-        .and_then(
-            |(lesson_id, course_id, mode, state, answers, started, submitted, score, passed)| {
-                Ok(AttemptRow {
-                    id: attempt_id.to_owned(),
-                    lesson_id,
-                    course_id,
-                    mode,
-                    state: serde_json::from_value(serde_json::Value::String(state))
-                        .map_err(|e| Error::Internal(format!("unknown attempt state: {e}")))?,
-                    answers: serde_json::from_str(&answers)
-                        .map_err(|e| Error::Internal(format!("stored answers are unreadable: {e}")))?,
-                    started_at_ms: started,
-                    submitted_at_ms: submitted,
-                    score_percent: score,
-                    passed,
+        let row = conn
+            .prepare_cached(
+                "SELECT lesson_id, course_id, mode, state, answers, started_at_ms, submitted_at_ms,
+                        score_percent, passed
+                 FROM quiz_attempt WHERE id = ?1",
+            )?
+            .query_row([attempt_id], |r| {
+                Ok(StoredAttempt {
+                    lesson_id: r.get(0)?,
+                    course_id: r.get(1)?,
+                    mode: r.get(2)?,
+                    state: r.get(3)?,
+                    answers: r.get(4)?,
+                    started_at_ms: r.get(5)?,
+                    submitted_at_ms: r.get(6)?,
+                    score_percent: r.get(7)?,
+                    passed: r.get(8)?,
                 })
-            },
-        )
+            })
+            .optional()?
+            .ok_or_else(|| Error::not_found("quiz attempt", attempt_id))?;
+        Ok(AttemptRow {
+            id: attempt_id.to_owned(),
+            lesson_id: row.lesson_id,
+            course_id: row.course_id,
+            mode: row.mode,
+            state: serde_json::from_value(serde_json::Value::String(row.state))
+                .map_err(|e| Error::Internal(format!("unknown attempt state: {e}")))?,
+            answers: serde_json::from_str(&row.answers)
+                .map_err(|e| Error::Internal(format!("stored answers are unreadable: {e}")))?,
+            started_at_ms: row.started_at_ms,
+            submitted_at_ms: row.submitted_at_ms,
+            score_percent: row.score_percent,
+            passed: row.passed,
+        })
     }
 
     fn save(&self, tx: &Transaction<'_>, device_id: &str) -> Result<()> {
