@@ -1,6 +1,6 @@
 //! The core's rich internal error type.
 //!
-//! Domain modules return [`Error`]; the FFI layer maps it, in one place
+//! Domain modules return [`enum@Error`]; the FFI layer maps it, in one place
 //! (`ffi::error`), to the small public `SatchelError`. Messages here never carry personal data
 //! (no note text, no file paths under the learner's home), only ids from published course content
 //! and counts.
