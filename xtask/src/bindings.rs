@@ -15,7 +15,9 @@ pub struct Generated {
 
 /// Builds the core (debug, unstripped) and generates both bindings into `target/bindings/`.
 pub fn generate() -> Result<Generated> {
-    tools::cargo(&["build", "-p", "satchel-core", "-p", "uniffi-bindgen"])?;
+    // The whole workspace, so features unify exactly as in `cargo test --workspace` and nothing
+    // is rebuilt with a different feature set (a no-op after the test build).
+    tools::cargo(&["build", "--workspace", "--all-targets"])?;
     let library = paths::core_cdylib();
     let out = paths::target_dir().join("bindings");
     let bindgen =

@@ -22,7 +22,7 @@ impl Drop for SampleServer {
 }
 
 pub fn serve_sample() -> Result<SampleServer> {
-    tools::cargo(&["build", "-p", "satchel-server"])?;
+    tools::cargo(&["build", "--workspace", "--all-targets"])?;
     let server =
         paths::target_dir().join("debug").join(format!("satchel-server{}", std::env::consts::EXE_SUFFIX));
     let source = paths::tools_cache().join("sample-course");
