@@ -61,30 +61,35 @@ pub fn pack(src: &Path, out: &Path, key: &SigningKey) -> Result<PackReport> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let work_dir = tempfile::tempdir_in(out)?;
 
-    // Media first: audio, slides and their timeline.
-    let mut videos = std::collections::HashMap::new();
-    for lesson in course.modules.iter().flat_map(|m| &m.lessons) {
-        if lesson.kind == LessonKind::Video {
-            let work = work_dir.path().join(&lesson.id);
-            fs::create_dir_all(&work)?;
-            let video = resolve(src, lesson.video.as_deref().unwrap_or_default())?;
-            eprintln!("pack: {}: lite audio and slides", lesson.id);
-            let duration_ms = media::duration_ms(&video)
-                .with_context(|| format!("lesson {:?}: unreadable video", lesson.id))?;
-            let audio = lite::audio(&video, &work)?;
-            let (detection, slide_images) = lite::slides(&video, &work)?;
-            let timeline = serde_json::to_vec(&json!({
-                "slides": detection.shown.iter().map(|s| json!({
-                    "at_ms": s.at_ms, "image": slide_role(s.image)
-                })).collect::<Vec<_>>()
-            }))?;
-            let transcript = fs::read(resolve(src, lesson.transcript.as_deref().unwrap_or_default())?)?;
-            videos.insert(
-                lesson.id.clone(),
-                VideoWork { video, duration_ms, audio, slide_images, timeline, transcript },
-            );
-        }
-    }
+    // Media first: audio, slides and their timeline. Each lecture is independent and ffmpeg-bound,
+    // so they are prepared on as many threads as the machine has cores.
+    let lectures: Vec<&LessonSource> =
+        course.modules.iter().flat_map(|m| &m.lessons).filter(|l| l.kind == LessonKind::Video).collect();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(lectures.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let prepared: Vec<Result<(String, VideoWork)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(lesson) = lectures.get(i) else { break done };
+                        done.push(
+                            prepare_video(src, work_dir.path(), lesson).map(|w| (lesson.id.clone(), w)),
+                        );
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| vec![Err(anyhow::anyhow!("a packing thread panicked"))])
+            })
+            .collect()
+    });
+    let videos: std::collections::HashMap<String, VideoWork> = prepared.into_iter().collect::<Result<_>>()?;
 
     // The course's text trains the dictionary its text blobs are compressed with.
     let mut texts: Vec<Vec<u8>> =
@@ -135,6 +140,25 @@ pub fn pack(src: &Path, out: &Path, key: &SigningKey) -> Result<PackReport> {
         dictionary_bytes: dictionary.map_or(0, |d| d.stored_size),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Audio, slides and timeline of one lecture.
+fn prepare_video(src: &Path, work_dir: &Path, lesson: &LessonSource) -> Result<VideoWork> {
+    let work = work_dir.join(&lesson.id);
+    fs::create_dir_all(&work)?;
+    let video = resolve(src, lesson.video.as_deref().unwrap_or_default())?;
+    eprintln!("pack: {}: lite audio and slides", lesson.id);
+    let duration_ms =
+        media::duration_ms(&video).with_context(|| format!("lesson {:?}: unreadable video", lesson.id))?;
+    let audio = lite::audio(&video, &work)?;
+    let (detection, slide_images) = lite::slides(&video, &work)?;
+    let timeline = serde_json::to_vec(&json!({
+        "slides": detection.shown.iter().map(|s| json!({
+            "at_ms": s.at_ms, "image": slide_role(s.image)
+        })).collect::<Vec<_>>()
+    }))?;
+    let transcript = fs::read(resolve(src, lesson.transcript.as_deref().unwrap_or_default())?)?;
+    Ok(VideoWork { video, duration_ms, audio, slide_images, timeline, transcript })
 }
 
 fn slide_role(index: usize) -> String {
