@@ -92,15 +92,24 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
         let first = lesson(&outline, "web-basics.what-happens")?;
         println!("\n== On wifi: downloading \"{}\" in lite", first.title);
         let files = rt.block_on(satchel.download_rendition(first.id.clone(), RenditionKind::Lite))?;
-        let slides = files.iter().filter(|f| f.role.starts_with("slides/")).count();
         let bytes: u64 = files.iter().map(|f| f.size).sum();
         let full = first.renditions.iter().find(|r| r.kind == RenditionKind::Full).map_or(0, |r| r.bytes);
         println!(
-            "{} verified files on the phone: speech audio, {slides} slides, slide timeline, transcript: {} (the full video is {})",
+            "{} verified files on the phone: {} (the full video is {})",
             files.len(),
             format::bytes(bytes),
             format::bytes(full)
         );
+        if let Some(lite) = rt.block_on(satchel.lite_lecture(first.id.clone()))? {
+            println!(
+                "ready to play: speech audio with {} slides in time and {} transcript cues",
+                lite.slides.len(),
+                lite.cues.len()
+            );
+            if let Some(cue) = lite.cues.first() {
+                println!("  {} \"{}\"", format::clock(cue.start_ms as i64), cue.text);
+            }
+        }
     }
 
     let second = lesson(&outline, "web-basics.dns")?;

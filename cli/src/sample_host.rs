@@ -37,7 +37,8 @@ pub fn start() -> Result<SampleHost> {
         println!("(first run: rendering the sample lectures with ffmpeg and espeak-ng, about 3 minutes)");
     }
     sample::generate(&sample::default_source(), &source)?;
-    let stamp = std::fs::read_to_string(&stamp_path)?;
+    let stamp =
+        format!("{} pack-format {}", std::fs::read_to_string(&stamp_path)?, pack::PACK_FORMAT_VERSION);
 
     let key_path = cache.join("demo-publisher.key");
     if !key_path.is_file() {

@@ -163,3 +163,20 @@ fn manifests_with_unsafe_or_absurd_blobs_are_refused() {
         "bytes must add up"
     );
 }
+
+#[test]
+fn a_text_pack_must_add_up_to_its_members() {
+    let member = json!({ "hash": sha256_hex(b"x"), "size": 10, "stored_size": 4, "media_type": "text/markdown",
+                         "encoding": "zstd", "role": "reading" });
+    let mut manifest: serde_json::Value = serde_json::from_str(&manifest_with_blob(member, 4)).unwrap();
+    let pack = |size: u64, members: Vec<String>| {
+        json!({ "blob": { "hash": sha256_hex(b"pack"), "size": size, "stored_size": 8, "media_type": "application/x-satchel-text-pack",
+                          "encoding": "zstd", "role": "text-pack" }, "members": members })
+    };
+    manifest["text_pack"] = pack(10, vec![sha256_hex(b"x")]);
+    assert!(Manifest::parse(&manifest.to_string()).is_ok());
+    manifest["text_pack"] = pack(11, vec![sha256_hex(b"x")]);
+    assert!(matches!(Manifest::parse(&manifest.to_string()), Err(ManifestError::InvalidBlob { .. })));
+    manifest["text_pack"] = pack(10, vec![sha256_hex(b"not a member")]);
+    assert!(matches!(Manifest::parse(&manifest.to_string()), Err(ManifestError::InvalidBlob { .. })));
+}

@@ -29,7 +29,8 @@ fn the_demo_shows_the_whole_sample_course() {
     // (cargo xtask test installs the media tools the sample lectures are rendered with).
     assert!(stdout.contains("verified the publisher's signature"), "{stdout}");
     assert!(stdout.contains("imported web-basics v1: 3 modules, 8 lessons (Installed)"), "{stdout}");
-    assert!(stdout.contains("verified files on the phone: speech audio"), "{stdout}");
+    assert!(stdout.contains("verified files on the phone"), "{stdout}");
+    assert!(stdout.contains("ready to play: speech audio with 8 slides in time and"), "{stdout}");
     assert!(
         stdout.contains("-> What happens when you open a page (How the web works; offline: lite)"),
         "{stdout}"

@@ -98,23 +98,23 @@ fn fetch_and_check(base_url: &str) {
     assert_eq!(rt.block_on(satchel.rendition_files(lecture.into(), RenditionKind::Lite)).unwrap(), None);
     let files = rt.block_on(satchel.download_rendition(lecture.into(), RenditionKind::Lite)).unwrap();
     let roles: Vec<&str> = files.iter().map(|f| f.role.as_str()).collect();
-    assert!(
-        roles.contains(&"audio") && roles.contains(&"transcript") && roles.contains(&"slides"),
-        "{roles:?}"
-    );
+    assert!(roles.contains(&"audio") && roles.contains(&"cues") && roles.contains(&"slides"), "{roles:?}");
     assert!(roles.iter().filter(|r| r.starts_with("slides/")).count() >= 5, "{roles:?}");
-    let transcript = files.iter().find(|f| f.role == "transcript").unwrap();
-    let text = std::fs::read_to_string(&transcript.path).unwrap();
-    assert!(
-        text.starts_with("WEBVTT") && text.contains("Welcome to the first lecture"),
-        "decoded with the dictionary"
-    );
     let audio = files.iter().find(|f| f.role == "audio").unwrap();
     let probe = std::process::Command::new("ffprobe")
         .args(["-v", "error", "-show_entries", "stream=codec_name,channels", "-of", "csv=p=0", &audio.path])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "opus,1", "speech-quality mono Opus");
+
+    // The player's view: audio, slides in time, transcript cues (from the one text pack request).
+    let lite = rt.block_on(satchel.lite_lecture(lecture.into())).unwrap().expect("lite lecture is complete");
+    assert_eq!(lite.audio_path, audio.path);
+    assert!(lite.cues[0].text.starts_with("Welcome to the first lecture"), "{:?}", lite.cues[0]);
+    assert!(lite.cues.windows(2).all(|w| w[0].end_ms <= w[1].start_ms), "cues in order");
+    assert!(lite.cues.last().unwrap().end_ms > 290_000, "cues run to the end of the lecture");
+    assert_eq!(lite.slides.len(), lite_timeline(&packed_sample().unwrap().dir, lecture).len());
+    assert!(lite.slides.iter().all(|s| std::path::Path::new(&s.path).is_file()));
     assert_eq!(
         rt.block_on(satchel.rendition_files(lecture.into(), RenditionKind::Lite)).unwrap(),
         Some(files)

@@ -50,8 +50,8 @@ pub fn import_parsed(
     tx.execute("DELETE FROM course WHERE id = ?1", [&manifest.id])?;
     tx.execute(
         "INSERT INTO course (id, version, title, description, language, imported_at_ms, last_studied_at_ms,
-                             source_url, dictionary)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                             source_url, dictionary, text_pack)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             manifest.id,
             manifest.version,
@@ -62,6 +62,7 @@ pub fn import_parsed(
             last_studied,
             source_url,
             manifest.dictionary.as_ref().map(encode_json).transpose()?,
+            manifest.text_pack.as_ref().map(encode_json).transpose()?,
         ],
     )?;
 

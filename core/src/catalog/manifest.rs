@@ -84,7 +84,19 @@ pub struct Manifest {
     /// The zstd dictionary that `zstd-dict` blobs need, itself a blob.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dictionary: Option<BlobEntry>,
+    /// All the text the lite renditions carry, as one solid zstd frame, so a lite download
+    /// fetches the course's text in one request and compresses across files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_pack: Option<TextPack>,
     pub modules: Vec<ModuleEntry>,
+}
+
+/// A blob whose decoded bytes are the concatenation of other (text) blobs, in `members` order.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TextPack {
+    pub blob: BlobEntry,
+    /// Hashes of the member blobs; each is listed in some rendition with its size.
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -294,6 +306,34 @@ impl Manifest {
                     return Err(ManifestError::DuplicateId { what: "linked lecture", id: target.clone() });
                 }
             }
+        }
+        if let Some(pack) = &self.text_pack {
+            self.check_text_pack(pack)?;
+        }
+        Ok(())
+    }
+
+    /// Every member must be a text blob of some rendition, and their sizes must add up to the
+    /// pack's decoded size, so the core can split and verify it.
+    fn check_text_pack(&self, pack: &TextPack) -> Result<(), ManifestError> {
+        let error = |problem: String| ManifestError::InvalidBlob {
+            lesson: String::new(),
+            rendition: "text pack",
+            problem,
+        };
+        check_blob(&pack.blob).map_err(error)?;
+        let mut total: u64 = 0;
+        for member in &pack.members {
+            let blob = self
+                .lessons()
+                .flat_map(|l| &l.renditions)
+                .flat_map(|r| &r.blobs)
+                .find(|b| &b.hash == member && b.encoding != Encoding::Identity)
+                .ok_or_else(|| error(format!("member {member} is not a text blob of any rendition")))?;
+            total = total.saturating_add(blob.size);
+        }
+        if total != pack.blob.size {
+            return Err(error(format!("members add up to {total} bytes, the pack holds {}", pack.blob.size)));
         }
         Ok(())
     }

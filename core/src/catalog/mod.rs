@@ -8,7 +8,7 @@ mod queries;
 pub use import::{import_manifest, import_parsed};
 pub use manifest::{
     BlobEntry, ChoiceEntry, Encoding, LessonEntry, MANIFEST_FORMAT, Manifest, ManifestError, ModuleEntry,
-    QuestionEntry, QuizEntry, RenditionEntry, limits,
+    QuestionEntry, QuizEntry, RenditionEntry, TextPack, limits,
 };
 pub use model::*;
 pub use queries::{LessonFacts, course, course_outline, lesson, lesson_facts, linked_lectures, list_courses};

@@ -7,7 +7,7 @@ use super::ContentError;
 use super::fetch::ContentClient;
 use super::signed;
 use crate::account::Account;
-use crate::catalog::{self, BlobEntry, Encoding, ImportOutcome, Manifest, RenditionKind};
+use crate::catalog::{self, BlobEntry, Encoding, ImportOutcome, Manifest, RenditionKind, TextPack};
 use crate::error::{Error, Result};
 use crate::runtime::run_blocking;
 use crate::time::now_ms;
@@ -70,13 +70,17 @@ pub async fn download_rendition(
         run_blocking(move || account.store().read(|c| plan(c, &lesson_id, rendition))).await?
     };
     let client: ContentClient = account.content_client()?;
-    let dictionary = match &plan.dictionary {
-        Some(entry) => {
-            client.blob(&plan.base_url, entry, account.content(), None).await?;
-            Some(account.content().read(&entry.hash)?)
-        }
-        None => None,
-    };
+    if let Some(pack) = &plan.text_pack {
+        unpack_if_needed(account, &client, &plan, pack).await?;
+    }
+    let dictionary =
+        match plan.dictionary.as_ref().filter(|_| plan.blobs.iter().any(|b| needs_dictionary(account, b))) {
+            Some(entry) => {
+                client.blob(&plan.base_url, entry, account.content(), None).await?;
+                Some(account.content().read(&entry.hash)?)
+            }
+            None => None,
+        };
     for blob in &plan.blobs {
         let dict = if blob.encoding == Encoding::ZstdDict { dictionary.as_deref() } else { None };
         client.blob(&plan.base_url, blob, account.content(), dict).await?;
@@ -106,6 +110,74 @@ pub async fn download_rendition(
             Ok(())
         })?;
         Ok(files)
+    })
+    .await
+}
+
+fn needs_dictionary(account: &Account, blob: &BlobEntry) -> bool {
+    blob.encoding == Encoding::ZstdDict && !account.content().contains(&blob.hash)
+}
+
+/// When the rendition needs text that the course's text pack holds, fetches the pack once (one
+/// request for all of the course's lite text), splits it, and verifies each member into the
+/// store under its own hash, exactly as if it had been downloaded alone.
+async fn unpack_if_needed(
+    account: &std::sync::Arc<Account>,
+    client: &ContentClient,
+    plan: &Plan,
+    pack: &TextPack,
+) -> Result<()> {
+    let wanted =
+        plan.blobs.iter().any(|b| pack.members.contains(&b.hash) && !account.content().contains(&b.hash));
+    if !wanted {
+        return Ok(());
+    }
+    client.blob(&plan.base_url, &pack.blob, account.content(), None).await?;
+    let account = std::sync::Arc::clone(account);
+    let pack = pack.clone();
+    run_blocking(move || {
+        let bytes = account.content().read(&pack.blob.hash)?;
+        let sizes: Vec<BlobEntry> = account.store().read(|c| {
+            pack.members
+                .iter()
+                .map(|hash| {
+                    c.prepare_cached(
+                        "SELECT size, media_type, role FROM rendition_blob WHERE hash = ?1 LIMIT 1",
+                    )?
+                    .query_row([hash], |r| {
+                        let size: u64 = r.get(0)?;
+                        Ok(BlobEntry {
+                            hash: hash.clone(),
+                            size,
+                            stored_size: size,
+                            media_type: r.get(1)?,
+                            encoding: Encoding::Identity,
+                            role: r.get(2)?,
+                        })
+                    })
+                    .optional()?
+                    .ok_or_else(|| Error::Internal(format!("text pack member {hash} is in no rendition")))
+                })
+                .collect()
+        })?;
+        let mut offset = 0usize;
+        for member in &sizes {
+            let end = offset
+                .checked_add(usize::try_from(member.size).unwrap_or(usize::MAX))
+                .filter(|end| *end <= bytes.len())
+                .ok_or_else(|| ContentError::SizeMismatch {
+                    hash: pack.blob.hash.clone(),
+                    expected: pack.blob.size,
+                    actual: bytes.len() as u64,
+                })?;
+            if !account.content().contains(&member.hash) {
+                account.content().ingest(member, &bytes[offset..end], None)?;
+                account.store().write(|tx| record_blob(tx, member))?;
+            }
+            offset = end;
+        }
+        // The members are in place; the pack itself need not stay.
+        account.content().remove(&pack.blob.hash)
     })
     .await
 }
@@ -141,14 +213,15 @@ pub fn rendition_files(
 struct Plan {
     base_url: String,
     dictionary: Option<BlobEntry>,
+    text_pack: Option<TextPack>,
     blobs: Vec<BlobEntry>,
 }
 
 fn plan(conn: &Connection, lesson_id: &str, rendition: RenditionKind) -> Result<Plan> {
     let facts = catalog::lesson_facts(conn, lesson_id)?;
-    let (base_url, dictionary): (Option<String>, Option<String>) = conn
-        .prepare_cached("SELECT source_url, dictionary FROM course WHERE id = ?1")?
-        .query_row([&facts.course_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    let (base_url, dictionary, text_pack): (Option<String>, Option<String>, Option<String>) = conn
+        .prepare_cached("SELECT source_url, dictionary, text_pack FROM course WHERE id = ?1")?
+        .query_row([&facts.course_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?
         .ok_or_else(|| Error::not_found("course", &facts.course_id))?;
     let base_url = base_url
@@ -157,11 +230,15 @@ fn plan(conn: &Connection, lesson_id: &str, rendition: RenditionKind) -> Result<
         .map(|text| serde_json::from_str(&text))
         .transpose()
         .map_err(|e| Error::Internal(format!("stored dictionary entry is unreadable: {e}")))?;
+    let text_pack = text_pack
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|e| Error::Internal(format!("stored text pack entry is unreadable: {e}")))?;
     let blobs = rendition_blobs(conn, lesson_id, rendition)?;
     if blobs.is_empty() {
         return Err(Error::not_found("rendition", format!("{lesson_id}/{}", rendition.as_str())));
     }
-    Ok(Plan { base_url, dictionary, blobs })
+    Ok(Plan { base_url, dictionary, text_pack, blobs })
 }
 
 /// The blobs of a rendition, in manifest order.

@@ -6,6 +6,7 @@
 
 pub mod course;
 pub mod fetch;
+pub mod lite;
 pub mod signed;
 pub mod store;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::{Satchel, SatchelError};
 use crate::catalog::{ImportOutcome, RenditionKind};
 use crate::content::course::{self, LocalFile};
+use crate::content::lite::{self, LiteLecture};
 
 #[uniffi::export]
 impl Satchel {
@@ -35,6 +36,13 @@ impl Satchel {
         )
         .await
         .map_err(Into::into)
+    }
+
+    /// A downloaded lite lecture ready to play: its audio, which slide to show when, and the
+    /// transcript cues. `None` until the lite rendition is fully downloaded.
+    pub async fn lite_lecture(&self, lesson_id: String) -> Result<Option<LiteLecture>, SatchelError> {
+        let account = self.shared_account();
+        self.with_account(move |a| a.store().read(|c| lite::lite_lecture(c, &account, &lesson_id))).await
     }
 
     /// The verified local files of a rendition, or `None` unless every one is on the phone.

@@ -70,6 +70,18 @@ impl BlobWriter {
         Ok(self.entry(hash, bytes.len() as u64, stored.len() as u64, media_type, encoding, role))
     }
 
+    /// Text compressed as one solid zstd frame without the dictionary (the lite text pack:
+    /// across files, repetition does the dictionary's job, and a lite download then needs no
+    /// dictionary at all).
+    pub fn solid(&mut self, bytes: &[u8], media_type: &str, role: &str) -> Result<BlobEntry> {
+        let hash = hex(&Sha256::digest(bytes));
+        let stored = zstd::bulk::compress(bytes, TEXT_LEVEL)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.out)?;
+        tmp.write_all(&stored)?;
+        self.place(tmp, &hash)?;
+        Ok(self.entry(hash, bytes.len() as u64, stored.len() as u64, media_type, Encoding::Zstd, role))
+    }
+
     /// The dictionary itself, zstd-compressed without a dictionary.
     pub fn dictionary(&mut self) -> Result<Option<BlobEntry>> {
         let Some(dict) = self.dictionary.clone() else { return Ok(None) };

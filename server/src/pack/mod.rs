@@ -3,6 +3,7 @@
 //! renditions of every lesson.
 
 mod blobs;
+pub mod cues;
 mod lite;
 pub mod slides;
 mod source;
@@ -14,7 +15,7 @@ use anyhow::{Context, Result};
 use ed25519_dalek::SigningKey;
 use satchel_core::catalog::{
     BlobEntry, LessonEntry, LessonKind, MANIFEST_FORMAT, Manifest, ModuleEntry, QuizEntry, RenditionEntry,
-    RenditionKind,
+    RenditionKind, TextPack,
 };
 use satchel_core::content::signed;
 use serde_json::json;
@@ -22,6 +23,10 @@ use serde_json::json;
 use crate::media;
 use blobs::BlobWriter;
 use source::{CourseSource, LessonSource, resolve};
+
+/// Bumped whenever packed output changes for the same source, so caches of packed courses
+/// (the demo's) know to pack again.
+pub const PACK_FORMAT_VERSION: &str = "2";
 
 /// Bytes per lesson and rendition, for the table the packager prints.
 #[derive(Debug, Clone)]
@@ -41,6 +46,8 @@ pub struct PackReport {
     pub manifest_path: PathBuf,
     pub lessons: Vec<LessonReport>,
     pub dictionary_bytes: u64,
+    /// The lite text pack as stored: every lite transcript, reading and slide timeline.
+    pub text_pack_bytes: u64,
     pub seconds: f64,
 }
 
@@ -53,6 +60,7 @@ struct VideoWork {
     slide_images: Vec<PathBuf>,
     timeline: Vec<u8>,
     transcript: Vec<u8>,
+    cues: Vec<u8>,
 }
 
 pub fn pack(src: &Path, out: &Path, key: &SigningKey) -> Result<PackReport> {
@@ -104,15 +112,30 @@ pub fn pack(src: &Path, out: &Path, key: &SigningKey) -> Result<PackReport> {
 
     let mut modules = Vec::new();
     let mut reports = Vec::new();
+    let mut lite_texts: Vec<LiteText> = Vec::new();
     for module in &course.modules {
         let mut lessons = Vec::new();
         for lesson in &module.lessons {
-            let (entry, report) = pack_lesson(src, lesson, videos.get(&lesson.id), &mut writer)?;
+            let (entry, report, texts) = pack_lesson(src, lesson, videos.get(&lesson.id), &mut writer)?;
             lessons.push(entry);
             reports.push(report);
+            for (blob, bytes) in texts {
+                if !lite_texts.iter().any(|(b, _)| b.hash == blob.hash) {
+                    lite_texts.push((blob, bytes));
+                }
+            }
         }
         modules.push(ModuleEntry { id: module.id.clone(), title: module.title.clone(), lessons });
     }
+    let text_pack = if lite_texts.is_empty() {
+        None
+    } else {
+        let joined: Vec<u8> = lite_texts.iter().flat_map(|(_, bytes)| bytes.iter().copied()).collect();
+        Some(TextPack {
+            blob: writer.solid(&joined, "application/x-satchel-text-pack", "text-pack")?,
+            members: lite_texts.iter().map(|(b, _)| b.hash.clone()).collect(),
+        })
+    };
     let manifest = Manifest {
         format: MANIFEST_FORMAT,
         id: course.id.clone(),
@@ -121,6 +144,7 @@ pub fn pack(src: &Path, out: &Path, key: &SigningKey) -> Result<PackReport> {
         description: course.description.clone(),
         language: course.language.clone(),
         dictionary: dictionary.clone(),
+        text_pack: text_pack.clone(),
         modules,
     };
     let payload = serde_json::to_string(&manifest)?;
@@ -138,6 +162,7 @@ pub fn pack(src: &Path, out: &Path, key: &SigningKey) -> Result<PackReport> {
         manifest_path,
         lessons: reports,
         dictionary_bytes: dictionary.map_or(0, |d| d.stored_size),
+        text_pack_bytes: text_pack.map_or(0, |p| p.blob.stored_size),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -157,9 +182,16 @@ fn prepare_video(src: &Path, work_dir: &Path, lesson: &LessonSource) -> Result<V
             "at_ms": s.at_ms, "image": slide_role(s.image)
         })).collect::<Vec<_>>()
     }))?;
-    let transcript = fs::read(resolve(src, lesson.transcript.as_deref().unwrap_or_default())?)?;
-    Ok(VideoWork { video, duration_ms, audio, slide_images, timeline, transcript })
+    let transcript_path = resolve(src, lesson.transcript.as_deref().unwrap_or_default())?;
+    let transcript = fs::read(&transcript_path)?;
+    let cues = cues::from_vtt(&String::from_utf8_lossy(&transcript))
+        .with_context(|| format!("lesson {:?}: {}", lesson.id, transcript_path.display()))?
+        .into_bytes();
+    Ok(VideoWork { video, duration_ms, audio, slide_images, timeline, transcript, cues })
 }
+
+/// A text blob of a lite rendition with its bytes, for the course's text pack.
+type LiteText = (BlobEntry, Vec<u8>);
 
 fn slide_role(index: usize) -> String {
     format!("slides/{:03}.webp", index + 1)
@@ -170,8 +202,9 @@ fn pack_lesson(
     lesson: &LessonSource,
     video: Option<&VideoWork>,
     writer: &mut BlobWriter,
-) -> Result<(LessonEntry, LessonReport)> {
+) -> Result<(LessonEntry, LessonReport, Vec<LiteText>)> {
     let mut duration_ms = None;
+    let mut lite_texts = Vec::new();
     let mut quiz: Option<QuizEntry> = None;
     let renditions: Vec<(RenditionKind, Vec<BlobEntry>)> = match (lesson.kind, video) {
         (LessonKind::Video, Some(work)) => {
@@ -183,8 +216,12 @@ fn pack_lesson(
             for (i, image) in work.slide_images.iter().enumerate() {
                 lite.push(writer.media(image, "image/webp", &slide_role(i))?);
             }
-            lite.push(writer.text(&work.timeline, "application/json", "slides")?);
-            lite.push(transcript.clone());
+            let timeline = writer.text(&work.timeline, "application/json", "slides")?;
+            let cues = writer.text(&work.cues, "text/x-satchel-cues; charset=utf-8", "cues")?;
+            lite_texts.push((timeline.clone(), work.timeline.clone()));
+            lite_texts.push((cues.clone(), work.cues.clone()));
+            lite.push(timeline);
+            lite.push(cues);
             vec![
                 (RenditionKind::Full, vec![full, transcript.clone()]),
                 (RenditionKind::Lite, lite),
@@ -194,6 +231,7 @@ fn pack_lesson(
         (LessonKind::Reading, _) => {
             let text = fs::read(resolve(src, lesson.reading.as_deref().unwrap_or_default())?)?;
             let reading = writer.text(&text, "text/markdown; charset=utf-8", "reading")?;
+            lite_texts.push((reading.clone(), text));
             [RenditionKind::Full, RenditionKind::Lite, RenditionKind::Text]
                 .map(|k| (k, vec![reading.clone()]))
                 .into()
@@ -237,7 +275,7 @@ fn pack_lesson(
         linked: lesson.linked.clone(),
         quiz,
     };
-    Ok((entry, report))
+    Ok((entry, report, lite_texts))
 }
 
 /// The table `pack` prints.
@@ -268,6 +306,9 @@ pub fn print_report(report: &PackReport) {
         text,
         if full > 0 { lite as f64 * 100.0 / full as f64 } else { 0.0 }
     );
-    println!("dictionary: {} bytes; packed in {:.1} s", report.dictionary_bytes, report.seconds);
+    println!(
+        "dictionary: {} bytes; lite text pack: {} bytes; packed in {:.1} s",
+        report.dictionary_bytes, report.text_pack_bytes, report.seconds
+    );
     println!("manifest: {}", report.manifest_path.display());
 }

@@ -2,13 +2,11 @@
 //! text with its trained dictionary versus gzip -9 and brotli -q 11 per file (what web servers
 //! send), and packing speed versus one plain decode of the same video.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use satchel_core::catalog::{Encoding, Manifest, RenditionKind};
-use satchel_core::content::fetch::blob_url_path;
+use satchel_core::catalog::Manifest;
 
 use super::report::{Goal, Row};
 use crate::sample::{PackedSample, packed_sample};
@@ -52,36 +50,30 @@ pub fn lite_vs_full() -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// The course's text files (decoded) and what the lite downloads carry for them: each distinct
-/// text blob as stored, plus the dictionary, which is downloaded once.
+/// The course's text files as a web server would hold them (the source WebVTT transcripts and
+/// Markdown readings), and what a lite download of the whole course carries for them: the text
+/// pack, one solid zstd frame with every lite transcript (compact cues), reading and slide
+/// timeline. Lite text needs no dictionary, so none is counted.
 fn course_text() -> Result<(Vec<Vec<u8>>, u64)> {
     let packed = packed_sample()?;
     let manifest = manifest(packed)?;
-    let read = |hash: &str| std::fs::read(packed.dir.join(blob_url_path(hash)));
-    let dictionary = match &manifest.dictionary {
-        Some(d) => Some(zstd::decode_all(&read(&d.hash)?[..])?),
-        None => None,
-    };
-    let mut stored: u64 = manifest.dictionary.as_ref().map_or(0, |d| d.stored_size);
-    let mut texts = BTreeMap::new();
-    for lesson in manifest.lessons() {
-        for rendition in lesson.renditions.iter().filter(|r| r.kind == RenditionKind::Lite) {
-            for blob in rendition.blobs.iter().filter(|b| b.encoding != Encoding::Identity) {
-                if texts.contains_key(&blob.hash) {
-                    continue;
-                }
-                let bytes = read(&blob.hash)?;
-                let text = match (blob.encoding, &dictionary) {
-                    (Encoding::ZstdDict, Some(dict)) => zstd::bulk::Decompressor::with_dictionary(dict)?
-                        .decompress(&bytes, blob.size as usize)?,
-                    _ => zstd::decode_all(&bytes[..])?,
-                };
-                stored += blob.stored_size;
-                texts.insert(blob.hash.clone(), text);
+    let ours = manifest.text_pack.as_ref().context("the packed course has no text pack")?.blob.stored_size;
+    let source: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(packed.source.join("course.json"))?)?;
+    let mut files = Vec::new();
+    for lesson in source["modules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|m| m["lessons"].as_array().into_iter().flatten())
+    {
+        for key in ["transcript", "reading"] {
+            if let Some(path) = lesson[key].as_str() {
+                files.push(std::fs::read(packed.source.join(path))?);
             }
         }
     }
-    Ok((texts.into_values().collect(), stored))
+    Ok((files, ours))
 }
 
 fn gzip9(data: &[u8]) -> Result<usize> {
@@ -109,7 +101,7 @@ pub fn text() -> Result<Vec<Row>> {
             "text_dict_vs_gzip",
             ours as f64,
             "bytes",
-            "gzip -9 per file (incl. our dictionary in ours)",
+            "gzip -9 per source file (ours: the lite text pack)",
             gzip as f64,
             Goal::RatioAtMost(0.85),
         ),

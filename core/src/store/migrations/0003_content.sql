@@ -5,6 +5,8 @@
 -- zstd dictionary its text blobs need (a blob itself, stored as JSON like the manifest entry).
 ALTER TABLE course ADD COLUMN source_url TEXT;
 ALTER TABLE course ADD COLUMN dictionary TEXT;
+-- The lite text pack (manifest `text_pack`, JSON): all the course's lite text in one blob.
+ALTER TABLE course ADD COLUMN text_pack TEXT;
 
 CREATE TABLE rendition_blob (
     lesson_id   TEXT NOT NULL,

@@ -40,10 +40,14 @@ class ContentTest {
         val lecture = "web-basics.what-happens"
         assertNull(satchel.renditionFiles(lecture, RenditionKind.LITE))
         val files = satchel.downloadRendition(lecture, RenditionKind.LITE)
-        val transcript = File(files.single { it.role == "transcript" }.path).readText()
-        assertTrue(transcript.startsWith("WEBVTT"))
         assertTrue(files.any { it.role == "audio" && it.mediaType.startsWith("audio/ogg") })
         assertEquals(files, satchel.renditionFiles(lecture, RenditionKind.LITE))
+
+        val lite = satchel.liteLecture(lecture) ?: error("the lite lecture is complete")
+        assertTrue(File(lite.audioPath).isFile)
+        assertTrue(lite.cues.first().text.startsWith("Welcome to the first lecture"))
+        assertTrue(lite.slides.size >= 5)
+        assertTrue(lite.slides.all { File(it.path).isFile })
         satchel.shutdown()
     }
 
