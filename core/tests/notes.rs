@@ -40,6 +40,18 @@ fn text_anchor(text: &str, quote: &str) -> NoteAnchor {
     }
 }
 
+/// A highlight of `quote` in the sample reading.
+fn highlight(quote: &str, body: &str, color: Option<&str>) -> NewNote {
+    NewNote {
+        lesson_id: READING.into(),
+        kind: NoteKind::Highlight,
+        body: body.into(),
+        anchor: text_anchor(READING_TEXT, quote),
+        color: color.map(String::from),
+        tags: vec![],
+    }
+}
+
 fn time_note(body: &str, start_ms: i64, tags: &[&str]) -> NewNote {
     NewNote {
         lesson_id: VIDEO.into(),
@@ -152,14 +164,7 @@ fn search_finds_words_quotes_tags_and_any_script() {
     add(time_note("ዲኤንኤስ ስሞችን ወደ አድራሻ ይቀይራል", 2_000, &["amharic"]));
     add(time_note("域名系统把名字变成地址", 3_000, &[]));
     add(time_note("Café résumé naïve", 4_000, &[]));
-    add(NewNote {
-        lesson_id: READING.into(),
-        kind: NoteKind::Highlight,
-        body: String::new(),
-        anchor: text_anchor(READING_TEXT, "looked up with DNS"),
-        color: Some("green".into()),
-        tags: vec![],
-    });
+    add(highlight("looked up with DNS", "", Some("green")));
 
     let found = |q: &str| -> Vec<String> {
         store.read(|c| notes::search(c, q, None, 50)).unwrap().into_iter().map(|n| n.body).collect()
@@ -185,14 +190,7 @@ fn export_groups_by_module_and_lesson_with_times_and_quotes() {
             notes::add(
                 tx,
                 DEVICE,
-                NewNote {
-                    lesson_id: READING.into(),
-                    kind: NoteKind::Highlight,
-                    body: "remember for the exam".into(),
-                    anchor: text_anchor(READING_TEXT, "a scheme, a host and a path"),
-                    color: Some("yellow".into()),
-                    tags: vec![],
-                },
+                highlight("a scheme, a host and a path", "remember for the exam", Some("yellow")),
             )
         })
         .unwrap();
@@ -206,24 +204,7 @@ fn export_groups_by_module_and_lesson_with_times_and_quotes() {
 #[test]
 fn highlights_follow_their_passage_and_are_orphaned_not_dropped() {
     let (_d, store) = setup();
-    let add = |quote: &str| {
-        store
-            .write(|tx| {
-                notes::add(
-                    tx,
-                    DEVICE,
-                    NewNote {
-                        lesson_id: READING.into(),
-                        kind: NoteKind::Highlight,
-                        body: String::new(),
-                        anchor: text_anchor(READING_TEXT, quote),
-                        color: None,
-                        tags: vec![],
-                    },
-                )
-            })
-            .unwrap()
-    };
+    let add = |quote: &str| store.write(|tx| notes::add(tx, DEVICE, highlight(quote, "", None))).unwrap();
     let moved = add("looked up with DNS");
     let removed = add("Query strings carry parameters");
     let outbox_before = store.read(outbox::pending).unwrap();

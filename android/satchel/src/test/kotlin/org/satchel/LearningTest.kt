@@ -1,37 +1,17 @@
 package org.satchel
 
-import java.io.File
-import java.nio.file.Files
 import kotlinx.coroutines.runBlocking
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
-import org.junit.Before
 import org.junit.Test
 import org.satchel.core.AttemptState
-import org.satchel.core.Satchel
 import org.satchel.core.SatchelException
 
 /** Progress, roll-ups, goals and quizzes through the generated bindings. */
-class LearningTest {
-    private lateinit var dir: File
-    private lateinit var satchel: Satchel
-
-    @Before fun open() = runBlocking {
-        dir = Files.createTempDirectory("satchel-kt").toFile()
-        satchel = SatchelAccounts.open(dir)
-        satchel.importManifest(TestCourses.SMALL)
-        Unit
-    }
-
-    @After fun close() {
-        satchel.shutdown()
-        satchel.close()
-        dir.deleteRecursively()
-    }
+class LearningTest : AccountFixture() {
 
     @Test fun playbackReportsRecordProgressAndReachingTheEndCompletes() = runBlocking {
         val first = satchel.recordPlayback("kt.video", 10_000)

@@ -1,38 +1,18 @@
 package org.satchel
 
-import java.io.File
-import java.nio.file.Files
 import kotlinx.coroutines.runBlocking
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
-import org.junit.Before
 import org.junit.Test
 import org.satchel.core.NewNote
 import org.satchel.core.NoteAnchor
 import org.satchel.core.NoteKind
-import org.satchel.core.Satchel
 import org.satchel.core.SatchelException
 
 /** Notes and highlights through the generated bindings; text offsets are Kotlin String indices. */
-class NotesTest {
-    private lateinit var dir: File
-    private lateinit var satchel: Satchel
+class NotesTest : AccountFixture() {
     private val reading = "A URL has a scheme, a host and a path. The host is looked up with DNS."
-
-    @Before fun open() = runBlocking {
-        dir = Files.createTempDirectory("satchel-kt").toFile()
-        satchel = SatchelAccounts.open(dir)
-        satchel.importManifest(TestCourses.SMALL)
-        Unit
-    }
-
-    @After fun close() {
-        satchel.shutdown()
-        satchel.close()
-        dir.deleteRecursively()
-    }
 
     private fun highlight(text: String, quote: String): NewNote {
         val start = text.indexOf(quote)
