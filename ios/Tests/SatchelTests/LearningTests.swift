@@ -4,20 +4,7 @@ import XCTest
 @testable import Satchel
 
 /// The mirror of android/satchel/src/test/kotlin/org/satchel/LearningTest.kt.
-final class LearningTests: XCTestCase {
-    private var dir: URL!
-    private var satchel: Satchel!
-
-    override func setUp() async throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
-        satchel = try await SatchelAccounts.open(accountDir: dir)
-        _ = try await satchel.importManifest(manifestJson: TestCourses.small)
-    }
-
-    override func tearDownWithError() throws {
-        try satchel.shutdown()
-        try? FileManager.default.removeItem(at: dir)
-    }
+final class LearningTests: AccountFixture {
 
     func testPlaybackReportsRecordProgressAndReachingTheEndCompletes() async throws {
         let first = try await satchel.recordPlayback(lessonId: "kt.video", positionMs: 10_000)

@@ -5,21 +5,8 @@ import XCTest
 
 /// The mirror of android/satchel/src/test/kotlin/org/satchel/NotesTest.kt. Text offsets are
 /// UTF-16 code units, as in NSRange.
-final class NotesTests: XCTestCase {
-    private var dir: URL!
-    private var satchel: Satchel!
+final class NotesTests: AccountFixture {
     private let reading = "A URL has a scheme, a host and a path. The host is looked up with DNS."
-
-    override func setUp() async throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
-        satchel = try await SatchelAccounts.open(accountDir: dir)
-        _ = try await satchel.importManifest(manifestJson: TestCourses.small)
-    }
-
-    override func tearDownWithError() throws {
-        try satchel.shutdown()
-        try? FileManager.default.removeItem(at: dir)
-    }
 
     private func highlight(_ text: String, _ quote: String) -> NewNote {
         let range = (text as NSString).range(of: quote)
