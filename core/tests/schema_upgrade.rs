@@ -10,8 +10,11 @@ use rusqlite::Connection;
 use satchel_core::store::Store;
 
 /// (version, frozen SQL of a database at that version with sample rows).
-const FIXTURES: &[(u32, &str)] =
-    &[(1, include_str!("fixtures/schema_v1.sql")), (2, include_str!("fixtures/schema_v2.sql"))];
+const FIXTURES: &[(u32, &str)] = &[
+    (1, include_str!("fixtures/schema_v1.sql")),
+    (2, include_str!("fixtures/schema_v2.sql")),
+    (3, include_str!("fixtures/schema_v3.sql")),
+];
 
 #[test]
 fn every_frozen_version_upgrades_to_the_fresh_schema() {
@@ -24,6 +27,7 @@ fn every_frozen_version_upgrades_to_the_fresh_schema() {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(sql).unwrap();
         let outbox_before: Vec<String> = outbox(&conn);
+        let downloads_before = downloads(&conn);
         assert!(!outbox_before.is_empty(), "fixture v{version} must hold pending outbox entries");
         drop(conn);
 
@@ -32,10 +36,22 @@ fn every_frozen_version_upgrades_to_the_fresh_schema() {
         assert_eq!(upgraded_schema, fresh_schema, "schema after upgrading from v{version}");
         let outbox_after = upgraded.read(|c| Ok(outbox(c))).unwrap();
         assert_eq!(outbox_after, outbox_before, "pending outbox entries survive the upgrade from v{version}");
+        let downloads_after = upgraded.read(|c| Ok(downloads(c))).unwrap();
+        assert_eq!(downloads_after, downloads_before, "download records survive the upgrade from v{version}");
         let courses: i64 =
             upgraded.read(|c| Ok(c.query_row("SELECT count(*) FROM course", [], |r| r.get(0))?)).unwrap();
         assert!(courses > 0, "catalog rows survive the upgrade from v{version}");
     }
+}
+
+/// (lesson, rendition, state) of every download record.
+fn downloads(conn: &Connection) -> Vec<(String, String, String)> {
+    conn.prepare("SELECT lesson_id, rendition, state FROM download ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
 
 fn outbox(conn: &Connection) -> Vec<String> {
