@@ -91,6 +91,7 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
     if host.is_some() {
         let first = lesson(&outline, "web-basics.what-happens")?;
         println!("\n== On wifi: downloading \"{}\" in lite", first.title);
+        satchel.set_network(satchel_core::downloads::NetworkType::Unmetered);
         let files = rt.block_on(satchel.download_rendition(first.id.clone(), RenditionKind::Lite))?;
         let bytes: u64 = files.iter().map(|f| f.size).sum();
         let full = first.renditions.iter().find(|r| r.kind == RenditionKind::Full).map_or(0, |r| r.bytes);

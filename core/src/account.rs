@@ -10,6 +10,7 @@ use rusqlite::{OptionalExtension, Transaction};
 use crate::content::fetch::ContentClient;
 use crate::content::signed::parse_public_key;
 use crate::content::store::ContentStore;
+use crate::downloads::Downloads;
 use crate::error::{Error, Result};
 use crate::learning::StudyClock;
 use crate::store::{DATABASE_FILE, Store};
@@ -23,6 +24,7 @@ pub struct Account {
     content: ContentStore,
     trusted_keys: Vec<VerifyingKey>,
     client: OnceLock<ContentClient>,
+    downloads: Downloads,
 }
 
 impl Account {
@@ -65,6 +67,7 @@ impl Account {
             clock: StudyClock::default(),
             trusted_keys,
             client: OnceLock::new(),
+            downloads: Downloads::default(),
         })
     }
 
@@ -98,6 +101,11 @@ impl Account {
         }
         let client = ContentClient::new()?;
         Ok(self.client.get_or_init(|| client).clone())
+    }
+
+    /// The download queue's live machinery (network, running transfers, events).
+    pub fn downloads(&self) -> &Downloads {
+        &self.downloads
     }
 
     /// This installation's stable id.

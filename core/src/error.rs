@@ -43,6 +43,10 @@ pub enum Error {
     #[error("course {course_id} is already at version {installed}; refusing to go back to {offered}")]
     StaleManifest { course_id: String, installed: u32, offered: u32 },
 
+    /// Not enough room: the device's free space or the learner's storage quota.
+    #[error("not enough storage: {0}")]
+    NoSpace(String),
+
     /// A value the caller passed is out of range or does not fit the item it is about.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

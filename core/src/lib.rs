@@ -8,6 +8,7 @@
 pub mod account;
 pub mod catalog;
 pub mod content;
+pub mod downloads;
 pub mod error;
 pub mod ffi;
 pub mod learning;

@@ -2,6 +2,7 @@
 //! running the reference server and nginx as real child processes, and the packed sample course.
 
 pub mod bench;
+pub mod fault_proxy;
 pub mod nginx;
 pub mod sample;
 

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use satchel_core::catalog::RenditionKind;
+use satchel_core::downloads::NetworkType;
 use satchel_core::runtime::runtime;
 use satchel_core::{Satchel, SatchelConfig, SatchelError};
 use satchel_tests::ServerProcess;
@@ -13,11 +14,13 @@ use satchel_tests::sample::{packed_sample, test_public_key};
 const LECTURES: [&str; 2] = ["web-basics.what-happens", "web-basics.troubleshooting"];
 
 fn open(dir: &Path, keys: Vec<String>) -> std::sync::Arc<Satchel> {
-    Satchel::open(
+    let satchel = Satchel::open(
         dir.to_str().unwrap().to_owned(),
         SatchelConfig { device_name: "e2e".into(), trusted_publisher_keys: keys },
     )
-    .unwrap()
+    .unwrap();
+    satchel.set_network(NetworkType::Unmetered);
+    satchel
 }
 
 #[test]

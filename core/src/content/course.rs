@@ -4,7 +4,6 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::ContentError;
-use super::fetch::ContentClient;
 use super::signed;
 use crate::account::Account;
 use crate::catalog::{self, BlobEntry, Encoding, ImportOutcome, Manifest, RenditionKind, TextPack};
@@ -57,93 +56,15 @@ pub async fn fetch_course(
     .await
 }
 
-/// Downloads every file of a lesson rendition that is not on the phone yet, verifying each.
-/// Whole-file and sequential: the download queue adds resuming, policies and progress.
-pub async fn download_rendition(
-    account: &std::sync::Arc<Account>,
-    lesson_id: &str,
-    rendition: RenditionKind,
-) -> Result<Vec<LocalFile>> {
-    let plan = {
-        let account = std::sync::Arc::clone(account);
-        let lesson_id = lesson_id.to_owned();
-        run_blocking(move || account.store().read(|c| plan(c, &lesson_id, rendition))).await?
-    };
-    let client: ContentClient = account.content_client()?;
-    if let Some(pack) = &plan.text_pack {
-        unpack_if_needed(account, &client, &plan, pack).await?;
-    }
-    let dictionary =
-        match plan.dictionary.as_ref().filter(|_| plan.blobs.iter().any(|b| needs_dictionary(account, b))) {
-            Some(entry) => {
-                client.blob(&plan.base_url, entry, account.content(), None).await?;
-                Some(account.content().read(&entry.hash)?)
-            }
-            None => None,
-        };
-    for blob in &plan.blobs {
-        let dict = if blob.encoding == Encoding::ZstdDict { dictionary.as_deref() } else { None };
-        client.blob(&plan.base_url, blob, account.content(), dict).await?;
-        let account = std::sync::Arc::clone(account);
-        let blob = blob.clone();
-        run_blocking(move || account.store().write(|tx| record_blob(tx, &blob))).await?;
-    }
-    let account = std::sync::Arc::clone(account);
-    let lesson_id = lesson_id.to_owned();
-    run_blocking(move || {
-        let files = account
-            .store()
-            .read(|c| rendition_files(c, &account, &lesson_id, rendition))?
-            .ok_or_else(|| Error::Internal("downloaded files went missing".into()))?;
-        // Every file is verified and in place: the rendition is available offline.
-        let total: u64 = plan.blobs.iter().map(|b| b.stored_size).sum();
-        account.store().write(|tx| {
-            let now = now_ms();
-            tx.execute(
-                "INSERT INTO download (lesson_id, rendition, state, bytes_total, bytes_done, created_at_ms, updated_at_ms)
-                 VALUES (?1, ?2, 'done', ?3, ?3, ?4, ?4)
-                 ON CONFLICT (lesson_id, rendition) DO UPDATE SET
-                     state = 'done', bytes_total = excluded.bytes_total, bytes_done = excluded.bytes_done,
-                     failure = NULL, updated_at_ms = excluded.updated_at_ms",
-                params![lesson_id, rendition, total, now],
-            )?;
-            Ok(())
-        })?;
-        Ok(files)
-    })
-    .await
-}
-
-fn needs_dictionary(account: &Account, blob: &BlobEntry) -> bool {
-    blob.encoding == Encoding::ZstdDict && !account.content().contains(&blob.hash)
-}
-
-/// When the rendition needs text that the course's text pack holds, fetches the pack once (one
-/// request for all of the course's lite text), splits it, and verifies each member into the
-/// store under its own hash, exactly as if it had been downloaded alone.
-async fn unpack_if_needed(
-    account: &std::sync::Arc<Account>,
-    client: &ContentClient,
-    plan: &Plan,
-    pack: &TextPack,
-) -> Result<()> {
-    let wanted =
-        plan.blobs.iter().any(|b| pack.members.contains(&b.hash) && !account.content().contains(&b.hash));
-    if !wanted {
-        return Ok(());
-    }
-    client.blob(&plan.base_url, &pack.blob, account.content(), None).await?;
-    let account = std::sync::Arc::clone(account);
-    let pack = pack.clone();
-    run_blocking(move || {
-        let bytes = account.content().read(&pack.blob.hash)?;
-        let sizes: Vec<BlobEntry> = account.store().read(|c| {
-            pack.members
-                .iter()
-                .map(|hash| {
-                    c.prepare_cached(
-                        "SELECT size, media_type, role FROM rendition_blob WHERE hash = ?1 LIMIT 1",
-                    )?
+/// Splits the course's downloaded text pack into its members, verifying each into the store
+/// under its own hash exactly as if it had been downloaded alone, then drops the pack.
+pub fn unpack_text_pack(account: &Account, pack: &TextPack) -> Result<()> {
+    let bytes = account.content().read(&pack.blob.hash)?;
+    let sizes: Vec<BlobEntry> = account.store().read(|c| {
+        pack.members
+            .iter()
+            .map(|hash| {
+                c.prepare_cached("SELECT size, media_type, role FROM rendition_blob WHERE hash = ?1 LIMIT 1")?
                     .query_row([hash], |r| {
                         let size: u64 = r.get(0)?;
                         Ok(BlobEntry {
@@ -157,29 +78,31 @@ async fn unpack_if_needed(
                     })
                     .optional()?
                     .ok_or_else(|| Error::Internal(format!("text pack member {hash} is in no rendition")))
-                })
-                .collect()
-        })?;
-        let mut offset = 0usize;
-        for member in &sizes {
-            let end = offset
-                .checked_add(usize::try_from(member.size).unwrap_or(usize::MAX))
-                .filter(|end| *end <= bytes.len())
-                .ok_or_else(|| ContentError::SizeMismatch {
-                    hash: pack.blob.hash.clone(),
-                    expected: pack.blob.size,
-                    actual: bytes.len() as u64,
-                })?;
-            if !account.content().contains(&member.hash) {
-                account.content().ingest(member, &bytes[offset..end], None)?;
-                account.store().write(|tx| record_blob(tx, member))?;
-            }
-            offset = end;
+            })
+            .collect()
+    })?;
+    let mut offset = 0usize;
+    for member in &sizes {
+        let end = offset
+            .checked_add(usize::try_from(member.size).unwrap_or(usize::MAX))
+            .filter(|end| *end <= bytes.len())
+            .ok_or_else(|| ContentError::SizeMismatch {
+                hash: pack.blob.hash.clone(),
+                expected: pack.blob.size,
+                actual: bytes.len() as u64,
+            })?;
+        if !account.content().contains(&member.hash) {
+            account.content().ingest(member, &bytes[offset..end], None)?;
+            account.store().write(|tx| record_blob(tx, member))?;
         }
-        // The members are in place; the pack itself need not stay.
-        account.content().remove(&pack.blob.hash)
-    })
-    .await
+        offset = end;
+    }
+    // The members are in place; the pack itself need not stay.
+    account.store().write(|tx| {
+        tx.execute("DELETE FROM content_blob WHERE hash = ?1", [&pack.blob.hash])?;
+        Ok(())
+    })?;
+    account.content().remove(&pack.blob.hash)
 }
 
 /// The local files of a rendition if every one is on the phone and verified, else `None`.
@@ -210,14 +133,15 @@ pub fn rendition_files(
     Ok(Some(files))
 }
 
-struct Plan {
-    base_url: String,
-    dictionary: Option<BlobEntry>,
-    text_pack: Option<TextPack>,
-    blobs: Vec<BlobEntry>,
+/// Where a lesson rendition's files come from, and which they are.
+pub struct Plan {
+    pub base_url: String,
+    pub dictionary: Option<BlobEntry>,
+    pub text_pack: Option<TextPack>,
+    pub blobs: Vec<BlobEntry>,
 }
 
-fn plan(conn: &Connection, lesson_id: &str, rendition: RenditionKind) -> Result<Plan> {
+pub fn plan(conn: &Connection, lesson_id: &str, rendition: RenditionKind) -> Result<Plan> {
     let facts = catalog::lesson_facts(conn, lesson_id)?;
     let (base_url, dictionary, text_pack): (Option<String>, Option<String>, Option<String>) = conn
         .prepare_cached("SELECT source_url, dictionary, text_pack FROM course WHERE id = ?1")?
@@ -267,7 +191,8 @@ pub fn rendition_blobs(
     Ok(blobs)
 }
 
-fn record_blob(tx: &rusqlite::Transaction<'_>, blob: &BlobEntry) -> Result<()> {
+/// Records a blob verified into the content store.
+pub fn record_blob(tx: &rusqlite::Transaction<'_>, blob: &BlobEntry) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO content_blob (hash, size, stored_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
     )?

@@ -36,6 +36,16 @@ impl ContentClient {
         Ok(ContentClient { http })
     }
 
+    /// The underlying HTTP client (connection pool shared by every download).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The URL of a blob under a course host's base URL.
+    pub fn blob_url(base_url: &str, hash: &str) -> Result<Url> {
+        join(base_url, &blob_url_path(hash))
+    }
+
     /// The signed manifest of `course_id` under `base_url`.
     pub async fn manifest(&self, base_url: &str, course_id: &str) -> Result<String> {
         let url = join(base_url, &format!("courses/{course_id}/manifest.signed.json"))?;

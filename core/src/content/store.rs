@@ -31,6 +31,28 @@ impl ContentStore {
         self.root.join("blobs").join(hash.get(..2).unwrap_or("__")).join(hash)
     }
 
+    /// Where the bytes of a blob being downloaded are kept until it is complete and verified.
+    /// On the same file system as the blobs, so committing is a rename.
+    pub fn partial_path(&self, hash: &str) -> PathBuf {
+        self.root.join("partial").join(format!("{hash}.part"))
+    }
+
+    /// Moves a file whose bytes were already verified against `hash` into place, durably.
+    pub fn adopt(&self, hash: &str, verified: &Path) -> Result<PathBuf> {
+        File::open(verified)?.sync_all()?;
+        let path = self.blob_path(hash);
+        let parent = path.parent().ok_or_else(|| Error::Internal("blob path has no parent".into()))?;
+        fs::create_dir_all(parent)?;
+        fs::rename(verified, &path)?;
+        sync_dir(parent)?;
+        Ok(path)
+    }
+
+    /// The directory everything lives under (for free-space checks).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn contains(&self, hash: &str) -> bool {
         self.blob_path(hash).is_file()
     }

@@ -23,17 +23,18 @@ impl Satchel {
             .map_err(Into::into)
     }
 
-    /// Downloads and verifies every file of a lesson rendition not yet on the phone, and returns
-    /// the local files.
+    /// Downloads a lesson rendition now, first in the queue, and returns its verified local
+    /// files. Same machinery as the queue (resuming, verification, network policy): fails with
+    /// `Network` when the current network or budget does not allow it.
     pub async fn download_rendition(
         &self,
         lesson_id: String,
         rendition: RenditionKind,
     ) -> Result<Vec<LocalFile>, SatchelError> {
         let account = self.shared_account();
-        crate::runtime::spawn(
-            async move { course::download_rendition(&account, &lesson_id, rendition).await },
-        )
+        crate::runtime::spawn(async move {
+            crate::downloads::runner::download_now(&account, &lesson_id, rendition).await
+        })
         .await
         .map_err(Into::into)
     }
@@ -60,7 +61,7 @@ impl Satchel {
 }
 
 impl Satchel {
-    fn shared_account(&self) -> Arc<crate::account::Account> {
+    pub(super) fn shared_account(&self) -> Arc<crate::account::Account> {
         Arc::clone(self.inner())
     }
 }

@@ -32,7 +32,7 @@ pub enum SatchelError {
     #[error("network: {reason}")]
     Network { reason: String },
 
-    /// The disk or database failed (full disk, I/O error, corruption).
+    /// The disk or database failed (full disk, over the storage quota, I/O error, corruption).
     #[error("storage failure: {reason}")]
     Storage { reason: String },
 
@@ -58,6 +58,7 @@ impl From<Error> for SatchelError {
             Error::ForeignDatabase(_) | Error::DatabaseTooNew { .. } => {
                 SatchelError::IncompatibleStore { reason }
             }
+            Error::NoSpace(_) => SatchelError::Storage { reason },
             Error::Sql(_) | Error::Io(_) => {
                 tracing::error!(%reason, "storage failure");
                 SatchelError::Storage { reason }

@@ -4,10 +4,12 @@
 //! error mapping. Behaviour lives in the domain modules.
 
 mod content;
+mod downloads;
 mod error;
 mod learning;
 mod notes;
 mod satchel;
 
+pub use downloads::{DownloadListener, DownloadSubscription};
 pub use error::SatchelError;
 pub use satchel::{Satchel, SatchelConfig};

@@ -54,6 +54,15 @@ impl StudyClock {
         }
     }
 
+    /// The lesson being studied right now: the one last reported, if that was recent enough to
+    /// be the same sitting. Eviction never touches its course.
+    pub fn current_lesson(&self, now: Instant) -> Option<String> {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        last.as_ref()
+            .filter(|t| now.saturating_duration_since(t.at) <= MAX_TICK_GAP)
+            .map(|t| t.lesson_id.clone())
+    }
+
     pub fn record(&self, lesson_id: &str, now: Instant, position_ms: i64) {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         *last = Some(LastTick { lesson_id: lesson_id.to_owned(), at: now, position_ms });

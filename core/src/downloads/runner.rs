@@ -1,0 +1,563 @@
+//! Running the queue until it is empty, blocked, stopped or out of time.
+//!
+//! One `run_downloads` at a time per account. It admits queued downloads as the network, the
+//! budget and the concurrency limit allow, runs each as a task that fetches its blobs in order,
+//! reports progress a few times a second, and saves progress and the data meter once a second.
+//! At the deadline (or `stop_downloads`, a network change, pause or cancel) the tasks stop
+//! between two chunks; their bytes are on disk and their rows say where they stand, so the next
+//! run, in this process or after a kill, carries on.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::events::{DownloadEvent, DownloadEventKind, PROGRESS_INTERVAL, Rate};
+use super::policy::{self, Allowance, NetworkType};
+use super::queue::{self, DownloadInfo, DownloadTarget, WorkItem};
+use super::transfer::{self, BlobJob, Ending, Progress};
+use super::{DownloadState, lock, storage};
+use crate::account::Account;
+use crate::catalog::{BlobEntry, Encoding, RenditionKind};
+use crate::content::course::{self, LocalFile};
+use crate::content::fetch::ContentClient;
+use crate::error::{Error, Result};
+use crate::runtime::run_blocking;
+use crate::time::now_ms;
+
+/// Why `run_downloads` returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum RunOutcome {
+    /// Nothing is left to download.
+    Finished,
+    /// Downloads remain but none may run now (network, budget, paused or failed ones).
+    Blocked,
+    /// The deadline came first; the rest resumes on the next run.
+    DeadlineReached,
+    /// `stop_downloads` was called.
+    Stopped,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RunSummary {
+    pub outcome: RunOutcome,
+    /// Downloads that finished during this run.
+    pub completed: u32,
+    /// Downloads that failed during this run.
+    pub failed: u32,
+    /// Downloads still to do (queued or waiting).
+    pub remaining: u32,
+}
+
+/// A download in flight, as the run loop sees it.
+struct Live {
+    info: DownloadInfo,
+    /// Bytes fetched so far, counting what was on disk when it started.
+    bytes_done: AtomicU64,
+    /// (when, bytes) of the last progress event, and the smoothed rate.
+    sampled: std::sync::Mutex<(Instant, u64, Rate)>,
+}
+
+/// What the tasks of one run share.
+struct Shared {
+    /// Metered bytes the budget still allows (i64::MAX without a budget).
+    budget_left: AtomicI64,
+}
+
+/// Runs downloads until the queue is done or blocked, `deadline` passes, or `stop_downloads`.
+pub async fn run_downloads(account: &Arc<Account>, deadline: Instant) -> Result<RunSummary> {
+    Ok(run(account, deadline, None).await?.0)
+}
+
+async fn run(
+    account: &Arc<Account>,
+    deadline: Instant,
+    only: Option<i64>,
+) -> Result<(RunSummary, HashMap<i64, Error>)> {
+    let downloads = account.downloads();
+    let Ok(_guard) = tokio::time::timeout_at(deadline.into(), downloads.run_lock.lock()).await else {
+        let remaining = count_remaining(account).await?;
+        return Ok((
+            RunSummary { outcome: RunOutcome::DeadlineReached, completed: 0, failed: 0, remaining },
+            HashMap::new(),
+        ));
+    };
+    let run_token = CancellationToken::new();
+    *lock(&downloads.run_stop) = Some(run_token.clone());
+    let result = run_locked(account, deadline, only, &run_token).await;
+    *lock(&downloads.run_stop) = None;
+    result
+}
+
+async fn run_locked(
+    account: &Arc<Account>,
+    deadline: Instant,
+    only: Option<i64>,
+    run_token: &CancellationToken,
+) -> Result<(RunSummary, HashMap<i64, Error>)> {
+    let downloads = account.downloads();
+    let mut network = downloads.network.subscribe();
+    {
+        let account = Arc::clone(account);
+        run_blocking(move || account.store().write(|tx| queue::requeue_orphans(tx, &HashSet::new()))).await?;
+    }
+    let shared = Arc::new(Shared { budget_left: AtomicI64::new(i64::MAX) });
+    let mut tasks: JoinSet<(i64, Result<(), Ending>)> = JoinSet::new();
+    let mut lives: HashMap<i64, Arc<Live>> = HashMap::new();
+    let mut errors = HashMap::new();
+    let (mut completed, mut failed) = (0u32, 0u32);
+    let mut ticker = tokio::time::interval(PROGRESS_INTERVAL);
+    let mut ticks = 0u64;
+    let mut check_queue = true;
+    let outcome = loop {
+        if check_queue {
+            check_queue = false;
+            let current = *network.borrow_and_update();
+            let active: HashSet<i64> = lives.keys().copied().collect();
+            let picks = admit(account, current, &active, only, &shared).await?;
+            if current == NetworkType::None
+                || (current == NetworkType::Metered && !admits_metered(account).await?)
+            {
+                stop_all(account, &lives, DownloadState::WaitingForNetwork).await?;
+            }
+            for info in picks {
+                let token = run_token.child_token();
+                lock(&downloads.active).insert(info.id, token.clone());
+                let live = Arc::new(Live {
+                    bytes_done: AtomicU64::new(info.bytes_done),
+                    sampled: std::sync::Mutex::new((Instant::now(), info.bytes_done, Rate::default())),
+                    info,
+                });
+                lives.insert(live.info.id, Arc::clone(&live));
+                let account = Arc::clone(account);
+                let shared = Arc::clone(&shared);
+                tasks.spawn(async move {
+                    let id = live.info.id;
+                    (id, download_one(&account, &live, &token, &shared).await)
+                });
+            }
+        }
+        if tasks.is_empty() {
+            let remaining = count_remaining(account).await?;
+            break if remaining == 0 || only.is_some() { RunOutcome::Finished } else { RunOutcome::Blocked };
+        }
+        tokio::select! {
+            Some(joined) = tasks.join_next() => {
+                let (id, ended) = joined.map_err(|e| Error::Internal(format!("a download task failed: {e}")))?;
+                lock(&downloads.active).remove(&id);
+                if let Some(live) = lives.remove(&id) {
+                    match finish(account, &live, ended).await? {
+                        Some(Ok(())) => completed += 1,
+                        Some(Err(error)) => {
+                            failed += 1;
+                            errors.insert(id, error);
+                        }
+                        None => {}
+                    }
+                }
+                check_queue = true;
+            }
+            _ = network.changed() => check_queue = true,
+            _ = downloads.wake.notified() => check_queue = true,
+            _ = ticker.tick() => {
+                ticks += 1;
+                report_progress(account, &lives);
+                if ticks % 4 == 0 {
+                    save_progress(account, &lives).await?;
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => break RunOutcome::DeadlineReached,
+            _ = run_token.cancelled() => break RunOutcome::Stopped,
+        }
+    };
+    // Stop whatever still runs and let each task write where it stands.
+    run_token.cancel();
+    while let Some(joined) = tasks.join_next().await {
+        let (id, ended) = joined.map_err(|e| Error::Internal(format!("a download task failed: {e}")))?;
+        lock(&downloads.active).remove(&id);
+        if let Some(live) = lives.remove(&id) {
+            match finish(account, &live, ended).await? {
+                Some(Ok(())) => completed += 1,
+                Some(Err(error)) => {
+                    failed += 1;
+                    errors.insert(id, error);
+                }
+                None => {}
+            }
+        }
+    }
+    let remaining = count_remaining(account).await?;
+    Ok((RunSummary { outcome, completed, failed, remaining }, errors))
+}
+
+/// Puts every waiting download in the state the network and budget allow, and starts as many
+/// queued ones as there are free slots. Returns the started ones (now `running`).
+async fn admit(
+    account: &Arc<Account>,
+    network: NetworkType,
+    active: &HashSet<i64>,
+    only: Option<i64>,
+    shared: &Arc<Shared>,
+) -> Result<Vec<DownloadInfo>> {
+    let account2 = Arc::clone(account);
+    let active = active.clone();
+    let shared = Arc::clone(shared);
+    let (picked, changed) = run_blocking(move || {
+        let account = account2;
+        account.store().write(|tx| {
+            let settings = policy::settings(tx)?;
+            let used = policy::metered_used(tx, now_ms())? + account.downloads().meter.pending_metered();
+            let allowance = policy::allowance(&settings, network, used);
+            let mut budget_left = match allowance {
+                Allowance::Budget(left) => left,
+                _ => u64::MAX,
+            };
+            shared.budget_left.store(i64::try_from(budget_left).unwrap_or(i64::MAX), Ordering::SeqCst);
+            let mut free_slots = usize::from(settings.max_concurrent_downloads).saturating_sub(active.len());
+            let (mut picked, mut changed) = (Vec::new(), Vec::new());
+            for (id, state, remaining) in queue::candidates(tx)? {
+                if active.contains(&id) || only.is_some_and(|only| only != id) {
+                    continue;
+                }
+                let wanted = match allowance {
+                    Allowance::NoNetwork => DownloadState::WaitingForNetwork,
+                    Allowance::Budget(_) if remaining > budget_left => DownloadState::WaitingForBudget,
+                    Allowance::Budget(_) | Allowance::Unlimited => {
+                        budget_left = budget_left.saturating_sub(remaining);
+                        DownloadState::Queued
+                    }
+                };
+                if wanted == DownloadState::Queued && free_slots > 0 {
+                    free_slots -= 1;
+                    if let Some(info) = queue::set_state(tx, id, DownloadState::Running, None)? {
+                        changed.push(info.clone());
+                        picked.push(info);
+                    }
+                } else if wanted != state
+                    && let Some(info) = queue::set_state(tx, id, wanted, None)?
+                {
+                    changed.push(info);
+                }
+            }
+            Ok((picked, changed))
+        })
+    })
+    .await?;
+    for info in &changed {
+        account.downloads().events().changed(info);
+    }
+    Ok(picked)
+}
+
+async fn admits_metered(account: &Arc<Account>) -> Result<bool> {
+    let account = Arc::clone(account);
+    run_blocking(move || Ok(!account.store().read(policy::settings)?.wifi_only)).await
+}
+
+/// Stops every download in flight, leaving it in `state` (the task will not overwrite it).
+async fn stop_all(
+    account: &Arc<Account>,
+    lives: &HashMap<i64, Arc<Live>>,
+    state: DownloadState,
+) -> Result<()> {
+    if lives.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = lives.keys().copied().collect();
+    let account2 = Arc::clone(account);
+    let changed = run_blocking(move || {
+        account2.store().write(|tx| {
+            let mut changed = Vec::new();
+            for id in ids {
+                changed.extend(queue::set_state(tx, id, state, None)?);
+            }
+            Ok(changed)
+        })
+    })
+    .await?;
+    for info in &changed {
+        account.downloads().stop(info.id);
+        account.downloads().events().changed(info);
+    }
+    Ok(())
+}
+
+/// Writes how a task ended. Returns `Some(Ok)` for done, `Some(Err)` for failed, `None` when it
+/// only stopped.
+async fn finish(
+    account: &Arc<Account>,
+    live: &Arc<Live>,
+    ended: Result<(), Ending>,
+) -> Result<Option<Result<(), Error>>> {
+    let id = live.info.id;
+    let bytes_done = live.bytes_done.load(Ordering::Relaxed);
+    let account2 = Arc::clone(account);
+    let (verdict, state, failure) = match ended {
+        Ok(()) => (Some(Ok(())), DownloadState::Done, None),
+        Err(Ending::Stopped) => (None, DownloadState::Queued, None),
+        Err(Ending::OverBudget) => (None, DownloadState::WaitingForBudget, None),
+        Err(Ending::Failed(error)) => {
+            let text = error.to_string();
+            tracing::warn!(download = id, reason = %text, "download failed");
+            (Some(Err(error)), DownloadState::Failed, Some(text))
+        }
+    };
+    let changed = run_blocking(move || {
+        account2.store().write(|tx| {
+            let bytes =
+                if state == DownloadState::Done { live_total(tx, id)?.max(bytes_done) } else { bytes_done };
+            queue::save_progress(tx, id, bytes)?;
+            account2.downloads().meter.flush(tx, now_ms())?;
+            // Only a download still marked running is ours to move: pause, cancel and network
+            // changes wrote their state before stopping us.
+            let running: bool = tx
+                .query_row("SELECT state = 'running' FROM download WHERE id = ?1", [id], |r| r.get(0))
+                .unwrap_or(false);
+            if running { queue::set_state(tx, id, state, failure.as_deref()) } else { Ok(None) }
+        })
+    })
+    .await?;
+    if let Some(info) = changed {
+        account.downloads().events().changed(&info);
+    }
+    Ok(verdict)
+}
+
+fn live_total(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<u64> {
+    Ok(tx.query_row("SELECT bytes_total FROM download WHERE id = ?1", [id], |r| r.get(0))?)
+}
+
+fn report_progress(account: &Arc<Account>, lives: &HashMap<i64, Arc<Live>>) {
+    for live in lives.values() {
+        let now = Instant::now();
+        let done = live.bytes_done.load(Ordering::Relaxed);
+        let mut sampled = lock(&live.sampled);
+        let (at, before, mut rate) = *sampled;
+        if done == before {
+            continue;
+        }
+        rate.sample(done - before, now.duration_since(at).as_secs_f64());
+        *sampled = (now, done, rate);
+        let total = live.info.bytes_total.max(done);
+        account.downloads().events().send(DownloadEvent {
+            kind: DownloadEventKind::Progress,
+            download_id: live.info.id,
+            lesson_id: live.info.lesson_id.clone(),
+            rendition: live.info.rendition,
+            state: DownloadState::Running,
+            bytes_done: done,
+            bytes_total: total,
+            bytes_per_second: rate.bytes_per_second(),
+            eta_seconds: rate.eta_seconds(total - done),
+            failure: None,
+        });
+    }
+}
+
+async fn save_progress(account: &Arc<Account>, lives: &HashMap<i64, Arc<Live>>) -> Result<()> {
+    let progress: Vec<(i64, u64)> =
+        lives.values().map(|l| (l.info.id, l.bytes_done.load(Ordering::Relaxed))).collect();
+    let account = Arc::clone(account);
+    run_blocking(move || {
+        account.store().write(|tx| {
+            for (id, bytes) in progress {
+                queue::save_progress(tx, id, bytes)?;
+            }
+            account.downloads().meter.flush(tx, now_ms())
+        })
+    })
+    .await
+}
+
+async fn count_remaining(account: &Arc<Account>) -> Result<u32> {
+    let account = Arc::clone(account);
+    run_blocking(move || {
+        account.store().read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM download WHERE state IN ('queued', 'running', 'waiting_network', 'waiting_budget')",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    })
+    .await
+}
+
+/// Counts arriving bytes for one download: its progress, the data meter and the budget.
+struct Counter<'a> {
+    account: &'a Account,
+    live: &'a Live,
+    shared: &'a Shared,
+}
+
+impl Progress for Counter<'_> {
+    fn arrived(&mut self, bytes: u64) -> std::result::Result<(), Ending> {
+        self.live.bytes_done.fetch_add(bytes, Ordering::Relaxed);
+        let network = self.account.downloads().network();
+        self.account.downloads().meter.add(network, bytes);
+        if network == NetworkType::Metered {
+            let left =
+                self.shared.budget_left.fetch_sub(i64::try_from(bytes).unwrap_or(i64::MAX), Ordering::SeqCst);
+            if left != i64::MAX && left <= i64::try_from(bytes).unwrap_or(i64::MAX) {
+                return Err(Ending::OverBudget);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Fetches every missing file of one lesson rendition; `Ok` once all are verified in the store.
+async fn download_one(
+    account: &Arc<Account>,
+    live: &Arc<Live>,
+    stop: &CancellationToken,
+    shared: &Arc<Shared>,
+) -> std::result::Result<(), Ending> {
+    let lesson_id = live.info.lesson_id.clone();
+    let rendition = live.info.rendition;
+    let work = {
+        let account = Arc::clone(account);
+        let lesson_id = lesson_id.clone();
+        run_blocking(move || account.store().read(|c| queue::work(c, &account, &lesson_id, rendition)))
+            .await?
+    };
+    let needed: u64 = work
+        .fetches(account)
+        .map(|b| b.stored_size.saturating_sub(queue::partial_len(account, &b.hash)))
+        .sum();
+    {
+        let account = Arc::clone(account);
+        let course_id = live.info.course_id.clone();
+        run_blocking(move || storage::ensure_room(&account, &course_id, needed)).await?;
+    }
+    let client = account.content_client()?;
+    let tuning = account.downloads().tuning();
+    let fetch = |blob: BlobEntry, dictionary: Option<Arc<Vec<u8>>>| {
+        let client = client.clone();
+        let tuning = tuning.clone();
+        let base_url = work.plan.base_url.clone();
+        async move {
+            let lock = account.downloads().blob_lock(&blob.hash);
+            let _guard = tokio::select! {
+                guard = lock.lock_owned() => guard,
+                _ = stop.cancelled() => return Err(Ending::Stopped),
+            };
+            if account.content().contains(&blob.hash) {
+                return Ok(());
+            }
+            let job = BlobJob {
+                account,
+                http: client.http(),
+                url: ContentClient::blob_url(&base_url, &blob.hash)?,
+                blob: &blob,
+                dictionary: dictionary.as_deref().map(Vec::as_slice),
+                tuning: &tuning,
+                stop,
+            };
+            transfer::fetch_blob(job, &mut Counter { account, live, shared }).await
+        }
+    };
+
+    let dictionary = match work.plan.dictionary.clone().filter(|_| work.needs_dictionary) {
+        Some(entry) => {
+            fetch(entry.clone(), None).await?;
+            let account = Arc::clone(account);
+            Some(Arc::new(run_blocking(move || account.content().read(&entry.hash)).await?))
+        }
+        None => None,
+    };
+    for item in &work.items {
+        match item {
+            WorkItem::TextPack(pack) => {
+                let missing = pack.members.iter().any(|h| !account.content().contains(h));
+                if !missing {
+                    continue;
+                }
+                fetch(pack.blob.clone(), None).await?;
+                let account = Arc::clone(account);
+                let pack = pack.clone();
+                run_blocking(move || course::unpack_text_pack(&account, &pack)).await?;
+            }
+            WorkItem::Blob(blob) => {
+                let dict = (blob.encoding == Encoding::ZstdDict).then(|| dictionary.clone()).flatten();
+                fetch(blob.clone(), dict).await?;
+            }
+        }
+    }
+    // Files that were already on disk (from another lesson or course) may lack their record.
+    let account = Arc::clone(account);
+    run_blocking(move || {
+        let blobs = account.store().read(|c| course::rendition_blobs(c, &lesson_id, rendition))?;
+        account.store().write(|tx| {
+            for blob in blobs.iter().filter(|b| account.content().contains(&b.hash)) {
+                course::record_blob(tx, blob)?;
+            }
+            Ok(())
+        })?;
+        match account.store().read(|c| course::rendition_files(c, &account, &lesson_id, rendition))? {
+            Some(_) => Ok(()),
+            None => Err(Error::Internal(format!("{lesson_id}: files missing after download"))),
+        }
+    })
+    .await
+    .map_err(Ending::Failed)
+}
+
+/// Queues one lesson rendition first in line and runs it to the end: the "download this now"
+/// button. Returns its verified files, or why it could not finish.
+pub async fn download_now(
+    account: &Arc<Account>,
+    lesson_id: &str,
+    rendition: RenditionKind,
+) -> Result<Vec<LocalFile>> {
+    let id = {
+        let account = Arc::clone(account);
+        let target = DownloadTarget::Lesson { lesson_id: lesson_id.to_owned() };
+        run_blocking(move || {
+            let (ids, info) = account.store().write(|tx| {
+                let ids = queue::enqueue(tx, &account, &target, rendition, i32::MAX)?;
+                let info = queue::info(tx, ids[0])?;
+                Ok((ids, info))
+            })?;
+            account.downloads().events().changed(&info);
+            Ok(ids[0])
+        })
+        .await?
+    };
+    let mut error = None;
+    if !is_done(account, id).await? {
+        let far = Instant::now() + Duration::from_secs(365 * 86_400);
+        let (_, mut errors) = run(account, far, Some(id)).await?;
+        error = errors.remove(&id);
+    }
+    let account = Arc::clone(account);
+    let lesson_id = lesson_id.to_owned();
+    run_blocking(move || {
+        let info = account.store().read(|c| queue::info(c, id))?;
+        match info.state {
+            DownloadState::Done => account
+                .store()
+                .read(|c| course::rendition_files(c, &account, &lesson_id, rendition))?
+                .ok_or_else(|| Error::Internal("downloaded files went missing".into())),
+            DownloadState::WaitingForNetwork => {
+                Err(Error::Network("no network that the download settings allow".into()))
+            }
+            DownloadState::WaitingForBudget => {
+                Err(Error::Network("the monthly cellular data budget is used up".into()))
+            }
+            _ => Err(error.unwrap_or_else(|| {
+                Error::Network(info.failure.unwrap_or_else(|| "the download did not finish".into()))
+            })),
+        }
+    })
+    .await
+}
+
+async fn is_done(account: &Arc<Account>, id: i64) -> Result<bool> {
+    let account = Arc::clone(account);
+    run_blocking(move || Ok(account.store().read(|c| queue::info(c, id))?.state == DownloadState::Done)).await
+}

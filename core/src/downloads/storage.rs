@@ -1,0 +1,233 @@
+//! Room on the phone: free space before a download, the learner's quota, eviction of the least
+//! recently studied courses, and deleting a course's content.
+//!
+//! Blobs are content-addressed and may be shared (two lessons, or two courses, using the same
+//! slide or dictionary), so a blob is deleted only when no remaining download needs it.
+//! Database rows go first, files second: a kill in between leaves an unreferenced file (wasted
+//! space, never a lesson shown offline without its file).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{queue, transfer};
+use crate::account::Account;
+use crate::error::{Error, Result};
+
+/// How much room Satchel's content takes, and how much is left.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct StorageUsage {
+    /// Verified content on the phone.
+    pub content_bytes: u64,
+    /// Bytes of downloads in progress.
+    pub partial_bytes: u64,
+    pub quota_bytes: Option<u64>,
+    /// Free space on the device's volume that holds the account.
+    pub free_bytes: u64,
+}
+
+/// What an eviction removed.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EvictionReport {
+    /// Courses whose downloaded content was removed, least recently studied first.
+    pub courses: Vec<String>,
+    pub bytes_freed: u64,
+}
+
+/// Bytes free for an unprivileged writer on the volume holding `path`.
+pub fn free_space(path: &std::path::Path) -> Result<u64> {
+    let stat = rustix::fs::statvfs(path).map_err(|e| Error::Io(e.into()))?;
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+pub fn usage(conn: &Connection, account: &Account) -> Result<StorageUsage> {
+    let content: i64 = conn.query_row("SELECT COALESCE(SUM(size), 0) FROM content_blob", [], |r| r.get(0))?;
+    let partial_dir = account.content().root().join("partial");
+    let partial = std::fs::read_dir(&partial_dir)
+        .map(|dir| dir.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
+        .unwrap_or(0);
+    std::fs::create_dir_all(account.content().root())?;
+    Ok(StorageUsage {
+        content_bytes: u64::try_from(content).unwrap_or(0),
+        partial_bytes: partial,
+        quota_bytes: super::policy::settings(conn)?.storage_quota_bytes,
+        free_bytes: free_space(account.content().root())?,
+    })
+}
+
+/// Makes sure `needed` more bytes fit, for a download of `course_id`: on the device (with the
+/// safety margin) and under the quota, evicting other courses if the quota requires it.
+pub fn ensure_room(account: &Arc<Account>, course_id: &str, needed: u64) -> Result<()> {
+    let margin = account.downloads().tuning().free_space_margin;
+    std::fs::create_dir_all(account.content().root())?;
+    let free = free_space(account.content().root())?;
+    if free < needed.saturating_add(margin) {
+        return Err(Error::NoSpace(format!(
+            "{needed} bytes needed, {free} free on the device (keeping {margin} spare)"
+        )));
+    }
+    let usage = account.store().read(|c| usage(c, account))?;
+    let Some(quota) = usage.quota_bytes else { return Ok(()) };
+    let used = usage.content_bytes + usage.partial_bytes;
+    if used.saturating_add(needed) <= quota {
+        return Ok(());
+    }
+    let to_free = used.saturating_add(needed) - quota;
+    let report = evict(account, to_free, &[course_id.to_owned()])?;
+    if report.bytes_freed < to_free {
+        return Err(Error::NoSpace(format!(
+            "{needed} bytes needed; the storage quota of {quota} bytes is full even after eviction"
+        )));
+    }
+    Ok(())
+}
+
+/// Removes the downloaded content of the least recently studied courses until `bytes_to_free`
+/// bytes are freed (or nothing more may go). Never touches `protect`, the course being studied
+/// right now, or a course with a download in flight.
+pub fn evict(account: &Arc<Account>, bytes_to_free: u64, protect: &[String]) -> Result<EvictionReport> {
+    let mut protected: HashSet<String> = protect.iter().cloned().collect();
+    let (studying, candidates) = account.store().read(|c| {
+        let studying = match account.clock().current_lesson(Instant::now()) {
+            Some(lesson) => c
+                .query_row("SELECT course_id FROM lesson WHERE id = ?1", [&lesson], |r| r.get::<_, String>(0))
+                .optional()?,
+            None => None,
+        };
+        let candidates: Vec<(String, Vec<i64>)> = c
+            .prepare(
+                "SELECT c.id, group_concat(d.id) FROM course c
+                 JOIN lesson l ON l.course_id = c.id
+                 JOIN download d ON d.lesson_id = l.id
+                 GROUP BY c.id
+                 HAVING SUM(d.state = 'done') > 0
+                 ORDER BY COALESCE(c.last_studied_at_ms, 0), c.imported_at_ms",
+            )?
+            .query_map([], |r| {
+                let ids: String = r.get(1)?;
+                Ok((r.get(0)?, ids.split(',').filter_map(|id| id.parse().ok()).collect()))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok((studying, candidates))
+    })?;
+    protected.extend(studying);
+    let mut report = EvictionReport { courses: Vec::new(), bytes_freed: 0 };
+    for (course_id, download_ids) in candidates {
+        if report.bytes_freed >= bytes_to_free {
+            break;
+        }
+        if protected.contains(&course_id) || download_ids.iter().any(|id| account.downloads().is_active(*id))
+        {
+            continue;
+        }
+        report.bytes_freed += delete_course_content(account, &course_id)?;
+        tracing::info!(course = %course_id, "evicted a course's downloads to make room");
+        report.courses.push(course_id);
+    }
+    Ok(report)
+}
+
+/// Deletes everything downloaded for a course (its downloads, finished or not, and their files)
+/// and returns the bytes freed. The course stays in the catalog and can be downloaded again.
+pub fn delete_course_content(account: &Arc<Account>, course_id: &str) -> Result<u64> {
+    let infos = account.store().read(|c| queue::list(c, Some(course_id)))?;
+    let ids: Vec<i64> = infos.iter().map(|i| i.id).collect();
+    for id in &ids {
+        account.downloads().stop(*id);
+    }
+    let (removed, freed) = account.store().write(|tx| {
+        let mut hashes: Vec<String> = tx
+            .prepare(
+                "SELECT DISTINCT rb.hash FROM rendition_blob rb JOIN lesson l ON l.id = rb.lesson_id
+                 WHERE l.course_id = ?1",
+            )?
+            .query_map([course_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        hashes.extend(shared_blob_hashes(tx, course_id)?);
+        for id in &ids {
+            tx.execute("DELETE FROM download WHERE id = ?1", [id])?;
+        }
+        release(tx, &hashes)
+    })?;
+    remove_files(account, &removed)?;
+    for info in infos {
+        account.downloads().events().removed(&info);
+    }
+    Ok(freed)
+}
+
+/// The course's dictionary and text pack (JSON entries on the course row).
+fn shared_blob_hashes(tx: &Transaction<'_>, course_id: &str) -> Result<Vec<String>> {
+    let (dictionary, pack): (Option<String>, Option<String>) = tx
+        .query_row("SELECT dictionary, text_pack FROM course WHERE id = ?1", [course_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?
+        .unwrap_or((None, None));
+    let mut hashes = Vec::new();
+    if let Some(entry) = dictionary.and_then(|t| serde_json::from_str::<crate::catalog::BlobEntry>(&t).ok()) {
+        hashes.push(entry.hash);
+    }
+    if let Some(pack) = pack.and_then(|t| serde_json::from_str::<crate::catalog::TextPack>(&t).ok()) {
+        hashes.push(pack.blob.hash);
+    }
+    Ok(hashes)
+}
+
+/// Forgets the blobs among `hashes` that no remaining download needs: their `content_blob` and
+/// `partial_blob` rows. Returns the hashes to delete from disk and the bytes that frees.
+pub fn release(tx: &Transaction<'_>, hashes: &[String]) -> Result<(Vec<String>, u64)> {
+    let mut still_needed = tx.prepare_cached(
+        "SELECT EXISTS (
+             SELECT 1 FROM rendition_blob rb JOIN download d
+               ON d.lesson_id = rb.lesson_id AND d.rendition = rb.rendition
+             WHERE rb.hash = ?1)
+          OR EXISTS (
+             SELECT 1 FROM course c JOIN lesson l ON l.course_id = c.id JOIN download d ON d.lesson_id = l.id
+             WHERE instr(c.dictionary, ?1) > 0 OR instr(c.text_pack, ?1) > 0)",
+    )?;
+    let mut removed = Vec::new();
+    let mut freed = 0u64;
+    for hash in hashes.iter().collect::<HashSet<_>>() {
+        if still_needed.query_row([hash], |r| r.get::<_, bool>(0))? {
+            continue;
+        }
+        let size: Option<u64> = tx
+            .prepare_cached("DELETE FROM content_blob WHERE hash = ?1 RETURNING size")?
+            .query_row([hash], |r| r.get(0))
+            .optional()?;
+        tx.prepare_cached("DELETE FROM partial_blob WHERE hash = ?1")?.execute([hash])?;
+        freed += size.unwrap_or(0);
+        removed.push(hash.clone());
+    }
+    Ok((removed, freed))
+}
+
+/// Deletes the files (verified and partial) of released blobs.
+pub fn remove_files(account: &Account, hashes: &[String]) -> Result<()> {
+    for hash in hashes {
+        account.content().remove(hash)?;
+        transfer::remove_if_present(&account.content().partial_path(hash))?;
+    }
+    Ok(())
+}
+
+/// Cancels one download: stops it, deletes its row, and frees the bytes (partial and complete)
+/// of its files that nothing else needs.
+pub fn cancel(account: &Arc<Account>, id: i64) -> Result<()> {
+    account.downloads().stop(id);
+    let (info, (removed, _)) = account.store().write(|tx| {
+        let info = queue::info(tx, id)?;
+        let hashes: Vec<String> = tx
+            .prepare_cached("SELECT hash FROM rendition_blob WHERE lesson_id = ?1 AND rendition = ?2")?
+            .query_map(params![info.lesson_id, info.rendition], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        tx.execute("DELETE FROM download WHERE id = ?1", [id])?;
+        Ok((info, release(tx, &hashes)?))
+    })?;
+    remove_files(account, &removed)?;
+    account.downloads().events().removed(&info);
+    Ok(())
+}

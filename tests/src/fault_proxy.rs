@@ -1,0 +1,275 @@
+//! A TCP proxy that breaks HTTP connections the way a poor mobile network does: cut after N
+//! bytes, stall, add latency, throttle, flip a byte, or answer with an error status before the
+//! server sees the request. It counts every byte it sends to the client, which is what a
+//! learner pays for.
+//!
+//! It runs on its own thread with its own tokio runtime, so synchronous tests can use it; faults
+//! can be changed while it runs.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// What to do to connections. Byte counts are of the server's reply stream (headers included).
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Close every connection after this many reply bytes.
+    pub cut_after: Option<u64>,
+    /// On the next `stall_connections` connections, stop sending after this many reply bytes and
+    /// hold the connection open.
+    pub stall_after: Option<u64>,
+    pub stall_connections: u32,
+    /// One-way delay added in each direction.
+    pub latency: Duration,
+    /// Reply bandwidth in bytes per second.
+    pub rate: Option<u64>,
+    /// Flip the reply byte at this offset on the next `corrupt_connections` connections.
+    pub corrupt_at: Option<u64>,
+    pub corrupt_connections: u32,
+    /// Answer the next requests with these statuses (one per connection), before the server.
+    pub fail_with: Vec<u16>,
+    /// Retry-After seconds sent with those failures.
+    pub retry_after: Option<u32>,
+}
+
+/// Counters since the proxy started (or since [`FaultProxy::reset_counters`]).
+#[derive(Debug, Default)]
+struct Counters {
+    reply_bytes: AtomicU64,
+    connections: AtomicU64,
+}
+
+struct State {
+    upstream: SocketAddr,
+    faults: Mutex<Faults>,
+    counters: Counters,
+    /// The first line and Range/If-Range headers of every request seen.
+    requests: Mutex<Vec<String>>,
+}
+
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    state: Arc<State>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FaultProxy {
+    /// Starts a proxy on a free loopback port in front of `upstream`.
+    pub fn start(upstream: SocketAddr, faults: Faults) -> Result<FaultProxy> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the proxy runtime")?;
+        let state = Arc::new(State {
+            upstream,
+            faults: Mutex::new(faults),
+            counters: Counters::default(),
+            requests: Mutex::new(Vec::new()),
+        });
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
+        let addr = listener.local_addr()?;
+        let accept_state = Arc::clone(&state);
+        runtime.spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let state = Arc::clone(&accept_state);
+                tokio::spawn(async move {
+                    let _ = serve(client, state).await;
+                });
+            }
+        });
+        Ok(FaultProxy { addr, state, _runtime: runtime })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        *self.state.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
+    }
+
+    /// Bytes sent to clients (what a learner's data plan is charged for).
+    pub fn reply_bytes(&self) -> u64 {
+        self.state.counters.reply_bytes.load(Ordering::SeqCst)
+    }
+
+    pub fn connections(&self) -> u64 {
+        self.state.counters.connections.load(Ordering::SeqCst)
+    }
+
+    pub fn reset_counters(&self) {
+        self.state.counters.reply_bytes.store(0, Ordering::SeqCst);
+        self.state.counters.connections.store(0, Ordering::SeqCst);
+        self.requests_mut().clear();
+    }
+
+    /// Request summaries seen so far: `GET /path | range | if-range`.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests_mut().clone()
+    }
+
+    fn requests_mut(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.state.requests.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What this connection will suffer, decided when it opens.
+struct ConnectionFaults {
+    cut_after: Option<u64>,
+    stall_after: Option<u64>,
+    latency: Duration,
+    rate: Option<u64>,
+    corrupt_at: Option<u64>,
+}
+
+async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> {
+    state.counters.connections.fetch_add(1, Ordering::SeqCst);
+    let _ = client.set_nodelay(true);
+    // Read the first request's head, to log it and maybe answer it ourselves.
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = client.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+        if head.len() > 64 * 1024 {
+            return Ok(());
+        }
+    }
+    log_request(&state, &head);
+    let (faults, canned) = {
+        let mut f = state.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let canned = (!f.fail_with.is_empty()).then(|| (f.fail_with.remove(0), f.retry_after));
+        let stall_after = if f.stall_connections > 0 {
+            f.stall_connections -= 1;
+            f.stall_after
+        } else {
+            None
+        };
+        let corrupt_at = if f.corrupt_connections > 0 {
+            f.corrupt_connections -= 1;
+            f.corrupt_at
+        } else {
+            None
+        };
+        (
+            ConnectionFaults {
+                cut_after: f.cut_after,
+                stall_after,
+                latency: f.latency,
+                rate: f.rate,
+                corrupt_at,
+            },
+            canned,
+        )
+    };
+    if let Some((status, retry_after)) = canned {
+        let retry = retry_after.map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
+        let reply =
+            format!("HTTP/1.1 {status} Injected\r\n{retry}Content-Length: 0\r\nConnection: close\r\n\r\n");
+        tokio::time::sleep(faults.latency * 2).await;
+        client.write_all(reply.as_bytes()).await?;
+        state.counters.reply_bytes.fetch_add(reply.len() as u64, Ordering::SeqCst);
+        return Ok(());
+    }
+    let upstream = TcpStream::connect(state.upstream).await?;
+    let _ = upstream.set_nodelay(true);
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut upstream_read, mut upstream_write) = upstream.into_split();
+    let latency = faults.latency;
+
+    // Client → server: the head already read, then everything else, each delayed.
+    let up_state = Arc::clone(&state);
+    let upward = tokio::spawn(async move {
+        tokio::time::sleep(latency).await;
+        upstream_write.write_all(&head).await?;
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = client_read.read(&mut buf).await?;
+            if n == 0 {
+                let _ = upstream_write.shutdown().await;
+                return Ok::<_, std::io::Error>(());
+            }
+            log_request(&up_state, &buf[..n]);
+            tokio::time::sleep(latency).await;
+            upstream_write.write_all(&buf[..n]).await?;
+        }
+    });
+
+    // Server → client: chunks stamped on arrival and released after the latency, at the rate.
+    let (tx, mut rx) = mpsc::channel::<(Instant, Vec<u8>)>(1024);
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = upstream_read.read(&mut buf).await.unwrap_or(0);
+            if n == 0 || tx.send((Instant::now() + latency, buf[..n].to_vec())).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut sent: u64 = 0;
+    let result = async {
+        while let Some((due, mut chunk)) = rx.recv().await {
+            tokio::time::sleep_until(due.into()).await;
+            if let Some(at) = faults.corrupt_at
+                && at >= sent
+                && at < sent + chunk.len() as u64
+            {
+                chunk[(at - sent) as usize] ^= 0xff;
+            }
+            let mut limit = chunk.len() as u64;
+            let stop_at = [faults.cut_after, faults.stall_after].into_iter().flatten().min();
+            if let Some(stop) = stop_at {
+                limit = limit.min(stop.saturating_sub(sent));
+            }
+            for piece in chunk[..limit as usize].chunks(4096) {
+                client_write.write_all(piece).await?;
+                sent += piece.len() as u64;
+                state.counters.reply_bytes.fetch_add(piece.len() as u64, Ordering::SeqCst);
+                if let Some(rate) = faults.rate {
+                    tokio::time::sleep(Duration::from_secs_f64(piece.len() as f64 / rate as f64)).await;
+                }
+            }
+            if limit < chunk.len() as u64 || stop_at.is_some_and(|s| sent >= s) {
+                if faults.stall_after.is_some_and(|s| sent >= s) && faults.cut_after.is_none_or(|c| sent < c)
+                {
+                    // Stalled: say nothing more until the client gives up.
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                }
+                break;
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    }
+    .await;
+    reader.abort();
+    upward.abort();
+    result
+}
+
+fn log_request(state: &State, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let Some(first) = text.lines().next().filter(|l| l.starts_with("GET ") || l.starts_with("HEAD ")) else {
+        return;
+    };
+    let header = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim().to_owned())
+            })
+            .unwrap_or_default()
+    };
+    let summary = format!("{} | {} | {}", first, header("range"), header("if-range"));
+    state.requests.lock().unwrap_or_else(|p| p.into_inner()).push(summary);
+}
