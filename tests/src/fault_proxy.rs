@@ -36,6 +36,8 @@ pub struct Faults {
     pub fail_with: Vec<u16>,
     /// Retry-After seconds sent with those failures.
     pub retry_after: Option<u32>,
+    /// Ask the server to close after each reply, so per-connection faults hit every request.
+    pub one_request_per_connection: bool,
 }
 
 /// Counters since the proxy started (or since [`FaultProxy::reset_counters`]).
@@ -51,6 +53,9 @@ struct State {
     counters: Counters,
     /// The first line and Range/If-Range headers of every request seen.
     requests: Mutex<Vec<String>>,
+    /// Bumped when the faults change: open connections close, so the client's pooled
+    /// keep-alive connections cannot dodge the new faults.
+    generation: tokio::sync::watch::Sender<u64>,
 }
 
 pub struct FaultProxy {
@@ -72,6 +77,7 @@ impl FaultProxy {
             faults: Mutex::new(faults),
             counters: Counters::default(),
             requests: Mutex::new(Vec::new()),
+            generation: tokio::sync::watch::Sender::new(0),
         });
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
@@ -93,6 +99,7 @@ impl FaultProxy {
 
     pub fn set_faults(&self, faults: Faults) {
         *self.state.faults.lock().unwrap_or_else(|p| p.into_inner()) = faults;
+        self.state.generation.send_modify(|g| *g += 1);
     }
 
     /// Bytes sent to clients (what a learner's data plan is charged for).
@@ -131,6 +138,8 @@ struct ConnectionFaults {
 
 async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> {
     state.counters.connections.fetch_add(1, Ordering::SeqCst);
+    let mut generation = state.generation.subscribe();
+    generation.mark_unchanged();
     let _ = client.set_nodelay(true);
     // Read the first request's head, to log it and maybe answer it ourselves.
     let mut head = Vec::new();
@@ -148,14 +157,21 @@ async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> 
     log_request(&state, &head);
     let (faults, canned) = {
         let mut f = state.faults.lock().unwrap_or_else(|p| p.into_inner());
+        if f.one_request_per_connection
+            && let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n")
+        {
+            head.splice(end + 2..end + 2, b"Connection: close\r\n".iter().copied());
+        }
         let canned = (!f.fail_with.is_empty()).then(|| (f.fail_with.remove(0), f.retry_after));
-        let stall_after = if f.stall_connections > 0 {
+        // Answered here: the stall and corruption are for connections the server answers.
+        let served = canned.is_none();
+        let stall_after = if served && f.stall_connections > 0 {
             f.stall_connections -= 1;
             f.stall_after
         } else {
             None
         };
-        let corrupt_at = if f.corrupt_connections > 0 {
+        let corrupt_at = if served && f.corrupt_connections > 0 {
             f.corrupt_connections -= 1;
             f.corrupt_at
         } else {
@@ -218,7 +234,11 @@ async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> 
     });
     let mut sent: u64 = 0;
     let result = async {
-        while let Some((due, mut chunk)) = rx.recv().await {
+        loop {
+            let (due, mut chunk) = tokio::select! {
+                next = rx.recv() => match next { Some(next) => next, None => break },
+                _ = generation.changed() => break,
+            };
             tokio::time::sleep_until(due.into()).await;
             if let Some(at) = faults.corrupt_at
                 && at >= sent

@@ -86,8 +86,10 @@ pub struct Tuning {
     pub stall_timeout: Duration,
     /// First backoff step after a failed attempt that made no progress; doubles, with full jitter.
     pub backoff_base: Duration,
-    /// Longest wait between attempts (also caps a server's Retry-After).
+    /// Longest wait between attempts that made no progress.
     pub backoff_cap: Duration,
+    /// Longest a server's Retry-After is obeyed for (a longer one is cut to this).
+    pub retry_after_cap: Duration,
     /// Attempts in a row without a single new byte before a download is failed.
     pub max_attempts_without_progress: u32,
     /// A blob whose bytes fail their hash this many times is failed, not fetched again.
@@ -102,6 +104,7 @@ impl Default for Tuning {
             stall_timeout: Duration::from_secs(30),
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(300),
+            retry_after_cap: Duration::from_secs(900),
             max_attempts_without_progress: 10,
             max_verify_failures: 3,
             free_space_margin: 50 * 1024 * 1024,

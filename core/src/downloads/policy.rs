@@ -137,10 +137,10 @@ pub fn data_usage(conn: &Connection, now_ms: i64) -> Result<DataUsage> {
             .unwrap_or(0))
     };
     let saved: i64 = conn.query_row(
-        "SELECT COALESCE(SUM(MAX(full.bytes - lite.bytes, 0)), 0)
+        "SELECT COALESCE(SUM(MAX(f.bytes - lite.bytes, 0)), 0)
          FROM download d
          JOIN rendition lite ON lite.lesson_id = d.lesson_id AND lite.kind = 'lite'
-         JOIN rendition full ON full.lesson_id = d.lesson_id AND full.kind = 'full'
+         JOIN rendition f ON f.lesson_id = d.lesson_id AND f.kind = 'full'
          WHERE d.rendition = 'lite' AND d.state = 'done'",
         [],
         |r| r.get(0),

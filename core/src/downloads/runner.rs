@@ -31,9 +31,9 @@ use crate::time::now_ms;
 /// Why `run_downloads` returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum RunOutcome {
-    /// Nothing is left to download.
+    /// Nothing is left to download (paused and failed downloads wait for the learner).
     Finished,
-    /// Downloads remain but none may run now (network, budget, paused or failed ones).
+    /// Downloads wait for a network the settings allow, or for budget.
     Blocked,
     /// The deadline came first; the rest resumes on the next run.
     DeadlineReached,

@@ -166,7 +166,7 @@ async fn attempt(
         .headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| retry::retry_after(v, SystemTime::now(), job.tuning.backoff_cap));
+        .and_then(|v| retry::retry_after(v, SystemTime::now(), job.tuning.retry_after_cap));
     match status {
         StatusCode::PARTIAL_CONTENT => {
             let range = response.headers().get(CONTENT_RANGE).and_then(|v| v.to_str().ok());
