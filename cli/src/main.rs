@@ -4,6 +4,7 @@
 //! works here works there.
 
 mod demo;
+mod download;
 mod format;
 mod sample_host;
 mod study;
@@ -12,6 +13,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use satchel_core::catalog::RenditionKind;
+use satchel_core::downloads::DownloadTarget;
 use satchel_core::runtime::runtime;
 use satchel_core::{Satchel, SatchelConfig};
 
@@ -50,12 +53,75 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         rounds: u64,
     },
+    /// Fetch a course's signed manifest from a content host into an account.
+    Fetch {
+        #[arg(long)]
+        account: PathBuf,
+        /// A publisher key (base64 ed25519) the manifest must be signed with.
+        #[arg(long = "publisher-key", required = true)]
+        publisher_keys: Vec<String>,
+        base_url: String,
+        course_id: String,
+    },
+    /// Queue a lesson, module or course for download and run the queue until it is done.
+    /// Killed, it resumes where it stopped when run again.
+    Download {
+        #[arg(long)]
+        account: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// full, lite or text.
+        #[arg(long, default_value = "lite", value_parser = parse_rendition)]
+        rendition: RenditionKind,
+        /// Pretend to be on a metered (cellular) network, so the settings and budget apply.
+        #[arg(long)]
+        metered: bool,
+        /// Stop after this many seconds, leaving everything resumable.
+        #[arg(long, default_value_t = 3600)]
+        max_seconds: u64,
+    },
+    /// List the download queue.
+    Downloads {
+        #[arg(long)]
+        account: PathBuf,
+    },
     /// Print a course's outline with download sizes.
     Outline {
         #[arg(long)]
         account: PathBuf,
         course_id: String,
     },
+}
+
+/// Exactly one of a lesson, a module or a course.
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct TargetArgs {
+    #[arg(long)]
+    lesson: Option<String>,
+    #[arg(long)]
+    module: Option<String>,
+    #[arg(long)]
+    course: Option<String>,
+}
+
+impl TargetArgs {
+    fn target(self) -> DownloadTarget {
+        match (self.lesson, self.module, self.course) {
+            (Some(lesson_id), _, _) => DownloadTarget::Lesson { lesson_id },
+            (_, Some(module_id), _) => DownloadTarget::Module { module_id },
+            (_, _, course_id) => DownloadTarget::Course { course_id: course_id.unwrap_or_default() },
+        }
+    }
+}
+
+fn parse_rendition(text: &str) -> Result<RenditionKind, String> {
+    match text {
+        "full" => Ok(RenditionKind::Full),
+        "lite" => Ok(RenditionKind::Lite),
+        "text" => Ok(RenditionKind::Text),
+        other => Err(format!("{other:?} is not full, lite or text")),
+    }
 }
 
 fn main() -> Result<()> {
@@ -85,6 +151,24 @@ fn main() -> Result<()> {
             );
             Ok(satchel.shutdown()?)
         }
+        Command::Fetch { account, publisher_keys, base_url, course_id } => {
+            let satchel = open_with_keys(&account, publisher_keys)?;
+            let outcome = runtime().block_on(satchel.fetch_course(base_url, course_id))?;
+            println!("{} v{}: {:?}", outcome.course_id, outcome.version, outcome.status);
+            Ok(satchel.shutdown()?)
+        }
+        Command::Download { account, target, rendition, metered, max_seconds } => {
+            let satchel = open(&account)?;
+            let request = download::Request { target: target.target(), rendition, metered, max_seconds };
+            let result = download::run(&satchel, request);
+            satchel.shutdown()?;
+            result
+        }
+        Command::Downloads { account } => {
+            let satchel = open(&account)?;
+            download::list(&satchel)?;
+            Ok(satchel.shutdown()?)
+        }
         Command::Outline { account, course_id } => {
             let satchel = open(&account)?;
             let outline = runtime().block_on(satchel.course_outline(course_id))?;
@@ -95,9 +179,13 @@ fn main() -> Result<()> {
 }
 
 fn open(account: &std::path::Path) -> Result<std::sync::Arc<Satchel>> {
+    open_with_keys(account, Vec::new())
+}
+
+fn open_with_keys(account: &std::path::Path, keys: Vec<String>) -> Result<std::sync::Arc<Satchel>> {
     let dir = account.to_str().context("the account path is not valid UTF-8")?;
     Ok(Satchel::open(
         dir.to_owned(),
-        SatchelConfig { device_name: "satchel-cli".into(), ..Default::default() },
+        SatchelConfig { device_name: "satchel-cli".into(), trusted_publisher_keys: keys },
     )?)
 }
