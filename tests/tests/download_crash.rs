@@ -58,7 +58,7 @@ fn killing_the_downloading_process_never_restarts_a_file_or_shows_a_partial_one(
 
     let mut resumed_requests = 0;
     let mut on_disk: HashMap<String, u64> = HashMap::new();
-    for (trial, delay) in delays(0x0d0e_710a_d5).take(KILLS).enumerate() {
+    for (trial, delay) in delays(0x000d_0e71_0ad5).take(KILLS).enumerate() {
         proxy.reset_counters();
         let mut child = download(targets[trial % targets.len()]).spawn().unwrap();
         std::thread::sleep(delay);
