@@ -56,6 +56,9 @@ fn test() -> Result<()> {
 }
 
 fn bench(filter: Option<String>) -> Result<()> {
+    // The download benches run the reference server and the CLI as child processes.
+    tools::ensure_bench_tools()?;
+    tools::cargo(&["build", "--profile", "bench", "-p", "satchel-server", "-p", "satchel-cli"])?;
     let out = paths::target_dir().join("bench/results.json");
     let mut args =
         vec!["run", "--profile", "bench", "--quiet", "-p", "satchel-tests", "--bin", "satchel-bench", "--"];

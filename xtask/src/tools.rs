@@ -20,7 +20,14 @@ const APT_PACKAGES: &[&str] = &[
     "fonts-dejavu-core",
     "nginx",
     "zstd",
+    "curl",
+    // The rate-limited link test: network namespaces, tc and iptables.
+    "iproute2",
+    "iptables",
 ];
+
+/// What the benchmarks add: aria2c is the resume peer, curl the throughput peer.
+const BENCH_APT_PACKAGES: &[&str] = &["aria2", "curl", "ffmpeg", "espeak-ng", "fonts-dejavu-core"];
 
 /// The Kotlin compiler, from the npm registry (it ships the JVM compiler and its libraries).
 const KOTLIN_NPM_PACKAGE: &str = "kotlin-compiler";
@@ -56,6 +63,15 @@ pub fn ensure_test_tools() -> Result<TestTools> {
         })
         .collect::<Result<_>>()?;
     Ok(TestTools { kotlin_home, jars })
+}
+
+/// Installs what `cargo xtask bench` needs (the sample course is rendered with ffmpeg too).
+pub fn ensure_bench_tools() -> Result<()> {
+    ensure_apt_packages(BENCH_APT_PACKAGES)?;
+    if Command::new("aria2c").arg("--version").output().is_err() {
+        bail!("aria2c is still missing after installing {BENCH_APT_PACKAGES:?}");
+    }
+    Ok(())
 }
 
 fn is_installed(package: &str) -> bool {

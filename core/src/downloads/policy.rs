@@ -34,7 +34,7 @@ pub struct DownloadSettings {
     /// the least recently studied courses.
     pub storage_quota_bytes: Option<u64>,
     /// Downloads running at once (1–8).
-    pub max_concurrent_downloads: u8,
+    pub max_concurrent_downloads: u32,
 }
 
 impl Default for DownloadSettings {
@@ -55,7 +55,7 @@ struct StoredSettings {
     wifi_only: bool,
     budget: Option<u64>,
     quota: Option<u64>,
-    concurrent: u8,
+    concurrent: u32,
 }
 
 pub fn settings(conn: &Connection) -> Result<DownloadSettings> {

@@ -217,7 +217,8 @@ async fn admit(
                 _ => u64::MAX,
             };
             shared.budget_left.store(i64::try_from(budget_left).unwrap_or(i64::MAX), Ordering::SeqCst);
-            let mut free_slots = usize::from(settings.max_concurrent_downloads).saturating_sub(active.len());
+            let mut free_slots =
+                usize::try_from(settings.max_concurrent_downloads).unwrap_or(1).saturating_sub(active.len());
             let (mut picked, mut changed) = (Vec::new(), Vec::new());
             for (id, state, remaining) in queue::candidates(tx)? {
                 if active.contains(&id) || only.is_some_and(|only| only != id) {

@@ -37,6 +37,7 @@ final class ContentTests: XCTestCase {
         let lecture = "web-basics.what-happens"
         let before = try await satchel.renditionFiles(lessonId: lecture, rendition: .lite)
         XCTAssertNil(before)
+        satchel.setNetwork(network: .unmetered)
         let files = try await satchel.downloadRendition(lessonId: lecture, rendition: .lite)
         let after = try await satchel.renditionFiles(lessonId: lecture, rendition: .lite)
         XCTAssertEqual(after, files)

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod content;
+pub mod downloads;
 pub mod learning;
 pub mod report;
 pub mod store;

@@ -27,6 +27,8 @@ pub struct Row {
 pub enum Goal {
     /// `value / peer_value <= x`
     RatioAtMost(f64),
+    /// `value / peer_value >= x`
+    RatioAtLeast(f64),
     /// `value <= x` in the row's unit (the peer is still measured and shown beside it).
     ValueAtMost(f64),
 }
@@ -36,6 +38,7 @@ impl Row {
         let ratio = if peer_value > 0.0 { value / peer_value } else { f64::INFINITY };
         let (goal, met) = match goal {
             Goal::RatioAtMost(x) => (format!("ratio <= {x}"), ratio <= x),
+            Goal::RatioAtLeast(x) => (format!("ratio >= {x}"), ratio >= x),
             Goal::ValueAtMost(x) => (format!("<= {x} {unit}"), value <= x),
         };
         Row { name: name.into(), value, unit: unit.into(), peer: peer.into(), peer_value, ratio, goal, met }

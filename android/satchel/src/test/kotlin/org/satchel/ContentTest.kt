@@ -10,6 +10,7 @@ import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Before
 import org.junit.Test
+import org.satchel.core.NetworkType
 import org.satchel.core.RenditionKind
 import org.satchel.core.SatchelConfig
 import org.satchel.core.SatchelException
@@ -32,6 +33,7 @@ class ContentTest {
 
     @Test fun fetchesAVerifiedCourseAndALiteLecture() = runBlocking {
         val satchel = SatchelAccounts.open(dir, SatchelConfig(trustedPublisherKeys = listOf(publisherKey)))
+        satchel.setNetwork(NetworkType.UNMETERED)
         val outcome = satchel.fetchCourse(contentUrl, "web-basics")
         assertEquals(8u, outcome.lessonCount)
         val sizes = satchel.courseOutline("web-basics").course.sizes

@@ -1,0 +1,130 @@
+package org.satchel
+
+import java.io.File
+import java.nio.file.Files
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.takeWhile
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.Test
+import org.satchel.core.DownloadEventKind
+import org.satchel.core.DownloadSettings
+import org.satchel.core.DownloadState
+import org.satchel.core.DownloadTarget
+import org.satchel.core.NetworkType
+import org.satchel.core.RenditionKind
+import org.satchel.core.RunOutcome
+import org.satchel.core.Satchel
+import org.satchel.core.SatchelConfig
+
+/** The download queue through the bindings, against the loopback reference server. */
+class DownloadTest {
+    private lateinit var dir: File
+    private lateinit var satchel: Satchel
+    private val contentUrl: String = System.getProperty("satchel.contentUrl")
+        ?: error("satchel.contentUrl is not set: run these tests through cargo xtask test")
+    private val publisherKey: String = System.getProperty("satchel.publisherKey")
+        ?: error("satchel.publisherKey is not set: run these tests through cargo xtask test")
+
+    @Before fun openAccount() = runBlocking {
+        dir = Files.createTempDirectory("satchel-kt").toFile()
+        satchel = SatchelAccounts.open(dir, SatchelConfig(trustedPublisherKeys = listOf(publisherKey)))
+        satchel.fetchCourse(contentUrl, "web-basics")
+        Unit
+    }
+
+    @After fun closeAccount() {
+        satchel.shutdown()
+        satchel.close()
+        dir.deleteRecursively()
+    }
+
+    @Test fun aCourseInLiteDownloadsWithEventsThroughAFlow() = runBlocking {
+        val course = DownloadTarget.Course("web-basics")
+        val estimate = satchel.downloadEstimate(course, RenditionKind.LITE)
+        assertEquals(6u, estimate.lessons)
+        assertTrue("$estimate", estimate.bytesToFetch > 1_000_000u && estimate.bytesTotal > 1_000_000u)
+        assertEquals(0u, estimate.lessonsAlreadyDownloaded)
+
+        val queued = satchel.enqueueDownload(course, RenditionKind.LITE, 0)
+        assertTrue(queued.all { it.state == DownloadState.QUEUED })
+        val ids = queued.map { it.id }.toSet()
+        // Collect until every queued download reported DONE.
+        val events = async(start = CoroutineStart.UNDISPATCHED) {
+            val done = mutableSetOf<Long>()
+            satchel.downloadEvents().takeWhile { event ->
+                if (event.kind == DownloadEventKind.STATE_CHANGED && event.state == DownloadState.DONE) {
+                    done.add(event.downloadId)
+                }
+                done != ids
+            }.toList()
+        }
+        satchel.setNetwork(NetworkType.UNMETERED)
+        val summary = satchel.runDownloads(60_000uL)
+        assertEquals(RunOutcome.FINISHED, summary.outcome)
+        assertEquals(ids.size.toUInt(), summary.completed)
+        val seen = events.await()
+        assertTrue(seen.any { it.kind == DownloadEventKind.STATE_CHANGED && it.state == DownloadState.RUNNING })
+        assertTrue(satchel.listDownloads("web-basics").all { it.state == DownloadState.DONE })
+        assertTrue(satchel.dataUsage().savedByLiteBytes > 50_000_000u)
+        assertTrue(satchel.storageUsage().contentBytes >= estimate.bytesToFetch / 2u)
+    }
+
+    @Test fun wifiOnlyHoldsOnCellularAndABudgetReleasesIt() = runBlocking {
+        val lesson = DownloadTarget.Lesson("web-basics.dns")
+        val id = satchel.enqueueDownload(lesson, RenditionKind.LITE, 0).single().id
+        satchel.setNetwork(NetworkType.METERED)
+        assertEquals(RunOutcome.BLOCKED, satchel.runDownloads(10_000uL).outcome)
+        assertEquals(DownloadState.WAITING_FOR_NETWORK, satchel.listDownloads(null).single { it.id == id }.state)
+
+        val defaults = satchel.downloadSettings()
+        assertTrue(defaults.wifiOnly)
+        satchel.setDownloadSettings(defaults.copy(wifiOnly = false, monthlyCellularBudgetBytes = 10_000_000uL))
+        assertEquals(RunOutcome.FINISHED, satchel.runDownloads(30_000uL).outcome)
+        val usage = satchel.dataUsage()
+        assertTrue("${usage.meteredBytes}", usage.meteredBytes > 100_000uL)
+        assertEquals(0uL, usage.unmeteredBytes)
+    }
+
+    @Test fun pauseResumeAndCancel() = runBlocking {
+        satchel.setNetwork(NetworkType.UNMETERED)
+        val id = satchel.enqueueDownload(DownloadTarget.Lesson("web-basics.dns"), RenditionKind.FULL, 5).single().id
+        satchel.pauseDownload(id)
+        assertEquals(RunOutcome.FINISHED, satchel.runDownloads(10_000uL).outcome)
+        assertEquals(DownloadState.PAUSED, satchel.listDownloads(null).single { it.id == id }.state)
+
+        satchel.resumeDownload(id)
+        satchel.runDownloads(60_000uL)
+        assertEquals(DownloadState.DONE, satchel.listDownloads(null).single { it.id == id }.state)
+        val local = satchel.playbackSource("web-basics.dns", RenditionKind.LITE)
+        assertTrue(local.offline)
+        assertEquals(RenditionKind.FULL, local.rendition)
+        assertTrue(local.files.all { File(it.location).isFile })
+
+        satchel.cancelDownload(id)
+        assertTrue(satchel.listDownloads(null).isEmpty())
+        val remote = satchel.playbackSource("web-basics.dns", RenditionKind.LITE)
+        assertFalse(remote.offline)
+        assertTrue(remote.files.first { it.role == "audio" }.location.startsWith(contentUrl))
+    }
+
+    @Test fun stopDownloadsEndsARunEarly() = runBlocking {
+        satchel.setNetwork(NetworkType.UNMETERED)
+        satchel.enqueueDownload(DownloadTarget.Lesson("web-basics.what-happens"), RenditionKind.FULL, 0)
+        val run = async { satchel.runDownloads(60_000uL) }
+        delay(30)
+        satchel.stopDownloads()
+        val summary = run.await()
+        assertEquals(RunOutcome.STOPPED, summary.outcome)
+        assertEquals(1u, summary.remaining)
+        satchel.runDownloads(60_000uL)
+        assertEquals(DownloadState.DONE, satchel.listDownloads(null).single().state)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import SatchelFFI
+import XCTest
+@testable import Satchel
+
+/// The mirror of android/satchel/src/test/kotlin/org/satchel/DownloadTest.kt. Needs the same
+/// reference server as ContentTests (SATCHEL_CONTENT_URL, SATCHEL_PUBLISHER_KEY).
+final class DownloadTests: XCTestCase {
+    private var dir: URL!
+    private var satchel: Satchel!
+    private var contentUrl: String!
+
+    override func setUp() async throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let url = env["SATCHEL_CONTENT_URL"], let key = env["SATCHEL_PUBLISHER_KEY"] else {
+            XCTFail("SATCHEL_CONTENT_URL and SATCHEL_PUBLISHER_KEY must be set")
+            return
+        }
+        contentUrl = url
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        satchel = try await SatchelAccounts.open(
+            accountDir: dir, config: SatchelConfig(deviceName: "", trustedPublisherKeys: [key]))
+        _ = try await satchel.fetchCourse(baseUrl: url, courseId: "web-basics")
+    }
+
+    override func tearDown() async throws {
+        try satchel?.shutdown()
+        if let dir { try? FileManager.default.removeItem(at: dir) }
+    }
+
+    func testACourseInLiteDownloadsWithEventsThroughAStream() async throws {
+        let course = DownloadTarget.course(courseId: "web-basics")
+        let estimate = try await satchel.downloadEstimate(target: course, rendition: .lite)
+        XCTAssertEqual(estimate.lessons, 6)
+        XCTAssertTrue(estimate.bytesToFetch > 1_000_000 && estimate.bytesTotal > 1_000_000)
+        XCTAssertEqual(estimate.lessonsAlreadyDownloaded, 0)
+
+        let queued = try await satchel.enqueueDownload(target: course, rendition: .lite, priority: 0)
+        XCTAssertTrue(queued.allSatisfy { $0.state == .queued })
+        let ids = Set(queued.map(\.id))
+        let stream = satchel.downloadEvents()
+        let collected = Task { () -> [DownloadEvent] in
+            var done = Set<Int64>()
+            var seen: [DownloadEvent] = []
+            for await event in stream {
+                seen.append(event)
+                if event.kind == .stateChanged && event.state == .done { done.insert(event.downloadId) }
+                if done == ids { break }
+            }
+            return seen
+        }
+        satchel.setNetwork(network: .unmetered)
+        let summary = try await satchel.runDownloads(maxDurationMs: 60_000)
+        XCTAssertEqual(summary.outcome, .finished)
+        XCTAssertEqual(Int(summary.completed), ids.count)
+        let seen = await collected.value
+        XCTAssertTrue(seen.contains { $0.kind == .stateChanged && $0.state == .running })
+        let all = try await satchel.listDownloads(courseId: "web-basics")
+        XCTAssertTrue(all.allSatisfy { $0.state == .done })
+        let usage = try await satchel.dataUsage()
+        XCTAssertGreaterThan(usage.savedByLiteBytes, 50_000_000)
+    }
+
+    func testWifiOnlyHoldsOnCellularAndABudgetReleasesIt() async throws {
+        let lesson = DownloadTarget.lesson(lessonId: "web-basics.dns")
+        let id = try await satchel.enqueueDownload(target: lesson, rendition: .lite, priority: 0)[0].id
+        satchel.setNetwork(network: .metered)
+        let blocked = try await satchel.runDownloads(maxDurationMs: 10_000)
+        XCTAssertEqual(blocked.outcome, .blocked)
+        let waiting = try await satchel.listDownloads(courseId: nil).first { $0.id == id }
+        XCTAssertEqual(waiting?.state, .waitingForNetwork)
+
+        var settings = try await satchel.downloadSettings()
+        XCTAssertTrue(settings.wifiOnly)
+        settings.wifiOnly = false
+        settings.monthlyCellularBudgetBytes = 10_000_000
+        try await satchel.setDownloadSettings(settings: settings)
+        let done = try await satchel.runDownloads(maxDurationMs: 30_000)
+        XCTAssertEqual(done.outcome, .finished)
+        let usage = try await satchel.dataUsage()
+        XCTAssertGreaterThan(usage.meteredBytes, 100_000)
+        XCTAssertEqual(usage.unmeteredBytes, 0)
+    }
+
+    func testPauseResumeAndCancel() async throws {
+        satchel.setNetwork(network: .unmetered)
+        let lesson = DownloadTarget.lesson(lessonId: "web-basics.dns")
+        let id = try await satchel.enqueueDownload(target: lesson, rendition: .full, priority: 5)[0].id
+        try await satchel.pauseDownload(downloadId: id)
+        let paused = try await satchel.runDownloads(maxDurationMs: 10_000)
+        XCTAssertEqual(paused.outcome, .finished)
+        let pausedState = try await satchel.listDownloads(courseId: nil).first { $0.id == id }?.state
+        XCTAssertEqual(pausedState, .paused)
+
+        try await satchel.resumeDownload(downloadId: id)
+        _ = try await satchel.runDownloads(maxDurationMs: 60_000)
+        let local = try await satchel.playbackSource(lessonId: "web-basics.dns", preferred: .lite)
+        XCTAssertTrue(local.offline)
+        XCTAssertEqual(local.rendition, .full)
+        XCTAssertTrue(local.files.allSatisfy { FileManager.default.fileExists(atPath: $0.location) })
+
+        try await satchel.cancelDownload(downloadId: id)
+        let left = try await satchel.listDownloads(courseId: nil)
+        XCTAssertTrue(left.isEmpty)
+        let remote = try await satchel.playbackSource(lessonId: "web-basics.dns", preferred: .lite)
+        XCTAssertFalse(remote.offline)
+        XCTAssertTrue(remote.files.first { $0.role == "audio" }!.location.hasPrefix(contentUrl))
+    }
+
+    func testStopDownloadsEndsARunEarly() async throws {
+        satchel.setNetwork(network: .unmetered)
+        let lesson = DownloadTarget.lesson(lessonId: "web-basics.what-happens")
+        _ = try await satchel.enqueueDownload(target: lesson, rendition: .full, priority: 0)
+        let satchel = self.satchel!
+        let run = Task { try await satchel.runDownloads(maxDurationMs: 60_000) }
+        try await Task.sleep(nanoseconds: 30_000_000)
+        satchel.stopDownloads()
+        let summary = try await run.value
+        XCTAssertEqual(summary.outcome, .stopped)
+        XCTAssertEqual(summary.remaining, 1)
+        _ = try await satchel.runDownloads(maxDurationMs: 60_000)
+        let state = try await satchel.listDownloads(courseId: nil).first?.state
+        XCTAssertEqual(state, .done)
+    }
+}
