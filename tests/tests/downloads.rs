@@ -549,3 +549,104 @@ fn blob_path_of(root: &Path, lesson_id: &str, rendition: &str, role: &str) -> st
         .to_owned();
     root.join(format!("blobs/{}/{hash}", &hash[..2]))
 }
+
+#[test]
+fn a_course_update_during_a_download_is_followed_and_never_shows_stale_files_offline() {
+    let packed = packed_sample().unwrap();
+    let copy = tempfile::tempdir_in(satchel_tests::sample::target_dir()).unwrap();
+    copy_tree(&packed.dir, copy.path());
+    let s = setup(copy.path());
+    let rt = runtime();
+    // The lite lecture is downloaded before the update.
+    let lite = enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Lite)[0];
+    run(&s.satchel, 60_000);
+    assert_eq!(state(&s.satchel, lite).0, DownloadState::Done);
+
+    // The full video is downloading, slowly, when version 2 of the course is published: the
+    // lecture was re-recorded (here: it takes another lecture's files).
+    s.proxy.set_faults(Faults { rate: Some(1_500_000), ..Faults::default() });
+    let full = enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Full)[0];
+    let runner = Arc::clone(&s.satchel);
+    let running = std::thread::spawn(move || runtime().block_on(runner.run_downloads(120_000)).unwrap());
+    std::thread::sleep(Duration::from_millis(1500));
+    publish_v2(copy.path(), SHORT_LECTURE, "web-basics.status-codes");
+    rt.block_on(s.satchel.fetch_course(s.proxy.base_url(), "web-basics".into())).unwrap();
+    // The finished lite download no longer matches its rendition: it is queued, not offline.
+    assert_eq!(state(&s.satchel, lite).0, DownloadState::Queued);
+    assert_eq!(
+        rt.block_on(s.satchel.rendition_files(SHORT_LECTURE.into(), RenditionKind::Lite)).unwrap(),
+        None
+    );
+    let summary = running.join().unwrap();
+    assert_eq!(summary.failed, 0, "{summary:?}");
+    run(&s.satchel, 60_000);
+
+    assert_eq!(state(&s.satchel, full).0, DownloadState::Done);
+    assert_eq!(state(&s.satchel, lite).0, DownloadState::Done);
+    let video = blob_path_of(copy.path(), SHORT_LECTURE, "full", "video");
+    let files =
+        rt.block_on(s.satchel.rendition_files(SHORT_LECTURE.into(), RenditionKind::Full)).unwrap().unwrap();
+    let local = files.iter().find(|f| f.role == "video").unwrap();
+    assert_eq!(Path::new(&local.path).file_name(), video.file_name(), "the version 2 video");
+    assert_byte_exact(&s.satchel, SHORT_LECTURE, RenditionKind::Full);
+    assert_byte_exact(&s.satchel, SHORT_LECTURE, RenditionKind::Lite);
+}
+
+/// Publishes version 2 of the course in `root`: `lesson` gets the video (full) and the audio
+/// (lite) of `donor`.
+fn publish_v2(root: &Path, lesson_id: &str, donor: &str) {
+    let path = root.join("courses/web-basics/manifest.signed.json");
+    let envelope: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(envelope["payload"].as_str().unwrap()).unwrap();
+    manifest["version"] = serde_json::json!(manifest["version"].as_u64().unwrap() + 1);
+    let donor_blob = |manifest: &serde_json::Value, kind: &str, role: &str| {
+        manifest["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m["lessons"].as_array().unwrap().clone())
+            .find(|l| l["id"] == donor)
+            .unwrap()["renditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == kind)
+            .unwrap()["blobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["role"] == role)
+            .unwrap()
+            .clone()
+    };
+    let video = donor_blob(&manifest, "full", "video");
+    let audio = donor_blob(&manifest, "lite", "audio");
+    for module in manifest["modules"].as_array_mut().unwrap() {
+        for lesson in module["lessons"].as_array_mut().unwrap() {
+            if lesson["id"] != lesson_id {
+                continue;
+            }
+            for rendition in lesson["renditions"].as_array_mut().unwrap() {
+                let replacement = match rendition["kind"].as_str().unwrap() {
+                    "full" => ("video", &video),
+                    "lite" => ("audio", &audio),
+                    _ => continue,
+                };
+                let blobs = rendition["blobs"].as_array_mut().unwrap();
+                for blob in blobs.iter_mut() {
+                    if blob["role"] == replacement.0 {
+                        *blob = replacement.1.clone();
+                    }
+                }
+                let bytes: u64 = blobs.iter().map(|b| b["stored_size"].as_u64().unwrap()).sum();
+                rendition["bytes"] = serde_json::json!(bytes);
+            }
+        }
+    }
+    let signed = satchel_core::content::signed::sign(
+        manifest.to_string(),
+        &satchel_tests::sample::test_publisher_key(),
+    );
+    std::fs::write(&path, serde_json::to_vec(&signed).unwrap()).unwrap();
+}

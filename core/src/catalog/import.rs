@@ -125,6 +125,9 @@ pub fn import_parsed(
             insert_link.execute(params![lesson.id, position, target])?;
         }
     }
+    if status == ImportStatus::Updated {
+        crate::downloads::queue::requeue_incomplete(tx, &manifest.id)?;
+    }
     Ok(outcome(manifest, status))
 }
 

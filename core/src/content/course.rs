@@ -42,10 +42,10 @@ pub async fn fetch_course(
     if let Some(dictionary) = &manifest.dictionary {
         client.blob(base_url, dictionary, account.content(), None).await?;
     }
-    let account = std::sync::Arc::clone(account);
+    let importer = std::sync::Arc::clone(account);
     let base_url = base_url.to_owned();
-    run_blocking(move || {
-        account.store().write(|tx| {
+    let outcome = run_blocking(move || {
+        importer.store().write(|tx| {
             let outcome = catalog::import_parsed(tx, &manifest, Some(&base_url))?;
             if let Some(dictionary) = &manifest.dictionary {
                 record_blob(tx, dictionary)?;
@@ -53,7 +53,10 @@ pub async fn fetch_course(
             Ok(outcome)
         })
     })
-    .await
+    .await?;
+    // An update may have put finished downloads back in the queue.
+    account.downloads().wake();
+    Ok(outcome)
 }
 
 /// Splits the course's downloaded text pack into its members, verifying each into the store

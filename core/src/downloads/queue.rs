@@ -334,6 +334,26 @@ pub fn requeue_orphans(tx: &Transaction<'_>, active: &HashSet<i64>) -> Result<()
     Ok(())
 }
 
+/// After a course update: a finished download whose rendition now lists a file that is not on
+/// the phone is queued again (never shown offline while incomplete). Same transaction as the
+/// import. The new files are what the next run fetches.
+pub fn requeue_incomplete(tx: &Transaction<'_>, course_id: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE download SET state = 'queued', failure = NULL, attempts = 0,
+                bytes_total = (SELECT COALESCE(SUM(rb.stored_size), 0) FROM rendition_blob rb
+                               WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
+                                 AND rb.hash NOT IN (SELECT hash FROM content_blob)),
+                bytes_done = 0, updated_at_ms = ?2
+         WHERE state = 'done'
+           AND lesson_id IN (SELECT id FROM lesson WHERE course_id = ?1)
+           AND EXISTS (SELECT 1 FROM rendition_blob rb
+                       WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
+                         AND rb.hash NOT IN (SELECT hash FROM content_blob))",
+        params![course_id, now_ms()],
+    )?;
+    Ok(())
+}
+
 /// The ids of downloads waiting to run (queued or held by a policy), best first.
 pub fn candidates(conn: &Connection) -> Result<Vec<(i64, DownloadState, u64)>> {
     Ok(conn

@@ -412,12 +412,33 @@ impl Progress for Counter<'_> {
 }
 
 /// Fetches every missing file of one lesson rendition; `Ok` once all are verified in the store.
+/// A course update during the download changes the rendition's files: then it plans again and
+/// fetches what is new (the files it already has stay).
 async fn download_one(
     account: &Arc<Account>,
     live: &Arc<Live>,
     stop: &CancellationToken,
     shared: &Arc<Shared>,
 ) -> std::result::Result<(), Ending> {
+    for _ in 0..3 {
+        if fetch_planned(account, live, stop, shared).await? {
+            return Ok(());
+        }
+        tracing::info!(lesson = %live.info.lesson_id, "the rendition changed during its download; planning again");
+    }
+    Err(Ending::Failed(Error::Network(format!(
+        "{}: the course kept changing during the download",
+        live.info.lesson_id
+    ))))
+}
+
+/// One pass over the files the rendition lists now. `Ok(true)` when the rendition is complete.
+async fn fetch_planned(
+    account: &Arc<Account>,
+    live: &Arc<Live>,
+    stop: &CancellationToken,
+    shared: &Arc<Shared>,
+) -> std::result::Result<bool, Ending> {
     let lesson_id = live.info.lesson_id.clone();
     let rendition = live.info.rendition;
     let work = {
@@ -499,10 +520,7 @@ async fn download_one(
             }
             Ok(())
         })?;
-        match account.store().read(|c| course::rendition_files(c, &account, &lesson_id, rendition))? {
-            Some(_) => Ok(()),
-            None => Err(Error::Internal(format!("{lesson_id}: files missing after download"))),
-        }
+        Ok(account.store().read(|c| course::rendition_files(c, &account, &lesson_id, rendition))?.is_some())
     })
     .await
     .map_err(Ending::Failed)
