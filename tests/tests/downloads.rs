@@ -100,6 +100,8 @@ fn full_video_size(lesson_id: &str) -> u64 {
 fn downloads_complete_byte_exact_when_every_connection_is_cut() {
     let s = setup(&packed_sample().unwrap().dir);
     s.proxy.set_faults(Faults { cut_after: Some(256 * 1024), ..Faults::default() });
+    let recorder = Arc::new(Recorder::default());
+    let _subscription = s.satchel.subscribe_downloads(recorder.clone());
     let ids =
         enqueue(&s.satchel, DownloadTarget::Course { course_id: "web-basics".into() }, RenditionKind::Lite);
     enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Full);
@@ -111,6 +113,19 @@ fn downloads_complete_byte_exact_when_every_connection_is_cut() {
     }
     assert_byte_exact(&s.satchel, SHORT_LECTURE, RenditionKind::Full);
     assert_byte_exact(&s.satchel, LONG_LECTURE, RenditionKind::Lite);
+
+    // The concurrency limit (2 by default) held, and was used.
+    let mut running = std::collections::HashSet::new();
+    let mut most = 0;
+    for event in recorder.0.lock().unwrap().iter().filter(|e| e.kind == DownloadEventKind::StateChanged) {
+        if event.state == DownloadState::Running {
+            running.insert(event.download_id);
+        } else {
+            running.remove(&event.download_id);
+        }
+        most = most.max(running.len());
+    }
+    assert_eq!(most, 2, "at most two downloads at once, and two did run together");
 
     // Resumed, never restarted: every reconnection asked for the rest with If-Range.
     let requests = s.proxy.requests();
@@ -401,6 +416,22 @@ fn storage_quota_eviction_and_deleting_a_course() {
     // Asked to make room while the course is being studied: it stays.
     let report = rt.block_on(s.satchel.evict_downloads(1)).unwrap();
     assert!(report.courses.is_empty(), "{report:?}");
+    // Once the learner stops, it is the least recently studied course and goes.
+    s.satchel.end_study_session();
+    let report = rt.block_on(s.satchel.evict_downloads(1)).unwrap();
+    assert_eq!(report.courses, ["web-basics"]);
+    assert!(report.bytes_freed >= usage.content_bytes * 9 / 10, "{report:?}");
+    assert_eq!(
+        rt.block_on(s.satchel.rendition_files(LONG_LECTURE.into(), RenditionKind::Lite)).unwrap(),
+        None
+    );
+    let linked = rt.block_on(s.satchel.linked_lectures("web-basics.dns".into())).unwrap();
+    assert!(linked.iter().all(|l| l.available_offline.is_empty()), "{linked:?}");
+
+    // Downloaded again, then deleted on request.
+    rt.block_on(s.satchel.set_download_settings(DownloadSettings::default())).unwrap();
+    enqueue(&s.satchel, DownloadTarget::Course { course_id: "web-basics".into() }, RenditionKind::Lite);
+    run(&s.satchel, 60_000);
 
     // Deleting the course's content frees it all; the catalog stays.
     let freed = rt.block_on(s.satchel.delete_course_content("web-basics".into())).unwrap();
@@ -649,4 +680,72 @@ fn publish_v2(root: &Path, lesson_id: &str, donor: &str) {
         &satchel_tests::sample::test_publisher_key(),
     );
     std::fs::write(&path, serde_json::to_vec(&signed).unwrap()).unwrap();
+}
+
+#[test]
+fn over_the_quota_the_least_recently_studied_other_course_makes_room() {
+    let packed = packed_sample().unwrap();
+    let copy = tempfile::tempdir_in(satchel_tests::sample::target_dir()).unwrap();
+    copy_tree(&packed.dir, copy.path());
+    let other_size = add_one_lesson_course(copy.path(), "other", 400_000);
+    let s = setup(copy.path());
+    let rt = runtime();
+    rt.block_on(s.satchel.fetch_course(s.proxy.base_url(), "other".into())).unwrap();
+    let other = enqueue(&s.satchel, lesson("other.talk"), RenditionKind::Full)[0];
+    run(&s.satchel, 60_000);
+    assert_eq!(state(&s.satchel, other).0, DownloadState::Done);
+
+    // Room for the new lecture only if the other course goes.
+    let needed = rt
+        .block_on(s.satchel.download_estimate(lesson(LONG_LECTURE), RenditionKind::Lite))
+        .unwrap()
+        .bytes_to_fetch;
+    rt.block_on(s.satchel.set_download_settings(DownloadSettings {
+        storage_quota_bytes: Some(needed + other_size / 2),
+        ..DownloadSettings::default()
+    }))
+    .unwrap();
+    let id = enqueue(&s.satchel, lesson(LONG_LECTURE), RenditionKind::Lite)[0];
+    run(&s.satchel, 60_000);
+    assert_eq!(state(&s.satchel, id).0, DownloadState::Done);
+    assert_byte_exact(&s.satchel, LONG_LECTURE, RenditionKind::Lite);
+    assert_eq!(
+        rt.block_on(s.satchel.rendition_files("other.talk".into(), RenditionKind::Full)).unwrap(),
+        None
+    );
+    assert!(rt.block_on(s.satchel.list_downloads(Some("other".into()))).unwrap().is_empty());
+    let usage = rt.block_on(s.satchel.storage_usage()).unwrap();
+    assert!(usage.content_bytes <= needed + other_size / 2, "{usage:?}");
+}
+
+/// Adds a signed one-lesson course `id` to a host tree, its full rendition `size` random bytes.
+fn add_one_lesson_course(root: &Path, id: &str, size: u64) -> u64 {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let bytes: Vec<u8> = (0..size)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let hash = satchel_core::content::store::sha256_hex(&bytes);
+    std::fs::create_dir_all(root.join("blobs").join(&hash[..2])).unwrap();
+    std::fs::write(root.join("blobs").join(&hash[..2]).join(&hash), &bytes).unwrap();
+    let payload = serde_json::json!({
+        "format": 2, "id": id, "version": 1, "title": "Another course", "description": "", "language": "en",
+        "modules": [{"id": format!("{id}.m"), "title": "Module", "lessons": [{
+            "id": format!("{id}.talk"), "title": "A talk", "kind": "video", "duration_ms": 60_000,
+            "renditions": [{"kind": "full", "bytes": size, "blobs": [{
+                "hash": hash, "size": size, "stored_size": size, "media_type": "video/mp4",
+                "encoding": "identity", "role": "video"}]}]}]}]
+    });
+    let signed = satchel_core::content::signed::sign(
+        payload.to_string(),
+        &satchel_tests::sample::test_publisher_key(),
+    );
+    let dir = root.join("courses").join(id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("manifest.signed.json"), serde_json::to_vec(&signed).unwrap()).unwrap();
+    size
 }
