@@ -38,6 +38,9 @@ pub struct Faults {
     pub retry_after: Option<u32>,
     /// Ask the server to close after each reply, so per-connection faults hit every request.
     pub one_request_per_connection: bool,
+    /// On the next this many connections, rewrite the reply's `Content-Range: bytes N-` so it
+    /// claims to start at `1N` (a host answering with another range than asked).
+    pub wrong_content_range_connections: u32,
 }
 
 /// Counters since the proxy started (or since [`FaultProxy::reset_counters`]).
@@ -134,6 +137,7 @@ struct ConnectionFaults {
     latency: Duration,
     rate: Option<u64>,
     corrupt_at: Option<u64>,
+    wrong_range: bool,
 }
 
 async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> {
@@ -177,6 +181,10 @@ async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> 
         } else {
             None
         };
+        let wrong_range = served && f.wrong_content_range_connections > 0;
+        if wrong_range {
+            f.wrong_content_range_connections -= 1;
+        }
         (
             ConnectionFaults {
                 cut_after: f.cut_after,
@@ -184,6 +192,7 @@ async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> 
                 latency: f.latency,
                 rate: f.rate,
                 corrupt_at,
+                wrong_range,
             },
             canned,
         )
@@ -240,6 +249,9 @@ async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> 
                 _ = generation.changed() => break,
             };
             tokio::time::sleep_until(due.into()).await;
+            if faults.wrong_range && sent == 0 {
+                chunk = rewrite_content_range(chunk);
+            }
             if let Some(at) = faults.corrupt_at
                 && at >= sent
                 && at < sent + chunk.len() as u64
@@ -274,6 +286,20 @@ async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> 
     reader.abort();
     upward.abort();
     result
+}
+
+/// `Content-Range: bytes N-…` → `Content-Range: bytes 1N-…` in a reply head.
+fn rewrite_content_range(chunk: Vec<u8>) -> Vec<u8> {
+    let needle = b"Content-Range: bytes ";
+    match chunk.windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle)) {
+        Some(at) => {
+            let mut out = chunk[..at + needle.len()].to_vec();
+            out.push(b'1');
+            out.extend_from_slice(&chunk[at + needle.len()..]);
+            out
+        }
+        None => chunk,
+    }
 }
 
 fn log_request(state: &State, bytes: &[u8]) {

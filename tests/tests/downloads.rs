@@ -749,3 +749,54 @@ fn add_one_lesson_course(root: &Path, id: &str, size: u64) -> u64 {
     std::fs::write(dir.join("manifest.signed.json"), serde_json::to_vec(&signed).unwrap()).unwrap();
     size
 }
+
+#[test]
+fn a_wrong_content_range_or_a_416_starts_the_blob_over_and_it_still_completes() {
+    let packed = packed_sample().unwrap();
+    let copy = tempfile::tempdir_in(satchel_tests::sample::target_dir()).unwrap();
+    copy_tree(&packed.dir, copy.path());
+    let s = setup(copy.path());
+    let video_path = blob_path_of(copy.path(), SHORT_LECTURE, "full", "video");
+    let video = std::fs::read(&video_path).unwrap();
+    let hash = video_path.file_name().unwrap().to_str().unwrap().to_owned();
+    let partial = s.dir.path().join(format!("content/partial/{hash}.part"));
+
+    // Part of the video on disk (as a killed download leaves it), then a host that answers the
+    // resumed request with a range it was not asked for.
+    std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
+    std::fs::write(&partial, &video[..1_000_000]).unwrap();
+    s.proxy.set_faults(Faults { wrong_content_range_connections: 1, ..Faults::default() });
+    let id = enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Full)[0];
+    run(&s.satchel, 60_000);
+    assert_eq!(state(&s.satchel, id).0, DownloadState::Done);
+    assert_byte_exact(&s.satchel, SHORT_LECTURE, RenditionKind::Full);
+    let requests = s.proxy.requests();
+    assert!(requests[0].contains("bytes=1000000-"), "{requests:?}");
+    assert!(
+        requests.iter().skip(1).any(|r| r.contains("GET") && r.contains("|  |")),
+        "restarted: {requests:?}"
+    );
+
+    // A host whose file is shorter than the part on disk answers 416: the part is dropped.
+    runtime().block_on(s.satchel.cancel_download(id)).unwrap();
+    std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
+    std::fs::write(&partial, &video[..1_000_000]).unwrap();
+    std::fs::write(&video_path, &video[..500_000]).unwrap();
+    s.proxy.set_faults(Faults::default());
+    s.proxy.reset_counters();
+    let id = enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Full)[0];
+    let summary = run(&s.satchel, 60_000);
+    assert_eq!(summary.failed, 1, "a host offering the wrong length is a failure: {summary:?}");
+    let (state_now, failure) = state(&s.satchel, id);
+    assert_eq!(state_now, DownloadState::Failed);
+    assert!(failure.unwrap_or_default().contains("offers 500000 bytes"));
+    let requests = s.proxy.requests();
+    assert!(requests[0].contains("bytes=1000000-"), "the 416 came from resuming: {requests:?}");
+    assert!(std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0) < 1_000_000, "the part was dropped");
+    // The host is fixed: resuming completes it.
+    std::fs::write(&video_path, &video).unwrap();
+    runtime().block_on(s.satchel.resume_download(id)).unwrap();
+    run(&s.satchel, 60_000);
+    assert_eq!(state(&s.satchel, id).0, DownloadState::Done);
+    assert_byte_exact(&s.satchel, SHORT_LECTURE, RenditionKind::Full);
+}
