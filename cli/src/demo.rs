@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use satchel_core::catalog::{CourseOutline, Lesson, RenditionKind};
+use satchel_core::downloads::{DownloadTarget, NetworkType};
 use satchel_core::learning::AttemptState;
 use satchel_core::notes::{NewNote, NoteAnchor, NoteKind};
 use satchel_core::runtime::runtime;
@@ -89,10 +90,11 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
     }
 
     if host.is_some() {
+        download_first_module(&satchel, &outline)?;
         let first = lesson(&outline, "web-basics.what-happens")?;
-        println!("\n== On wifi: downloading \"{}\" in lite", first.title);
-        satchel.set_network(satchel_core::downloads::NetworkType::Unmetered);
-        let files = rt.block_on(satchel.download_rendition(first.id.clone(), RenditionKind::Lite))?;
+        let files = rt
+            .block_on(satchel.rendition_files(first.id.clone(), RenditionKind::Lite))?
+            .context("the first lecture is downloaded")?;
         let bytes: u64 = files.iter().map(|f| f.size).sum();
         let full = first.renditions.iter().find(|r| r.kind == RenditionKind::Full).map_or(0, |r| r.bytes);
         println!(
@@ -129,6 +131,43 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
 
     satchel.shutdown()?;
     println!("\nDone.");
+    Ok(())
+}
+
+/// The download queue on a learner's day: queued on the bus (cellular, "Wi-Fi only" on), held
+/// until Wi-Fi, then downloaded; data used and saved by lite.
+fn download_first_module(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
+    let rt = runtime();
+    let module = outline.modules.first().context("the course has no module")?;
+    let target = DownloadTarget::Module { module_id: module.id.clone() };
+    let estimate = rt.block_on(satchel.download_estimate(target.clone(), RenditionKind::Lite))?;
+    println!(
+        "\n== On the bus (cellular, \"Wi-Fi only\" on): queueing \"{}\" in lite, {} lessons, {}",
+        module.title,
+        estimate.lessons,
+        format::bytes(estimate.bytes_to_fetch)
+    );
+    satchel.set_network(NetworkType::Metered);
+    rt.block_on(satchel.enqueue_download(target, RenditionKind::Lite, 0))?;
+    let summary = rt.block_on(satchel.run_downloads(60_000))?;
+    println!(
+        "{:?}: {} downloads wait for Wi-Fi, not a byte spent on cellular",
+        summary.outcome, summary.remaining
+    );
+
+    println!("\n== Home on Wi-Fi: the queue runs");
+    satchel.set_network(NetworkType::Unmetered);
+    let started = Instant::now();
+    let summary = rt.block_on(satchel.run_downloads(10 * 60_000))?;
+    let usage = rt.block_on(satchel.data_usage())?;
+    println!(
+        "{} lessons downloaded and verified in {:.1} s: {} on Wi-Fi, {} on cellular; lite saved {}",
+        summary.completed,
+        started.elapsed().as_secs_f64(),
+        format::bytes(usage.unmetered_bytes),
+        format::bytes(usage.metered_bytes),
+        format::bytes(usage.saved_by_lite_bytes)
+    );
     Ok(())
 }
 

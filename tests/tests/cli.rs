@@ -29,6 +29,9 @@ fn the_demo_shows_the_whole_sample_course() {
     // (cargo xtask test installs the media tools the sample lectures are rendered with).
     assert!(stdout.contains("verified the publisher's signature"), "{stdout}");
     assert!(stdout.contains("imported web-basics v1: 3 modules, 8 lessons (Installed)"), "{stdout}");
+    assert!(stdout.contains("Blocked: 3 downloads wait for Wi-Fi, not a byte spent on cellular"), "{stdout}");
+    assert!(stdout.contains("3 lessons downloaded and verified in"), "{stdout}");
+    assert!(stdout.contains(", 0 B on cellular; lite saved"), "{stdout}");
     assert!(stdout.contains("verified files on the phone"), "{stdout}");
     assert!(stdout.contains("ready to play: speech audio with 8 slides in time and"), "{stdout}");
     assert!(
