@@ -800,3 +800,23 @@ fn a_wrong_content_range_or_a_416_starts_the_blob_over_and_it_still_completes() 
     assert_eq!(state(&s.satchel, id).0, DownloadState::Done);
     assert_byte_exact(&s.satchel, SHORT_LECTURE, RenditionKind::Full);
 }
+
+#[test]
+fn download_now_during_a_long_run_is_taken_first_and_returns_without_waiting_for_the_run() {
+    let s = setup(&packed_sample().unwrap().dir);
+    // The 50 MB video at 2 MB/s keeps a run busy for ~25 s.
+    s.proxy.set_faults(Faults { rate: Some(2_000_000), ..Faults::default() });
+    enqueue(&s.satchel, lesson(LONG_LECTURE), RenditionKind::Full);
+    let runner = Arc::clone(&s.satchel);
+    let running = std::thread::spawn(move || runtime().block_on(runner.run_downloads(120_000)).unwrap());
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let files =
+        runtime().block_on(s.satchel.download_rendition(SHORT_LECTURE.into(), RenditionKind::Lite)).unwrap();
+    assert!(!files.is_empty());
+    assert!(started.elapsed() < Duration::from_secs(10), "waited {:?}", started.elapsed());
+    s.satchel.stop_downloads();
+    let summary = running.join().unwrap();
+    assert_eq!(summary.outcome, RunOutcome::Stopped, "{summary:?}");
+    assert_byte_exact(&s.satchel, SHORT_LECTURE, RenditionKind::Lite);
+}

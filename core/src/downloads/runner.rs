@@ -549,9 +549,16 @@ pub async fn download_now(
     };
     let mut error = None;
     if !is_done(account, id).await? {
-        let far = Instant::now() + Duration::from_secs(365 * 86_400);
-        let (_, mut errors) = run(account, far, Some(id)).await?;
-        error = errors.remove(&id);
+        let busy = account.downloads().run_lock.try_lock().is_err();
+        if busy {
+            // A run is going (WorkManager, another screen): it takes this download next, first
+            // in line; wait for it to settle rather than for the whole run to end.
+            wait_until_settled(account, id).await?;
+        } else {
+            let far = Instant::now() + Duration::from_secs(365 * 86_400);
+            let (_, mut errors) = run(account, far, Some(id)).await?;
+            error = errors.remove(&id);
+        }
     }
     let account = Arc::clone(account);
     let lesson_id = lesson_id.to_owned();
@@ -574,6 +581,41 @@ pub async fn download_now(
         }
     })
     .await
+}
+
+/// Waits until download `id` is no longer queued or running (the active run finished it, failed
+/// it, or a policy or the learner holds it).
+async fn wait_until_settled(account: &Arc<Account>, id: i64) -> Result<()> {
+    let mut events = account.downloads().events().subscribe();
+    account.downloads().wake();
+    loop {
+        let state = {
+            let account = Arc::clone(account);
+            run_blocking(move || account.store().read(|c| queue::info(c, id))).await?.state
+        };
+        if !matches!(state, DownloadState::Queued | DownloadState::Running) {
+            return Ok(());
+        }
+        // Re-check on any event for it, and now and then in case the run ended without one.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            loop {
+                match events.recv().await {
+                    Ok(event) if event.download_id == id && event.kind != DownloadEventKind::Progress => {
+                        break;
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        })
+        .await;
+        if account.downloads().run_lock.try_lock().is_ok() && !is_done(account, id).await? {
+            // The run ended before reaching it (deadline, stop): finish it ourselves.
+            let far = Instant::now() + Duration::from_secs(365 * 86_400);
+            run(account, far, Some(id)).await?;
+            return Ok(());
+        }
+    }
 }
 
 async fn is_done(account: &Arc<Account>, id: i64) -> Result<bool> {
