@@ -142,20 +142,33 @@ fn sha2_hasher() -> sha2::Sha256 {
 }
 
 /// Runs a child to the end and returns (wall time, peak RSS in bytes).
+///
+/// The peak is the child's own `VmHWM`, sampled every few milliseconds until it exits (the
+/// high-water mark only grows). Not `wait4`'s `ru_maxrss`: Linux carries the forking parent's
+/// high-water mark across `exec` into it, so it would report the bench process's size.
 fn measure(command: &mut Command) -> Result<(Duration, u64)> {
     let start = Instant::now();
-    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    let status = loop {
+        if let Some(kb) = std::fs::read_to_string(&status_path).ok().as_deref().and_then(vm_hwm_kb) {
+            peak = peak.max(kb * 1024);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(3));
+    };
     let elapsed = start.elapsed();
-    std::mem::forget(child); // already reaped
-    if waited != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        bail!("{command:?} failed (status {status})");
+    if !status.success() {
+        bail!("{command:?} failed ({status})");
     }
-    Ok((elapsed, usage.ru_maxrss as u64 * 1024))
+    Ok((elapsed, peak))
+}
+
+fn vm_hwm_kb(status: &str) -> Option<u64> {
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 /// `loopback_1g_throughput` and `download_1g_peak_rss_mb`.
