@@ -11,6 +11,7 @@
 //! (foreground, WorkManager, BGTaskScheduler); stopping leaves everything resumable.
 
 pub mod events;
+mod hashing;
 pub mod policy;
 pub mod queue;
 pub mod resolve;

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use super::hashing::RunningHash;
 use super::{Tuning, retry};
 use crate::account::Account;
 use crate::catalog::{BlobEntry, Encoding};
@@ -86,7 +87,7 @@ pub struct BlobJob<'a> {
 /// Fetches `job.blob` into the content store, resuming from any bytes on disk, retrying broken
 /// connections, and verifying before committing.
 pub async fn fetch_blob(job: BlobJob<'_>, progress: &mut dyn Progress) -> std::result::Result<(), Ending> {
-    let mut partial = Partial::open(job.account, &job.blob.hash).await?;
+    let mut partial = Partial::open(job.account, &job.blob.hash, job.blob.stored_size).await?;
     let mut attempts_without_progress = 0u32;
     loop {
         if job.stop.is_cancelled() {
@@ -271,8 +272,8 @@ async fn commit(job: &BlobJob<'_>, partial: &mut Partial) -> std::result::Result
     let path = partial.path.clone();
     let result = match blob.encoding {
         Encoding::Identity => {
-            let hash = match partial.hasher.take() {
-                Some(hasher) => hex(&hasher.finalize()),
+            let hash = match partial.hasher.take().and_then(RunningHash::finish) {
+                Some(hash) => hash,
                 None => {
                     let path = path.clone();
                     run_blocking(move || hash_file(&path)).await?
@@ -360,13 +361,14 @@ struct Partial {
     len: u64,
     /// The validator (strong ETag or Last-Modified) the bytes came with.
     validator: Option<String>,
-    /// SHA-256 of bytes `0..len`, while this process wrote all of them (else recomputed once).
-    hasher: Option<Sha256>,
+    /// SHA-256 of bytes `0..len`, kept current as bytes are appended.
+    hasher: Option<RunningHash>,
     hash: String,
+    size: u64,
 }
 
 impl Partial {
-    async fn open(account: &Arc<Account>, hash: &str) -> Result<Partial> {
+    async fn open(account: &Arc<Account>, hash: &str, size: u64) -> Result<Partial> {
         let account = Arc::clone(account);
         let hash = hash.to_owned();
         run_blocking(move || {
@@ -385,9 +387,8 @@ impl Partial {
             })?;
             // Bytes on disk are worth resuming only with the validator they came with; without one,
             // the hash check at the end still catches a spliced file.
-            let hasher =
-                if len == 0 { Some(Sha256::new()) } else { Some(hash_reader(File::open(&path)?.take(len))?) };
-            Ok(Partial { path, file, len, validator, hasher, hash })
+            let hasher = Some(RunningHash::open(&path, len, size)?);
+            Ok(Partial { path, file, len, validator, hasher, hash, size })
         })
         .await
     }
@@ -396,10 +397,10 @@ impl Partial {
         // A plain blocking write: it lands in the page cache in microseconds, and a write is
         // never torn by cancellation (cancellation only happens between chunks).
         self.file.write_all(bytes).map_err(storage_error)?;
-        if let Some(hasher) = &mut self.hasher {
-            hasher.update(bytes);
-        }
         self.len += bytes.len() as u64;
+        if let Some(hasher) = &mut self.hasher {
+            hasher.appended(bytes, self.len);
+        }
         Ok(())
     }
 
@@ -408,7 +409,7 @@ impl Partial {
         self.file.set_len(0)?;
         self.file.seek(SeekFrom::Start(0))?;
         self.len = 0;
-        self.hasher = Some(Sha256::new());
+        self.hasher = RunningHash::open(&self.path, 0, self.size).ok();
         if self.validator.is_some() {
             self.set_validator(account, None).await?;
         }
