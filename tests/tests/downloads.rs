@@ -596,6 +596,13 @@ fn a_course_update_during_a_download_is_followed_and_never_shows_stale_files_off
     // The full video is downloading, slowly, when version 2 of the course is published: the
     // lecture was re-recorded (here: it takes another lecture's files).
     s.proxy.set_faults(Faults { rate: Some(1_500_000), ..Faults::default() });
+    // One at a time, so the re-queued lite download waits behind the video and its state can be
+    // seen right after the update.
+    rt.block_on(s.satchel.set_download_settings(DownloadSettings {
+        max_concurrent_downloads: 1,
+        ..DownloadSettings::default()
+    }))
+    .unwrap();
     let full = enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Full)[0];
     let runner = Arc::clone(&s.satchel);
     let running = std::thread::spawn(move || runtime().block_on(runner.run_downloads(120_000)).unwrap());
