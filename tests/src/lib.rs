@@ -30,6 +30,19 @@ pub fn workspace_bin(name: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Delays for killing a child process at random moments: a small deterministic generator
+/// (xorshift), so a failing trial can be replayed from its seed. Each is `min_ms` plus up to
+/// `spread_ms`.
+pub fn kill_delays(seed: u64, min_ms: u64, spread_ms: u64) -> impl Iterator<Item = std::time::Duration> {
+    let mut x = seed;
+    std::iter::from_fn(move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        Some(std::time::Duration::from_millis(min_ms + x % spread_ms))
+    })
+}
+
 /// The sample course manifest that the CLI demo bundles.
 pub fn sample_manifest_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/sample/course-manifest.json")

@@ -59,3 +59,39 @@ pub fn target_dir() -> PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| std::env::temp_dir().join("satchel-target"))
 }
+
+/// A copy of the packed sample course that a test may damage or change (in the target
+/// directory, world-readable like the original).
+pub fn packed_copy() -> Result<tempfile::TempDir> {
+    let packed = packed_sample()?;
+    let copy = tempfile::tempdir_in(target_dir())?;
+    let status =
+        std::process::Command::new("cp").arg("-r").arg(packed.dir.join(".")).arg(copy.path()).status()?;
+    anyhow::ensure!(status.success(), "cp -r of the packed sample failed");
+    Ok(copy)
+}
+
+/// Publishes under `root` a signed course `course_id` with one video lesson `lesson_id` whose
+/// full rendition is the blob `hash` of `size` bytes (the caller puts the blob in
+/// `root/blobs/`). For tests and benches that need a second course or a very large file.
+pub fn publish_one_lesson_course(
+    root: &Path,
+    course_id: &str,
+    lesson_id: &str,
+    hash: &str,
+    size: u64,
+) -> Result<()> {
+    let payload = serde_json::json!({
+        "format": 2, "id": course_id, "version": 1, "title": "One lecture", "description": "", "language": "en",
+        "modules": [{"id": format!("{course_id}.m"), "title": "Module", "lessons": [{
+            "id": lesson_id, "title": "A recording", "kind": "video", "duration_ms": 3_600_000,
+            "renditions": [{"kind": "full", "bytes": size, "blobs": [{
+                "hash": hash, "size": size, "stored_size": size, "media_type": "video/mp4",
+                "encoding": "identity", "role": "video"}]}]}]}]
+    });
+    let envelope = satchel_core::content::signed::sign(payload.to_string(), &test_publisher_key());
+    let dir = root.join("courses").join(course_id);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("manifest.signed.json"), serde_json::to_vec(&envelope)?)?;
+    Ok(())
+}

@@ -9,7 +9,7 @@ use satchel_core::runtime::runtime;
 use satchel_core::{Satchel, SatchelConfig, SatchelError};
 use satchel_tests::ServerProcess;
 use satchel_tests::nginx::Nginx;
-use satchel_tests::sample::{packed_sample, test_public_key};
+use satchel_tests::sample::{packed_copy, packed_sample, test_public_key};
 
 const LECTURES: [&str; 2] = ["web-basics.what-happens", "web-basics.troubleshooting"];
 
@@ -146,15 +146,7 @@ fn the_core_fetches_and_verifies_from_nginx() {
 
 /// A copy of the packed course that a test may damage.
 fn damaged_copy(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
-    let packed = packed_sample().unwrap();
-    let copy = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(packed.dir.join("."))
-        .arg(copy.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let copy = packed_copy().unwrap();
     edit(copy.path());
     copy
 }

@@ -3,24 +3,12 @@
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use satchel_core::outbox;
 use satchel_core::store::Store;
-use satchel_tests::{sample_manifest_path, workspace_bin};
+use satchel_tests::{kill_delays, sample_manifest_path, workspace_bin};
 
 const KILLS: usize = 25;
-
-/// A small deterministic generator: the delays differ run to run of the loop, not test to test.
-fn delays(seed: u64) -> impl Iterator<Item = Duration> {
-    let mut x = seed;
-    std::iter::from_fn(move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        Some(Duration::from_millis(30 + x % 250))
-    })
-}
 
 #[test]
 fn killing_the_learner_process_never_separates_a_change_from_its_outbox_entry() {
@@ -37,7 +25,7 @@ fn killing_the_learner_process_never_separates_a_change_from_its_outbox_entry() 
     assert!(status.success());
 
     let mut last_outbox_len = 0;
-    for (trial, delay) in delays(0x05a7_c4e1).take(KILLS).enumerate() {
+    for (trial, delay) in kill_delays(0x05a7_c4e1, 30, 250).take(KILLS).enumerate() {
         let mut child = Command::new(&satchel)
             .args(["study", "--rounds", "0", "--account"])
             .arg(&account)

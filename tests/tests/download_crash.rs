@@ -5,26 +5,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use satchel_core::content::store::sha256_hex;
 use satchel_core::store::Store;
 use satchel_tests::fault_proxy::{FaultProxy, Faults};
 use satchel_tests::sample::{packed_sample, test_public_key};
-use satchel_tests::{ServerProcess, workspace_bin};
+use satchel_tests::{ServerProcess, kill_delays, workspace_bin};
 
 const KILLS: usize = 100;
-
-/// Kill delays: a small deterministic generator, so a failure can be replayed.
-fn delays(seed: u64) -> impl Iterator<Item = Duration> {
-    let mut x = seed;
-    std::iter::from_fn(move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        Some(Duration::from_millis(40 + x % 400))
-    })
-}
 
 #[test]
 fn killing_the_downloading_process_never_restarts_a_file_or_shows_a_partial_one() {
@@ -58,7 +46,7 @@ fn killing_the_downloading_process_never_restarts_a_file_or_shows_a_partial_one(
 
     let mut resumed_requests = 0;
     let mut on_disk: HashMap<String, u64> = HashMap::new();
-    for (trial, delay) in delays(0x000d_0e71_0ad5).take(KILLS).enumerate() {
+    for (trial, delay) in kill_delays(0x000d_0e71_0ad5, 40, 400).take(KILLS).enumerate() {
         proxy.reset_counters();
         let mut child = download(targets[trial % targets.len()]).spawn().unwrap();
         std::thread::sleep(delay);

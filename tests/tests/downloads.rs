@@ -15,7 +15,7 @@ use satchel_core::runtime::runtime;
 use satchel_core::{Satchel, SatchelConfig, SatchelError};
 use satchel_tests::ServerProcess;
 use satchel_tests::fault_proxy::{FaultProxy, Faults};
-use satchel_tests::sample::{packed_sample, test_public_key};
+use satchel_tests::sample::{packed_copy, packed_sample, publish_one_lesson_course, test_public_key};
 
 const SHORT_LECTURE: &str = "web-basics.dns";
 const LONG_LECTURE: &str = "web-basics.what-happens";
@@ -209,9 +209,7 @@ fn a_blob_that_keeps_failing_its_hash_fails_with_a_reason_and_is_never_committed
 
 #[test]
 fn a_host_that_lies_about_a_length_fails_the_download_and_commits_nothing() {
-    let packed = packed_sample().unwrap();
-    let copy = tempfile::tempdir_in(satchel_tests::sample::target_dir()).unwrap();
-    copy_tree(&packed.dir, copy.path());
+    let copy = packed_copy().unwrap();
     // The host's audio file of the short lecture grows a tail: every reply is longer than the
     // manifest says.
     let audio = blob_path_of(copy.path(), SHORT_LECTURE, "lite", "audio");
@@ -234,9 +232,7 @@ fn a_host_that_lies_about_a_length_fails_the_download_and_commits_nothing() {
 
 #[test]
 fn a_file_changed_on_the_host_restarts_that_blob_instead_of_splicing() {
-    let packed = packed_sample().unwrap();
-    let copy = tempfile::tempdir_in(satchel_tests::sample::target_dir()).unwrap();
-    copy_tree(&packed.dir, copy.path());
+    let copy = packed_copy().unwrap();
     let s = setup(copy.path());
     s.proxy.set_faults(Faults { cut_after: Some(1_000_000), ..Faults::default() });
     let id = enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Full)[0];
@@ -544,48 +540,42 @@ fn walk(dir: &Path) -> Vec<(std::path::PathBuf, u64)> {
     out
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for (path, _) in walk(from) {
-        let target = to.join(path.strip_prefix(from).unwrap());
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::copy(&path, &target).unwrap();
-    }
+/// The manifest payload of the course on a host tree.
+fn host_manifest(root: &Path) -> serde_json::Value {
+    let envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("courses/web-basics/manifest.signed.json")).unwrap())
+            .unwrap();
+    serde_json::from_str(envelope["payload"].as_str().unwrap()).unwrap()
+}
+
+/// The manifest entry of a lesson rendition's file with `role`.
+fn manifest_blob<'a>(
+    manifest: &'a serde_json::Value,
+    lesson_id: &str,
+    rendition: &str,
+    role: &str,
+) -> &'a serde_json::Value {
+    let lesson = manifest["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["lessons"].as_array().unwrap())
+        .find(|l| l["id"] == lesson_id)
+        .unwrap();
+    let rendition = lesson["renditions"].as_array().unwrap().iter().find(|r| r["kind"] == rendition).unwrap();
+    rendition["blobs"].as_array().unwrap().iter().find(|b| b["role"] == role).unwrap()
 }
 
 /// The host path of a lesson rendition's file with `role`, from the packed manifest.
 fn blob_path_of(root: &Path, lesson_id: &str, rendition: &str, role: &str) -> std::path::PathBuf {
-    let envelope: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root.join("courses/web-basics/manifest.signed.json")).unwrap())
-            .unwrap();
-    let manifest: serde_json::Value = serde_json::from_str(envelope["payload"].as_str().unwrap()).unwrap();
-    let hash = manifest["modules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["lessons"].as_array().unwrap().clone())
-        .find(|l| l["id"] == lesson_id)
-        .unwrap()["renditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["kind"] == rendition)
-        .unwrap()["blobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["role"] == role)
-        .unwrap()["hash"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let manifest = host_manifest(root);
+    let hash = manifest_blob(&manifest, lesson_id, rendition, role)["hash"].as_str().unwrap().to_owned();
     root.join(format!("blobs/{}/{hash}", &hash[..2]))
 }
 
 #[test]
 fn a_course_update_during_a_download_is_followed_and_never_shows_stale_files_offline() {
-    let packed = packed_sample().unwrap();
-    let copy = tempfile::tempdir_in(satchel_tests::sample::target_dir()).unwrap();
-    copy_tree(&packed.dir, copy.path());
+    let copy = packed_copy().unwrap();
     let s = setup(copy.path());
     let rt = runtime();
     // The lite lecture is downloaded before the update.
@@ -634,32 +624,10 @@ fn a_course_update_during_a_download_is_followed_and_never_shows_stale_files_off
 /// (lite) of `donor`.
 fn publish_v2(root: &Path, lesson_id: &str, donor: &str) {
     let path = root.join("courses/web-basics/manifest.signed.json");
-    let envelope: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let mut manifest: serde_json::Value =
-        serde_json::from_str(envelope["payload"].as_str().unwrap()).unwrap();
+    let mut manifest = host_manifest(root);
     manifest["version"] = serde_json::json!(manifest["version"].as_u64().unwrap() + 1);
-    let donor_blob = |manifest: &serde_json::Value, kind: &str, role: &str| {
-        manifest["modules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|m| m["lessons"].as_array().unwrap().clone())
-            .find(|l| l["id"] == donor)
-            .unwrap()["renditions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["kind"] == kind)
-            .unwrap()["blobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| b["role"] == role)
-            .unwrap()
-            .clone()
-    };
-    let video = donor_blob(&manifest, "full", "video");
-    let audio = donor_blob(&manifest, "lite", "audio");
+    let video = manifest_blob(&manifest, donor, "full", "video").clone();
+    let audio = manifest_blob(&manifest, donor, "lite", "audio").clone();
     for module in manifest["modules"].as_array_mut().unwrap() {
         for lesson in module["lessons"].as_array_mut().unwrap() {
             if lesson["id"] != lesson_id {
@@ -691,9 +659,7 @@ fn publish_v2(root: &Path, lesson_id: &str, donor: &str) {
 
 #[test]
 fn over_the_quota_the_least_recently_studied_other_course_makes_room() {
-    let packed = packed_sample().unwrap();
-    let copy = tempfile::tempdir_in(satchel_tests::sample::target_dir()).unwrap();
-    copy_tree(&packed.dir, copy.path());
+    let copy = packed_copy().unwrap();
     let other_size = add_one_lesson_course(copy.path(), "other", 400_000);
     let s = setup(copy.path());
     let rt = runtime();
@@ -739,29 +705,13 @@ fn add_one_lesson_course(root: &Path, id: &str, size: u64) -> u64 {
     let hash = satchel_core::content::store::sha256_hex(&bytes);
     std::fs::create_dir_all(root.join("blobs").join(&hash[..2])).unwrap();
     std::fs::write(root.join("blobs").join(&hash[..2]).join(&hash), &bytes).unwrap();
-    let payload = serde_json::json!({
-        "format": 2, "id": id, "version": 1, "title": "Another course", "description": "", "language": "en",
-        "modules": [{"id": format!("{id}.m"), "title": "Module", "lessons": [{
-            "id": format!("{id}.talk"), "title": "A talk", "kind": "video", "duration_ms": 60_000,
-            "renditions": [{"kind": "full", "bytes": size, "blobs": [{
-                "hash": hash, "size": size, "stored_size": size, "media_type": "video/mp4",
-                "encoding": "identity", "role": "video"}]}]}]}]
-    });
-    let signed = satchel_core::content::signed::sign(
-        payload.to_string(),
-        &satchel_tests::sample::test_publisher_key(),
-    );
-    let dir = root.join("courses").join(id);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("manifest.signed.json"), serde_json::to_vec(&signed).unwrap()).unwrap();
+    publish_one_lesson_course(root, id, &format!("{id}.talk"), &hash, size).unwrap();
     size
 }
 
 #[test]
 fn a_wrong_content_range_or_a_416_starts_the_blob_over_and_it_still_completes() {
-    let packed = packed_sample().unwrap();
-    let copy = tempfile::tempdir_in(satchel_tests::sample::target_dir()).unwrap();
-    copy_tree(&packed.dir, copy.path());
+    let copy = packed_copy().unwrap();
     let s = setup(copy.path());
     let video_path = blob_path_of(copy.path(), SHORT_LECTURE, "full", "video");
     let video = std::fs::read(&video_path).unwrap();

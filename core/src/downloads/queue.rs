@@ -322,13 +322,14 @@ pub fn resume(tx: &Transaction<'_>, id: i64) -> Result<Option<DownloadInfo>> {
     }
 }
 
-/// Downloads left `running` by a process that died: queued again, to resume from their bytes.
-pub fn requeue_orphans(tx: &Transaction<'_>, active: &HashSet<i64>) -> Result<()> {
+/// Downloads left `running` by a process that died (or a run that ended): queued again, to
+/// resume from their bytes. Called when a run starts, when nothing of this account is in flight.
+pub fn requeue_orphans(tx: &Transaction<'_>) -> Result<()> {
     let running: Vec<i64> = tx
         .prepare_cached("SELECT id FROM download WHERE state = 'running'")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    for id in running.into_iter().filter(|id| !active.contains(id)) {
+    for id in running {
         set_state(tx, id, DownloadState::Queued, None)?;
     }
     Ok(())

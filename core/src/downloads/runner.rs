@@ -103,13 +103,12 @@ async fn run_locked(
     let mut network = downloads.network.subscribe();
     {
         let account = Arc::clone(account);
-        run_blocking(move || account.store().write(|tx| queue::requeue_orphans(tx, &HashSet::new()))).await?;
+        run_blocking(move || account.store().write(queue::requeue_orphans)).await?;
     }
     let shared = Arc::new(Shared { budget_left: AtomicI64::new(i64::MAX) });
     let mut tasks: JoinSet<(i64, Result<(), Ending>)> = JoinSet::new();
     let mut lives: HashMap<i64, Arc<Live>> = HashMap::new();
-    let mut errors = HashMap::new();
-    let (mut completed, mut failed) = (0u32, 0u32);
+    let mut tally = Tally::default();
     let mut ticker = tokio::time::interval(PROGRESS_INTERVAL);
     let mut ticks = 0u64;
     let mut check_queue = true;
@@ -118,10 +117,8 @@ async fn run_locked(
             check_queue = false;
             let current = *network.borrow_and_update();
             let active: HashSet<i64> = lives.keys().copied().collect();
-            let picks = admit(account, current, &active, only, &shared).await?;
-            if current == NetworkType::None
-                || (current == NetworkType::Metered && !admits_metered(account).await?)
-            {
+            let (picks, allowance) = admit(account, current, &active, only, &shared).await?;
+            if allowance == Allowance::NoNetwork {
                 stop_all(account, &lives, DownloadState::WaitingForNetwork).await?;
             }
             for info in picks {
@@ -147,18 +144,7 @@ async fn run_locked(
         }
         tokio::select! {
             Some(joined) = tasks.join_next() => {
-                let (id, ended) = joined.map_err(|e| Error::Internal(format!("a download task failed: {e}")))?;
-                lock(&downloads.active).remove(&id);
-                if let Some(live) = lives.remove(&id) {
-                    match finish(account, &live, ended).await? {
-                        Some(Ok(())) => completed += 1,
-                        Some(Err(error)) => {
-                            failed += 1;
-                            errors.insert(id, error);
-                        }
-                        None => {}
-                    }
-                }
+                tally.settle(account, &mut lives, joined).await?;
                 check_queue = true;
             }
             _ = network.changed() => check_queue = true,
@@ -177,36 +163,58 @@ async fn run_locked(
     // Stop whatever still runs and let each task write where it stands.
     run_token.cancel();
     while let Some(joined) = tasks.join_next().await {
-        let (id, ended) = joined.map_err(|e| Error::Internal(format!("a download task failed: {e}")))?;
-        lock(&downloads.active).remove(&id);
-        if let Some(live) = lives.remove(&id) {
-            match finish(account, &live, ended).await? {
-                Some(Ok(())) => completed += 1,
-                Some(Err(error)) => {
-                    failed += 1;
-                    errors.insert(id, error);
-                }
-                None => {}
-            }
-        }
+        tally.settle(account, &mut lives, joined).await?;
     }
     let remaining = count_remaining(account).await?;
+    let Tally { completed, failed, errors } = tally;
     Ok((RunSummary { outcome, completed, failed, remaining }, errors))
 }
 
+/// What the tasks of a run came to.
+#[derive(Default)]
+struct Tally {
+    completed: u32,
+    failed: u32,
+    errors: HashMap<i64, Error>,
+}
+
+impl Tally {
+    /// Records how a finished task ended and writes its state.
+    async fn settle(
+        &mut self,
+        account: &Arc<Account>,
+        lives: &mut HashMap<i64, Arc<Live>>,
+        joined: std::result::Result<(i64, Result<(), Ending>), tokio::task::JoinError>,
+    ) -> Result<()> {
+        let (id, ended) = joined.map_err(|e| Error::Internal(format!("a download task failed: {e}")))?;
+        lock(&account.downloads().active).remove(&id);
+        let Some(live) = lives.remove(&id) else { return Ok(()) };
+        match finish(account, &live, ended).await? {
+            Some(Ok(())) => self.completed += 1,
+            Some(Err(error)) => {
+                self.failed += 1;
+                self.errors.insert(id, error);
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
 /// Puts every waiting download in the state the network and budget allow, and starts as many
-/// queued ones as there are free slots. Returns the started ones (now `running`).
+/// queued ones as there are free slots. Returns the started ones (now `running`) and what the
+/// network and settings allow.
 async fn admit(
     account: &Arc<Account>,
     network: NetworkType,
     active: &HashSet<i64>,
     only: Option<i64>,
     shared: &Arc<Shared>,
-) -> Result<Vec<DownloadInfo>> {
+) -> Result<(Vec<DownloadInfo>, Allowance)> {
     let account2 = Arc::clone(account);
     let active = active.clone();
     let shared = Arc::clone(shared);
-    let (picked, changed) = run_blocking(move || {
+    let (picked, changed, allowance) = run_blocking(move || {
         let account = account2;
         account.store().write(|tx| {
             let settings = policy::settings(tx)?;
@@ -244,19 +252,14 @@ async fn admit(
                     changed.push(info);
                 }
             }
-            Ok((picked, changed))
+            Ok((picked, changed, allowance))
         })
     })
     .await?;
     for info in &changed {
         account.downloads().events().changed(info);
     }
-    Ok(picked)
-}
-
-async fn admits_metered(account: &Arc<Account>) -> Result<bool> {
-    let account = Arc::clone(account);
-    run_blocking(move || Ok(!account.store().read(policy::settings)?.wifi_only)).await
+    Ok((picked, allowance))
 }
 
 /// Stops every download in flight, leaving it in `state` (the task will not overwrite it).

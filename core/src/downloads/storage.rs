@@ -61,14 +61,13 @@ pub fn usage(conn: &Connection, account: &Account) -> Result<StorageUsage> {
 /// safety margin) and under the quota, evicting other courses if the quota requires it.
 pub fn ensure_room(account: &Arc<Account>, course_id: &str, needed: u64) -> Result<()> {
     let margin = account.downloads().tuning().free_space_margin;
-    std::fs::create_dir_all(account.content().root())?;
-    let free = free_space(account.content().root())?;
+    let usage = account.store().read(|c| usage(c, account))?;
+    let free = usage.free_bytes;
     if free < needed.saturating_add(margin) {
         return Err(Error::NoSpace(format!(
             "{needed} bytes needed, {free} free on the device (keeping {margin} spare)"
         )));
     }
-    let usage = account.store().read(|c| usage(c, account))?;
     let Some(quota) = usage.quota_bytes else { return Ok(()) };
     let used = usage.content_bytes + usage.partial_bytes;
     if used.saturating_add(needed) <= quota {

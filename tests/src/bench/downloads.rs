@@ -23,7 +23,7 @@ use sha2::Digest;
 
 use super::report::{Goal, Row};
 use crate::fault_proxy::{FaultProxy, Faults};
-use crate::sample::{packed_sample, target_dir, test_public_key, test_publisher_key};
+use crate::sample::{packed_sample, target_dir, test_public_key};
 use crate::{ServerProcess, workspace_bin};
 
 const LONG_LECTURE: &str = "web-basics.what-happens";
@@ -121,19 +121,7 @@ fn big_course(root: &Path) -> Result<u64> {
     let blob_dir = root.join("blobs").join(&hash[..2]);
     std::fs::create_dir_all(&blob_dir)?;
     std::fs::rename(&tmp, blob_dir.join(&hash))?;
-    let payload = serde_json::json!({
-        "format": 2, "id": "big", "version": 1, "title": "One big lecture", "description": "", "language": "en",
-        "modules": [{"id": "big.m", "title": "Module", "lessons": [{
-            "id": "big.lecture", "title": "A long recording", "kind": "video", "duration_ms": 3_600_000,
-            "renditions": [{"kind": "full", "bytes": SIZE, "blobs": [{
-                "hash": hash, "size": SIZE, "stored_size": SIZE, "media_type": "video/mp4",
-                "encoding": "identity", "role": "video"}]}]}]}]
-    })
-    .to_string();
-    let envelope = satchel_core::content::signed::sign(payload, &test_publisher_key());
-    let dir = root.join("courses/big");
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("manifest.signed.json"), serde_json::to_vec(&envelope)?)?;
+    crate::sample::publish_one_lesson_course(root, "big", "big.lecture", &hash, SIZE)?;
     Ok(SIZE)
 }
 
