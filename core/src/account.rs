@@ -5,15 +5,13 @@ use std::sync::OnceLock;
 
 use ed25519_dalek::VerifyingKey;
 
-use rusqlite::{OptionalExtension, Transaction};
-
 use crate::content::fetch::ContentClient;
 use crate::content::signed::parse_public_key;
 use crate::content::store::ContentStore;
 use crate::downloads::Downloads;
 use crate::error::{Error, Result};
 use crate::learning::StudyClock;
-use crate::store::{DATABASE_FILE, Store};
+use crate::store::{DATABASE_FILE, Store, meta};
 
 /// Everything the core holds open for one account. The FFI `Satchel` object wraps one of these.
 pub struct Account {
@@ -46,15 +44,15 @@ impl Account {
         let store = Store::open(dir.join(DATABASE_FILE))?;
         let device_id = store.write(|tx| {
             if !device_name.trim().is_empty() {
-                set_meta(tx, "device_name", device_name.trim())?;
+                meta::put(tx, "device_name", device_name.trim())?;
             }
             // The device id is made once and never changes: sync uses it to tell this device's
             // changes from those of the learner's other devices.
-            match get_meta(tx, "device_id")? {
+            match meta::get(tx, "device_id")? {
                 Some(id) => Ok(id),
                 None => {
                     let id = uuid::Uuid::new_v4().to_string();
-                    set_meta(tx, "device_id", &id)?;
+                    meta::put(tx, "device_id", &id)?;
                     Ok(id)
                 }
             }
@@ -112,16 +110,4 @@ impl Account {
     pub fn device_id(&self) -> &str {
         &self.device_id
     }
-}
-
-fn get_meta(tx: &Transaction<'_>, key: &str) -> Result<Option<String>> {
-    Ok(tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
-}
-
-fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
-    tx.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )?;
-    Ok(())
 }

@@ -54,6 +54,11 @@ pub enum Error {
     #[error("no {kind} with id {id:?}")]
     NotFound { kind: &'static str, id: String },
 
+    /// Something the core wrote earlier reads back wrong (a damaged database or file). Never
+    /// "repaired" by resetting it: that could lose or reorder a learner's changes.
+    #[error("stored {what} is unreadable: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+
     #[error("the store has been closed")]
     Closed,
 
@@ -65,6 +70,10 @@ pub enum Error {
 impl Error {
     pub(crate) fn invalid(reason: impl Into<String>) -> Self {
         Error::InvalidArgument(reason.into())
+    }
+
+    pub(crate) fn corrupt(what: &'static str, reason: impl Into<String>) -> Self {
+        Error::Corrupt { what, reason: reason.into() }
     }
 
     pub(crate) fn not_found(kind: &'static str, id: impl Into<String>) -> Self {

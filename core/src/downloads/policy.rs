@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::lock;
 use crate::error::{Error, Result};
+use crate::store::meta;
 
 /// The kind of network the phone is on, as the shell reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -59,10 +60,7 @@ struct StoredSettings {
 }
 
 pub fn settings(conn: &Connection) -> Result<DownloadSettings> {
-    let stored: Option<String> = conn
-        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([SETTINGS_KEY], |r| r.get(0))
-        .optional()?;
+    let stored = meta::get(conn, SETTINGS_KEY)?;
     let Some(text) = stored else { return Ok(DownloadSettings::default()) };
     let s: StoredSettings = serde_json::from_str(&text)
         .map_err(|e| Error::Internal(format!("stored download settings are unreadable: {e}")))?;
@@ -85,11 +83,7 @@ pub fn set_settings(tx: &Transaction<'_>, settings: &DownloadSettings) -> Result
         concurrent: settings.max_concurrent_downloads,
     })
     .map_err(|e| Error::Internal(e.to_string()))?;
-    tx.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![SETTINGS_KEY, text],
-    )?;
-    Ok(())
+    meta::put(tx, SETTINGS_KEY, &text)
 }
 
 /// What the current network and settings allow.

@@ -59,7 +59,7 @@ impl From<Error> for SatchelError {
                 SatchelError::IncompatibleStore { reason }
             }
             Error::NoSpace(_) => SatchelError::Storage { reason },
-            Error::Sql(_) | Error::Io(_) => {
+            Error::Sql(_) | Error::Io(_) | Error::Corrupt { .. } => {
                 tracing::error!(%reason, "storage failure");
                 SatchelError::Storage { reason }
             }

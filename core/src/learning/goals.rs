@@ -8,12 +8,14 @@ use super::study_time;
 use crate::catalog;
 use crate::error::{Error, Result};
 use crate::outbox::{self, Coalesce, EntityKind};
+use crate::store::meta;
 use crate::time::now_ms;
 
 /// A day counts towards the goal and the streak with at least this much learning.
 pub const STUDY_DAY_MIN_MS: i64 = 60_000;
 const DAY_MS: i64 = 86_400_000;
 const DEFAULT_WEEKLY_GOAL_DAYS: u8 = 3;
+const WEEKLY_GOAL_KEY: &str = "weekly_goal_days";
 
 /// A course the learner enrolled in.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -76,11 +78,7 @@ pub fn set_weekly_goal(tx: &Transaction<'_>, device_id: &str, days: u8) -> Resul
     if !(1..=7).contains(&days) {
         return Err(Error::invalid(format!("a weekly goal of {days} days is not between 1 and 7")));
     }
-    tx.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES ('weekly_goal_days', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([days.to_string()])?;
+    meta::put(tx, WEEKLY_GOAL_KEY, &days.to_string())?;
     outbox::record(
         tx,
         device_id,
@@ -98,12 +96,12 @@ pub fn summary(conn: &Connection, now_ms: i64, utc_offset_minutes: i32) -> Resul
     if !(-18 * 60..=18 * 60).contains(&utc_offset_minutes) {
         return Err(Error::invalid(format!("UTC offset {utc_offset_minutes} minutes is out of range")));
     }
-    let goal: u8 = conn
-        .prepare_cached("SELECT value FROM meta WHERE key = 'weekly_goal_days'")?
-        .query_row([], |r| r.get::<_, String>(0))
-        .optional()?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_WEEKLY_GOAL_DAYS);
+    let goal: u8 = match meta::get(conn, WEEKLY_GOAL_KEY)? {
+        Some(text) => {
+            text.parse().map_err(|_| Error::corrupt("weekly goal", format!("{text:?} is not a number")))?
+        }
+        None => DEFAULT_WEEKLY_GOAL_DAYS,
+    };
     let days = study_time::per_local_day(conn, utc_offset_minutes)?;
     Ok(summarize(&days, now_ms, utc_offset_minutes, goal))
 }

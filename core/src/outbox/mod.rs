@@ -13,12 +13,16 @@
 
 pub mod hlc;
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::store::meta;
 use crate::time::now_ms;
 use hlc::Hlc;
+
+/// The `meta` key holding the last clock stamp this device issued.
+const HLC_KEY: &str = "hlc";
 
 /// What kind of entity a change is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,17 +110,13 @@ pub fn record<T: Serialize>(
 /// The next clock stamp for this device, persisted in the same transaction so stamps keep
 /// increasing across restarts.
 fn next_stamp(tx: &Transaction<'_>, device_id: &str) -> Result<Hlc> {
-    let last: Option<String> = tx
-        .prepare_cached("SELECT value FROM meta WHERE key = 'hlc'")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
-    let last = last.and_then(|text| text.parse::<Hlc>().ok());
+    // A stamp that does not parse means the store is damaged: starting the clock over could
+    // stamp new changes below ones already sent, so refuse instead.
+    let last = meta::get(tx, HLC_KEY)?
+        .map(|text| text.parse::<Hlc>().map_err(|e| Error::corrupt("clock stamp", format!("{text:?}: {e}"))))
+        .transpose()?;
     let next = Hlc::tick(last.as_ref(), now_ms(), device_id);
-    tx.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES ('hlc', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([next.to_string()])?;
+    meta::put(tx, HLC_KEY, &next.to_string())?;
     Ok(next)
 }
 

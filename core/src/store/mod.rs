@@ -5,6 +5,7 @@
 //! function that fails half-way leaves nothing behind. The store is synchronous on purpose: the
 //! FFI layer runs these closures on the core runtime's blocking pool, never on an async thread.
 
+pub mod meta;
 mod open;
 pub mod schema;
 
