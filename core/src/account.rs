@@ -1,14 +1,15 @@
-//! One learner account on this device: its directory, its database and its device identity.
+//! One learner account on this device: it makes the parts (its directory, database, content
+//! store, download machinery, study clock and device identity) and holds them. It has no
+//! operations of its own: each domain module takes the narrow piece it needs, and the FFI hands
+//! them over (see docs/architecture.md, "Who may import whom").
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::Arc;
 
-use ed25519_dalek::VerifyingKey;
-
-use crate::content::fetch::ContentClient;
+use crate::content::fetch::LazyClient;
 use crate::content::signed::parse_public_key;
 use crate::content::store::ContentStore;
-use crate::downloads::Downloads;
+use crate::downloads::{DownloadService, Downloads};
 use crate::error::{Error, Result};
 use crate::learning::StudyClock;
 use crate::store::{DATABASE_FILE, Store, meta};
@@ -16,13 +17,10 @@ use crate::store::{DATABASE_FILE, Store, meta};
 /// Everything the core holds open for one account. The FFI `Satchel` object wraps one of these.
 pub struct Account {
     dir: PathBuf,
-    store: Store,
+    store: Arc<Store>,
     device_id: String,
-    clock: StudyClock,
-    content: ContentStore,
-    trusted_keys: Vec<VerifyingKey>,
-    client: OnceLock<ContentClient>,
-    downloads: Downloads,
+    clock: Arc<StudyClock>,
+    downloads: DownloadService,
 }
 
 impl Account {
@@ -41,7 +39,7 @@ impl Account {
             .collect::<Result<Vec<_>>>()?;
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir)?;
-        let store = Store::open(dir.join(DATABASE_FILE))?;
+        let store = Arc::new(Store::open(dir.join(DATABASE_FILE))?);
         let device_id = store.write(|tx| {
             if !device_name.trim().is_empty() {
                 meta::put(tx, "device_name", device_name.trim())?;
@@ -57,16 +55,16 @@ impl Account {
                 }
             }
         })?;
-        Ok(Account {
-            content: ContentStore::new(dir.join("content")),
-            dir,
-            store,
-            device_id,
-            clock: StudyClock::default(),
-            trusted_keys,
-            client: OnceLock::new(),
-            downloads: Downloads::default(),
-        })
+        let clock = Arc::new(StudyClock::default());
+        let downloads = DownloadService::new(
+            Arc::clone(&store),
+            ContentStore::new(dir.join("content")),
+            Arc::new(Downloads::default()),
+            Arc::clone(&clock),
+            LazyClient::default(),
+            trusted_keys.into(),
+        );
+        Ok(Account { dir, store, device_id, clock, downloads })
     }
 
     pub fn dir(&self) -> &Path {
@@ -84,25 +82,16 @@ impl Account {
 
     /// The verified content directory.
     pub fn content(&self) -> &ContentStore {
-        &self.content
-    }
-
-    /// Publisher keys manifests must be signed with.
-    pub fn trusted_keys(&self) -> &[VerifyingKey] {
-        &self.trusted_keys
-    }
-
-    /// The HTTP client for content, made on first use.
-    pub fn content_client(&self) -> Result<ContentClient> {
-        if let Some(client) = self.client.get() {
-            return Ok(client.clone());
-        }
-        let client = ContentClient::new()?;
-        Ok(self.client.get_or_init(|| client).clone())
+        self.downloads.content()
     }
 
     /// The download queue's live machinery (network, running transfers, events).
     pub fn downloads(&self) -> &Downloads {
+        self.downloads.downloads()
+    }
+
+    /// Fetching courses and files, the queue and storage: the download operations.
+    pub fn download_service(&self) -> &DownloadService {
         &self.downloads
     }
 

@@ -18,7 +18,9 @@ pub fn import_manifest(store: &Store, json: &str) -> Result<ImportOutcome> {
     store.write(|tx| import_parsed(tx, &manifest, None))
 }
 
-/// Imports an already validated manifest inside the caller's transaction.
+/// Imports an already validated manifest inside the caller's transaction. The outcome says what
+/// changed; a caller that keeps data about the course (the download queue) reacts to it in the
+/// same transaction.
 pub fn import_parsed(
     tx: &Transaction<'_>,
     manifest: &Manifest,
@@ -124,9 +126,6 @@ pub fn import_parsed(
         for (position, target) in lesson.linked.iter().enumerate() {
             insert_link.execute(params![lesson.id, position, target])?;
         }
-    }
-    if status == ImportStatus::Updated {
-        crate::downloads::queue::requeue_incomplete(tx, &manifest.id)?;
     }
     Ok(outcome(manifest, status))
 }

@@ -17,6 +17,7 @@ pub mod queue;
 pub mod resolve;
 mod retry;
 pub mod runner;
+mod service;
 pub mod storage;
 mod transfer;
 
@@ -31,6 +32,7 @@ pub use events::{DownloadEvent, DownloadEventKind};
 pub use policy::{DataUsage, DownloadSettings, NetworkType};
 pub use queue::{DownloadEstimate, DownloadInfo, DownloadTarget};
 pub use runner::{RunOutcome, RunSummary};
+pub use service::DownloadService;
 pub use storage::{EvictionReport, StorageUsage};
 
 /// Where a download stands. Stored as text in `download.state`.

@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::DownloadState;
-use crate::account::Account;
-use crate::catalog::{BlobEntry, RenditionKind, TextPack};
+use crate::catalog::{BlobEntry, ImportOutcome, ImportStatus, RenditionKind, TextPack};
 use crate::content::course::{self, Plan};
+use crate::content::store::ContentStore;
 use crate::error::{Error, Result};
 use crate::time::now_ms;
 
@@ -139,10 +139,14 @@ pub struct Work {
 }
 
 /// The files of a lesson rendition not yet in the content store.
-pub fn work(conn: &Connection, account: &Account, lesson_id: &str, rendition: RenditionKind) -> Result<Work> {
+pub fn work(
+    conn: &Connection,
+    content: &ContentStore,
+    lesson_id: &str,
+    rendition: RenditionKind,
+) -> Result<Work> {
     let plan = course::plan(conn, lesson_id, rendition)?;
-    let missing: Vec<&BlobEntry> =
-        plan.blobs.iter().filter(|b| !account.content().contains(&b.hash)).collect();
+    let missing: Vec<&BlobEntry> = plan.blobs.iter().filter(|b| !content.contains(&b.hash)).collect();
     let mut items = Vec::new();
     let in_pack = |b: &BlobEntry| plan.text_pack.as_ref().is_some_and(|p| p.members.contains(&b.hash));
     if let Some(pack) = &plan.text_pack
@@ -158,25 +162,22 @@ pub fn work(conn: &Connection, account: &Account, lesson_id: &str, rendition: Re
 
 impl Work {
     /// Every blob this work fetches, the dictionary included when needed and missing.
-    pub fn fetches<'a>(&'a self, account: &'a Account) -> impl Iterator<Item = &'a BlobEntry> + 'a {
-        let dictionary = self
-            .plan
-            .dictionary
-            .as_ref()
-            .filter(|d| self.needs_dictionary && !account.content().contains(&d.hash));
+    pub fn fetches<'a>(&'a self, content: &'a ContentStore) -> impl Iterator<Item = &'a BlobEntry> + 'a {
+        let dictionary =
+            self.plan.dictionary.as_ref().filter(|d| self.needs_dictionary && !content.contains(&d.hash));
         dictionary.into_iter().chain(self.items.iter().map(WorkItem::entry))
     }
 }
 
 /// Bytes of a blob already on disk in a partial file.
-pub fn partial_len(account: &Account, hash: &str) -> u64 {
-    std::fs::metadata(account.content().partial_path(hash)).map(|m| m.len()).unwrap_or(0)
+pub fn partial_len(content: &ContentStore, hash: &str) -> u64 {
+    std::fs::metadata(content.partial_path(hash)).map(|m| m.len()).unwrap_or(0)
 }
 
 /// The size of a target before downloading it.
 pub fn estimate(
     conn: &Connection,
-    account: &Account,
+    content: &ContentStore,
     target: &DownloadTarget,
     rendition: RenditionKind,
 ) -> Result<DownloadEstimate> {
@@ -189,14 +190,14 @@ pub fn estimate(
         bytes_to_fetch: 0,
     };
     for (lesson_id, _) in &lessons {
-        let work = work(conn, account, lesson_id, rendition)?;
+        let work = work(conn, content, lesson_id, rendition)?;
         estimate.bytes_total += work.plan.blobs.iter().map(|b| b.stored_size).sum::<u64>();
         if work.items.is_empty() {
             estimate.lessons_already_downloaded += 1;
         }
-        for blob in work.fetches(account) {
+        for blob in work.fetches(content) {
             if seen.insert(blob.hash.clone()) {
-                estimate.bytes_to_fetch += blob.stored_size.saturating_sub(partial_len(account, &blob.hash));
+                estimate.bytes_to_fetch += blob.stored_size.saturating_sub(partial_len(content, &blob.hash));
             }
         }
     }
@@ -208,7 +209,7 @@ pub fn estimate(
 /// the learner's wish); a done one stays done. Returns the download ids, in course order.
 pub fn enqueue(
     tx: &Transaction<'_>,
-    account: &Account,
+    content: &ContentStore,
     target: &DownloadTarget,
     rendition: RenditionKind,
     priority: i32,
@@ -217,8 +218,8 @@ pub fn enqueue(
     let now = now_ms();
     let mut ids = Vec::with_capacity(lessons.len());
     for (lesson_id, _) in &lessons {
-        let work = work(tx, account, lesson_id, rendition)?;
-        let total: u64 = work.fetches(account).map(|b| b.stored_size).sum();
+        let work = work(tx, content, lesson_id, rendition)?;
+        let total: u64 = work.fetches(content).map(|b| b.stored_size).sum();
         let state = if work.items.is_empty() { DownloadState::Done } else { DownloadState::Queued };
         let id: i64 = tx
             .prepare_cached(
@@ -331,6 +332,14 @@ pub fn requeue_orphans(tx: &Transaction<'_>) -> Result<()> {
         .collect::<rusqlite::Result<_>>()?;
     for id in running {
         set_state(tx, id, DownloadState::Queued, None)?;
+    }
+    Ok(())
+}
+
+/// Reacts to a catalog import in its transaction: an update re-queues what it left incomplete.
+pub fn after_import(tx: &Transaction<'_>, outcome: &ImportOutcome) -> Result<()> {
+    if outcome.status == ImportStatus::Updated {
+        requeue_incomplete(tx, &outcome.course_id)?;
     }
     Ok(())
 }

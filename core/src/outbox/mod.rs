@@ -120,6 +120,11 @@ fn next_stamp(tx: &Transaction<'_>, device_id: &str) -> Result<Hlc> {
     Ok(next)
 }
 
+/// How many changes wait for the next sync.
+pub fn pending_count(conn: &rusqlite::Connection) -> Result<u32> {
+    Ok(conn.prepare_cached("SELECT count(*) FROM outbox")?.query_row([], |r| r.get(0))?)
+}
+
 /// Every pending entry, oldest first.
 pub fn pending(conn: &rusqlite::Connection) -> Result<Vec<OutboxEntry>> {
     let mut stmt = conn.prepare_cached(
