@@ -14,6 +14,7 @@ pub mod ffi;
 pub mod learning;
 pub mod notes;
 pub mod outbox;
+mod run_loop;
 pub mod runtime;
 pub mod store;
 pub mod time;

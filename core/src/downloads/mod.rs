@@ -193,6 +193,12 @@ impl Downloads {
         }
     }
 
+    /// Marks download `id` as in flight (stoppable with `token`) until the returned guard drops.
+    pub(crate) fn mark_active(self: &Arc<Self>, id: i64, token: CancellationToken) -> InFlight {
+        lock(&self.active).insert(id, token);
+        InFlight { downloads: Arc::clone(self), id }
+    }
+
     pub(crate) fn is_active(&self, id: i64) -> bool {
         lock(&self.active).contains_key(&id)
     }
@@ -201,6 +207,18 @@ impl Downloads {
         let mut locks = lock(&self.blob_locks);
         locks.retain(|_, l| Arc::strong_count(l) > 1);
         Arc::clone(locks.entry(hash.to_owned()).or_default())
+    }
+}
+
+/// A download's entry in `Downloads::active`, removed when this drops.
+pub(crate) struct InFlight {
+    downloads: Arc<Downloads>,
+    id: i64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&self.downloads.active).remove(&self.id);
     }
 }
 

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use rusqlite::{OptionalExtension, params};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +26,7 @@ use crate::catalog::{BlobEntry, Encoding, RenditionKind};
 use crate::content::course::{self, LocalFile};
 use crate::content::fetch::ContentClient;
 use crate::error::{Error, Result};
+use crate::run_loop::{self, Ended};
 use crate::runtime::run_blocking;
 use crate::time::now_ms;
 
@@ -98,75 +101,126 @@ async fn run_locked(
     only: Option<i64>,
     run_token: &CancellationToken,
 ) -> Result<(RunSummary, HashMap<i64, Error>)> {
-    let downloads = service.downloads();
-    let mut network = downloads.network.subscribe();
     {
         let service = service.clone();
         run_blocking(move || service.store().write(queue::requeue_orphans)).await?;
     }
-    let shared = Arc::new(Shared { budget_left: AtomicI64::new(i64::MAX) });
-    let mut tasks: JoinSet<(i64, Result<(), Ending>)> = JoinSet::new();
-    let mut lives: HashMap<i64, Arc<Live>> = HashMap::new();
-    let mut tally = Tally::default();
-    let mut ticker = tokio::time::interval(PROGRESS_INTERVAL);
-    let mut ticks = 0u64;
-    let mut check_queue = true;
-    let outcome = loop {
-        if check_queue {
-            check_queue = false;
-            let current = *network.borrow_and_update();
-            let active: HashSet<i64> = lives.keys().copied().collect();
-            let (picks, allowance) = admit(service, current, &active, only, &shared).await?;
-            if allowance == Allowance::NoNetwork {
-                stop_all(service, &lives, DownloadState::WaitingForNetwork).await?;
-            }
-            for info in picks {
-                let token = run_token.child_token();
-                lock(&downloads.active).insert(info.id, token.clone());
-                let live = Arc::new(Live {
-                    bytes_done: AtomicU64::new(info.bytes_done),
-                    sampled: std::sync::Mutex::new((Instant::now(), info.bytes_done, Rate::default())),
-                    info,
-                });
-                lives.insert(live.info.id, Arc::clone(&live));
-                let service = service.clone();
-                let shared = Arc::clone(&shared);
-                tasks.spawn(async move {
-                    let id = live.info.id;
-                    (id, download_one(&service, &live, &token, &shared).await)
-                });
-            }
-        }
-        if tasks.is_empty() {
-            let remaining = count_remaining(service).await?;
-            break if remaining == 0 || only.is_some() { RunOutcome::Finished } else { RunOutcome::Blocked };
-        }
-        tokio::select! {
-            Some(joined) = tasks.join_next() => {
-                tally.settle(service, &mut lives, joined).await?;
-                check_queue = true;
-            }
-            _ = network.changed() => check_queue = true,
-            _ = downloads.wake.notified() => check_queue = true,
-            _ = ticker.tick() => {
-                ticks += 1;
-                report_progress(service, &lives);
-                if ticks % 4 == 0 {
-                    save_progress(service, &lives).await?;
-                }
-            }
-            _ = tokio::time::sleep_until(deadline.into()) => break RunOutcome::DeadlineReached,
-            _ = run_token.cancelled() => break RunOutcome::Stopped,
-        }
+    let mut job = QueueJob {
+        service,
+        only,
+        run_token,
+        network: service.downloads().network.subscribe(),
+        shared: Arc::new(Shared { budget_left: AtomicI64::new(i64::MAX) }),
+        lives: HashMap::new(),
+        tally: Tally::default(),
+        ticker: tokio::time::interval(PROGRESS_INTERVAL),
+        ticks: 0,
     };
-    // Stop whatever still runs and let each task write where it stands.
-    run_token.cancel();
-    while let Some(joined) = tasks.join_next().await {
-        tally.settle(service, &mut lives, joined).await?;
-    }
+    let outcome = match run_loop::run(&mut job, deadline, run_token).await? {
+        Ended::Done(outcome) => outcome,
+        Ended::DeadlineReached => RunOutcome::DeadlineReached,
+        Ended::Stopped => RunOutcome::Stopped,
+    };
     let remaining = count_remaining(service).await?;
-    let Tally { completed, failed, errors } = tally;
+    let Tally { completed, failed, errors } = job.tally;
     Ok((RunSummary { outcome, completed, failed, remaining }, errors))
+}
+
+/// One run of the queue, as the shared run loop drives it.
+struct QueueJob<'a> {
+    service: &'a DownloadService,
+    /// Run only this download (download-now), not the whole queue.
+    only: Option<i64>,
+    run_token: &'a CancellationToken,
+    network: watch::Receiver<NetworkType>,
+    shared: Arc<Shared>,
+    lives: HashMap<i64, Arc<Live>>,
+    tally: Tally,
+    ticker: tokio::time::Interval,
+    ticks: u64,
+}
+
+/// What besides a finished task makes the run act.
+enum Signal {
+    /// The network changed, or something asked the queue to be looked at again.
+    Look,
+    /// Time to report progress (and now and then save it).
+    Tick,
+}
+
+impl run_loop::Job for QueueJob<'_> {
+    type Output = (i64, Result<(), Ending>);
+    type Done = RunOutcome;
+    type Signal = Signal;
+
+    async fn plan(&mut self, tasks: &mut JoinSet<Self::Output>) -> Result<Option<RunOutcome>> {
+        let service = self.service;
+        let current = *self.network.borrow_and_update();
+        let active: HashSet<i64> = self.lives.keys().copied().collect();
+        let (picks, allowance) = admit(service, current, &active, self.only, &self.shared).await?;
+        if allowance == Allowance::NoNetwork {
+            stop_all(service, &self.lives, DownloadState::WaitingForNetwork).await?;
+        }
+        for info in picks {
+            let token = self.run_token.child_token();
+            // Held by the task: however the task ends (finished, failed, panicked, aborted),
+            // the download stops counting as in flight, so eviction is never blocked by a stale
+            // entry.
+            let in_flight = service.downloads_handle().mark_active(info.id, token.clone());
+            let live = Arc::new(Live {
+                bytes_done: AtomicU64::new(info.bytes_done),
+                sampled: std::sync::Mutex::new((Instant::now(), info.bytes_done, Rate::default())),
+                info,
+            });
+            self.lives.insert(live.info.id, Arc::clone(&live));
+            let service = service.clone();
+            let shared = Arc::clone(&self.shared);
+            tasks.spawn(async move {
+                let _in_flight = in_flight;
+                let id = live.info.id;
+                (id, download_one(&service, &live, &token, &shared).await)
+            });
+        }
+        if !tasks.is_empty() {
+            return Ok(None);
+        }
+        let remaining = count_remaining(service).await?;
+        Ok(Some(if remaining == 0 || self.only.is_some() {
+            RunOutcome::Finished
+        } else {
+            RunOutcome::Blocked
+        }))
+    }
+
+    async fn settle(
+        &mut self,
+        joined: std::result::Result<Self::Output, tokio::task::JoinError>,
+    ) -> Result<()> {
+        self.tally.settle(self.service, &mut self.lives, joined).await
+    }
+
+    async fn signal(&mut self) -> Signal {
+        let downloads = self.service.downloads();
+        tokio::select! {
+            _ = self.network.changed() => Signal::Look,
+            () = downloads.wake.notified() => Signal::Look,
+            _ = self.ticker.tick() => Signal::Tick,
+        }
+    }
+
+    async fn handle(&mut self, signal: Signal) -> Result<bool> {
+        match signal {
+            Signal::Look => Ok(true),
+            Signal::Tick => {
+                self.ticks += 1;
+                report_progress(self.service, &self.lives);
+                if self.ticks % 4 == 0 {
+                    save_progress(self.service, &self.lives).await?;
+                }
+                Ok(false)
+            }
+        }
+    }
 }
 
 /// What the tasks of a run came to.
@@ -186,7 +240,6 @@ impl Tally {
         joined: std::result::Result<(i64, Result<(), Ending>), tokio::task::JoinError>,
     ) -> Result<()> {
         let (id, ended) = joined.map_err(|e| Error::Internal(format!("a download task failed: {e}")))?;
-        lock(&service.downloads().active).remove(&id);
         let Some(live) = lives.remove(&id) else { return Ok(()) };
         match finish(service, &live, ended).await? {
             Some(Ok(())) => self.completed += 1,
@@ -317,8 +370,14 @@ async fn finish(
             service2.downloads().meter.flush(tx, now_ms())?;
             // Only a download still marked running is ours to move: pause, cancel and network
             // changes wrote their state before stopping us.
-            let running: bool = tx
-                .query_row("SELECT state = 'running' FROM download WHERE id = ?1", [id], |r| r.get(0))
+            // A cancelled or evicted download has no row any more: nothing to move.
+            let running = tx
+                .query_row(
+                    "SELECT state = ?2 FROM download WHERE id = ?1",
+                    params![id, DownloadState::Running],
+                    |r| r.get::<_, bool>(0),
+                )
+                .optional()?
                 .unwrap_or(false);
             if running { queue::set_state(tx, id, state, failure.as_deref()) } else { Ok(None) }
         })
@@ -605,14 +664,12 @@ async fn wait_until_settled(service: &DownloadService, id: i64) -> Result<()> {
             return Ok(());
         }
         // Re-check on any event for it, and now and then in case the run ended without one.
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        // Elapsing is the "now and then": the state is read again either way.
+        let _elapsed = tokio::time::timeout(Duration::from_secs(1), async {
             loop {
-                match events.recv().await {
-                    Ok(event) if event.download_id == id && event.kind != DownloadEventKind::Progress => {
-                        break;
-                    }
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                let event = events.recv().await;
+                if event.download_id == id && event.kind != DownloadEventKind::Progress {
+                    break;
                 }
             }
         })

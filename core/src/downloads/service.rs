@@ -65,6 +65,11 @@ impl DownloadService {
         &self.downloads
     }
 
+    /// The shared machinery itself, for guards that outlive a borrow of the service.
+    pub(crate) fn downloads_handle(&self) -> &Arc<Downloads> {
+        &self.downloads
+    }
+
     pub(crate) fn clock(&self) -> &StudyClock {
         &self.clock
     }

@@ -143,12 +143,7 @@ impl Satchel {
         let mut events = self.account().downloads().events().subscribe();
         let task = crate::runtime::runtime().spawn(async move {
             loop {
-                match events.recv().await {
-                    Ok(event) => listener.on_event(event),
-                    // Fell behind: the newest events are still to come.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
+                listener.on_event(events.recv().await);
             }
         });
         Arc::new(DownloadSubscription { task: task.abort_handle() })
