@@ -19,6 +19,11 @@ pub enum Error {
     #[error("file system error: {0}")]
     Io(#[from] std::io::Error),
 
+    /// A value could not be encoded as JSON (a bug), or JSON the core did not write was refused.
+    /// Stored JSON that reads back wrong is [`Error::Corrupt`] instead.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+
     /// The file at the store path exists but is not a Satchel database (another app's SQLite file,
     /// or not SQLite at all). We refuse to touch it rather than wipe a learner's data.
     #[error("the file at the store path is not a Satchel database: {0}")]

@@ -106,14 +106,13 @@ pub fn import_parsed(
                         blob.size,
                         blob.stored_size,
                         blob.media_type,
-                        blob.encoding.as_str(),
+                        blob.encoding,
                         blob.role
                     ])?;
                 }
             }
             if let Some(quiz) = &lesson.quiz {
-                let questions = serde_json::to_string(&quiz.questions)
-                    .map_err(|e| Error::Internal(format!("cannot encode quiz: {e}")))?;
+                let questions = serde_json::to_string(&quiz.questions)?;
                 insert_quiz.execute(params![lesson.id, quiz.mode, quiz.pass_percent, questions])?;
             }
         }
@@ -165,7 +164,7 @@ fn refuse_ids_of_other_courses(tx: &Transaction<'_>, manifest: &Manifest) -> Res
 }
 
 fn encode_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(format!("cannot encode: {e}")))
+    Ok(serde_json::to_string(value)?)
 }
 
 fn outcome(manifest: &Manifest, status: ImportStatus) -> ImportOutcome {

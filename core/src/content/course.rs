@@ -156,11 +156,11 @@ pub fn plan(conn: &Connection, lesson_id: &str, rendition: RenditionKind) -> Res
     let dictionary = dictionary
         .map(|text| serde_json::from_str(&text))
         .transpose()
-        .map_err(|e| Error::Internal(format!("stored dictionary entry is unreadable: {e}")))?;
+        .map_err(|e| Error::corrupt("course dictionary entry", e.to_string()))?;
     let text_pack = text_pack
         .map(|text| serde_json::from_str(&text))
         .transpose()
-        .map_err(|e| Error::Internal(format!("stored text pack entry is unreadable: {e}")))?;
+        .map_err(|e| Error::corrupt("course text pack entry", e.to_string()))?;
     let blobs = rendition_blobs(conn, lesson_id, rendition)?;
     if blobs.is_empty() {
         return Err(Error::not_found("rendition", format!("{lesson_id}/{}", rendition.as_str())));
@@ -180,13 +180,12 @@ pub fn rendition_blobs(
     )?;
     let blobs = stmt
         .query_map(params![lesson_id, rendition], |r| {
-            let encoding: String = r.get(4)?;
             Ok(BlobEntry {
                 hash: r.get(0)?,
                 size: r.get(1)?,
                 stored_size: r.get(2)?,
                 media_type: r.get(3)?,
-                encoding: Encoding::parse(&encoding).unwrap_or(Encoding::Identity),
+                encoding: r.get(4)?,
                 role: r.get(5)?,
             })
         })?

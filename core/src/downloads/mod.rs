@@ -54,32 +54,15 @@ pub enum DownloadState {
     Done,
 }
 
-impl DownloadState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DownloadState::Queued => "queued",
-            DownloadState::Running => "running",
-            DownloadState::Paused => "paused",
-            DownloadState::WaitingForNetwork => "waiting_network",
-            DownloadState::WaitingForBudget => "waiting_budget",
-            DownloadState::Failed => "failed",
-            DownloadState::Done => "done",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<DownloadState> {
-        Some(match text {
-            "queued" => DownloadState::Queued,
-            "running" => DownloadState::Running,
-            "paused" => DownloadState::Paused,
-            "waiting_network" => DownloadState::WaitingForNetwork,
-            "waiting_budget" => DownloadState::WaitingForBudget,
-            "failed" => DownloadState::Failed,
-            "done" => DownloadState::Done,
-            _ => return None,
-        })
-    }
-}
+crate::store::sql_text_enum!(DownloadState {
+    Queued => "queued",
+    Running => "running",
+    Paused => "paused",
+    WaitingForNetwork => "waiting_network",
+    WaitingForBudget => "waiting_budget",
+    Failed => "failed",
+    Done => "done",
+});
 
 /// Knobs for the transfer machinery. The defaults suit a phone on a poor network; tests shorten
 /// them.

@@ -54,21 +54,6 @@ pub struct DownloadEstimate {
     pub bytes_to_fetch: u64,
 }
 
-impl rusqlite::types::ToSql for DownloadState {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.as_str().into())
-    }
-}
-
-impl rusqlite::types::FromSql for DownloadState {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let text = value.as_str()?;
-        DownloadState::parse(text).ok_or_else(|| {
-            rusqlite::types::FromSqlError::Other(format!("unknown download state {text:?}").into())
-        })
-    }
-}
-
 /// The lessons of a target that have `rendition`, in course order, with their course.
 pub fn lessons_of(
     conn: &Connection,
@@ -224,22 +209,36 @@ pub fn enqueue(
         let id: i64 = tx
             .prepare_cached(
                 "INSERT INTO download (lesson_id, rendition, state, priority, bytes_total, bytes_done, created_at_ms, updated_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 = 'done' THEN ?5 ELSE 0 END, ?6, ?6)
+                 VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 = ?7 THEN ?5 ELSE 0 END, ?6, ?6)
                  ON CONFLICT (lesson_id, rendition) DO UPDATE SET
                      priority = MAX(priority, excluded.priority),
-                     state = CASE WHEN state IN ('failed', 'paused') THEN 'queued'
-                                  WHEN state = 'done' AND excluded.state = 'queued' THEN 'queued'
+                     state = CASE WHEN state IN (?9, ?10) THEN ?8
+                                  WHEN state = ?7 AND excluded.state = ?8 THEN ?8
                                   ELSE state END,
-                     bytes_total = CASE WHEN state IN ('failed', 'paused')
-                                          OR (state = 'done' AND excluded.state = 'queued')
+                     bytes_total = CASE WHEN state IN (?9, ?10)
+                                          OR (state = ?7 AND excluded.state = ?8)
                                         THEN excluded.bytes_total ELSE bytes_total END,
-                     bytes_done = CASE WHEN state IN ('failed', 'paused')
-                                         OR (state = 'done' AND excluded.state = 'queued')
+                     bytes_done = CASE WHEN state IN (?9, ?10)
+                                         OR (state = ?7 AND excluded.state = ?8)
                                        THEN excluded.bytes_done ELSE bytes_done END,
                      attempts = 0, failure = NULL, updated_at_ms = excluded.updated_at_ms
                  RETURNING id",
             )?
-            .query_row(params![lesson_id, rendition, state, priority, total, now], |r| r.get(0))?;
+            .query_row(
+                params![
+                    lesson_id,
+                    rendition,
+                    state,
+                    priority,
+                    total,
+                    now,
+                    DownloadState::Done,
+                    DownloadState::Queued,
+                    DownloadState::Failed,
+                    DownloadState::Paused
+                ],
+                |r| r.get(0),
+            )?;
         ids.push(id);
     }
     Ok(ids)
@@ -275,9 +274,12 @@ pub fn info(conn: &Connection, id: i64) -> Result<DownloadInfo> {
 pub fn list(conn: &Connection, course_id: Option<&str>) -> Result<Vec<DownloadInfo>> {
     let sql = format!(
         "{SELECT_INFO} WHERE ?1 IS NULL OR l.course_id = ?1
-         ORDER BY d.state = 'done', d.state != 'running', d.priority DESC, d.created_at_ms, d.id"
+         ORDER BY d.state = ?2, d.state != ?3, d.priority DESC, d.created_at_ms, d.id"
     );
-    Ok(conn.prepare_cached(&sql)?.query_map([course_id], read_info)?.collect::<rusqlite::Result<_>>()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(params![course_id, DownloadState::Done, DownloadState::Running], read_info)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// Sets a download's state (and failure text), returning its new info if it changed.
@@ -327,8 +329,8 @@ pub fn resume(tx: &Transaction<'_>, id: i64) -> Result<Option<DownloadInfo>> {
 /// resume from their bytes. Called when a run starts, when nothing of this account is in flight.
 pub fn requeue_orphans(tx: &Transaction<'_>) -> Result<()> {
     let running: Vec<i64> = tx
-        .prepare_cached("SELECT id FROM download WHERE state = 'running'")?
-        .query_map([], |r| r.get(0))?
+        .prepare_cached("SELECT id FROM download WHERE state = ?1")?
+        .query_map([DownloadState::Running], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for id in running {
         set_state(tx, id, DownloadState::Queued, None)?;
@@ -349,19 +351,31 @@ pub fn after_import(tx: &Transaction<'_>, outcome: &ImportOutcome) -> Result<()>
 /// import. The new files are what the next run fetches.
 pub fn requeue_incomplete(tx: &Transaction<'_>, course_id: &str) -> Result<()> {
     tx.execute(
-        "UPDATE download SET state = 'queued', failure = NULL, attempts = 0,
+        "UPDATE download SET state = ?3, failure = NULL, attempts = 0,
                 bytes_total = (SELECT COALESCE(SUM(rb.stored_size), 0) FROM rendition_blob rb
                                WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
                                  AND rb.hash NOT IN (SELECT hash FROM content_blob)),
                 bytes_done = 0, updated_at_ms = ?2
-         WHERE state = 'done'
+         WHERE state = ?4
            AND lesson_id IN (SELECT id FROM lesson WHERE course_id = ?1)
            AND EXISTS (SELECT 1 FROM rendition_blob rb
                        WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
                          AND rb.hash NOT IN (SELECT hash FROM content_blob))",
-        params![course_id, now_ms()],
+        params![course_id, now_ms(), DownloadState::Queued, DownloadState::Done],
     )?;
     Ok(())
+}
+
+/// The states of a download waiting for its turn (its own, or the network's or budget's).
+const WAITING: [DownloadState; 3] =
+    [DownloadState::Queued, DownloadState::WaitingForNetwork, DownloadState::WaitingForBudget];
+
+/// How many downloads are still to do: running or waiting.
+pub fn count_remaining(conn: &Connection) -> Result<u32> {
+    let [queued, network, budget] = WAITING;
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM download WHERE state IN (?1, ?2, ?3, ?4)")?
+        .query_row(params![queued, network, budget, DownloadState::Running], |r| r.get(0))?)
 }
 
 /// The ids of downloads waiting to run (queued or held by a policy), best first.
@@ -369,10 +383,10 @@ pub fn candidates(conn: &Connection) -> Result<Vec<(i64, DownloadState, u64)>> {
     Ok(conn
         .prepare_cached(
             "SELECT id, state, MAX(bytes_total - bytes_done, 0) FROM download
-             WHERE state IN ('queued', 'waiting_network', 'waiting_budget')
+             WHERE state IN (?1, ?2, ?3)
              ORDER BY priority DESC, created_at_ms, id",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map(WAITING, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?)
 }
 

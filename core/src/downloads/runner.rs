@@ -437,16 +437,7 @@ async fn save_progress(service: &DownloadService, lives: &HashMap<i64, Arc<Live>
 
 async fn count_remaining(service: &DownloadService) -> Result<u32> {
     let service = service.clone();
-    run_blocking(move || {
-        service.store().read(|c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM download WHERE state IN ('queued', 'running', 'waiting_network', 'waiting_budget')",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-    })
-    .await
+    run_blocking(move || service.store().read(queue::count_remaining)).await
 }
 
 /// Counts arriving bytes for one download: its progress, the data meter and the budget.
@@ -604,13 +595,16 @@ pub async fn download_now(
         let service = service.clone();
         let target = DownloadTarget::Lesson { lesson_id: lesson_id.to_owned() };
         run_blocking(move || {
-            let (ids, info) = service.store().write(|tx| {
-                let ids = queue::enqueue(tx, service.content(), &target, rendition, i32::MAX)?;
-                let info = queue::info(tx, ids[0])?;
-                Ok((ids, info))
+            let info = service.store().write(|tx| {
+                // A lesson target queues exactly one download (or fails with NotFound).
+                let id = queue::enqueue(tx, service.content(), &target, rendition, i32::MAX)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::Internal("queueing a lesson queued nothing".into()))?;
+                queue::info(tx, id)
             })?;
             service.downloads().events().changed(&info);
-            Ok(ids[0])
+            Ok(info.id)
         })
         .await?
     };

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{DownloadService, queue, transfer};
+use super::{DownloadService, DownloadState, queue, transfer};
 use crate::content::store::ContentStore;
 use crate::error::{Error, Result};
 
@@ -117,14 +117,19 @@ pub fn evict(service: &DownloadService, bytes_to_free: u64, protect: &[String]) 
                  JOIN lesson l ON l.course_id = c.id
                  JOIN download d ON d.lesson_id = l.id
                  GROUP BY c.id
-                 HAVING SUM(d.state = 'done') > 0
+                 HAVING SUM(d.state = ?1) > 0
                  ORDER BY COALESCE(c.last_studied_at_ms, 0), c.imported_at_ms",
             )?
-            .query_map([], |r| {
-                let ids: String = r.get(1)?;
-                Ok((r.get(0)?, ids.split(',').filter_map(|id| id.parse().ok()).collect()))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map([DownloadState::Done], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))?
+            .map(|row| {
+                let (course, ids) = row?;
+                let ids = ids
+                    .split(',')
+                    .map(|id| id.parse().map_err(|_| Error::corrupt("download id", format!("{id:?}"))))
+                    .collect::<Result<Vec<i64>>>()?;
+                Ok((course, ids))
+            })
+            .collect::<Result<_>>()?;
         Ok((studying, candidates))
     })?;
     protected.extend(studying);
@@ -181,11 +186,16 @@ fn shared_blob_hashes(tx: &Transaction<'_>, course_id: &str) -> Result<Vec<Strin
         })
         .optional()?
         .unwrap_or((None, None));
+    // An unreadable entry is an error, not "no shared blobs": skipping it would never free them.
     let mut hashes = Vec::new();
-    if let Some(entry) = dictionary.and_then(|t| serde_json::from_str::<crate::catalog::BlobEntry>(&t).ok()) {
+    if let Some(text) = dictionary {
+        let entry: crate::catalog::BlobEntry = serde_json::from_str(&text)
+            .map_err(|e| Error::corrupt("course dictionary entry", e.to_string()))?;
         hashes.push(entry.hash);
     }
-    if let Some(pack) = pack.and_then(|t| serde_json::from_str::<crate::catalog::TextPack>(&t).ok()) {
+    if let Some(text) = pack {
+        let pack: crate::catalog::TextPack = serde_json::from_str(&text)
+            .map_err(|e| Error::corrupt("course text pack entry", e.to_string()))?;
         hashes.push(pack.blob.hash);
     }
     Ok(hashes)

@@ -64,7 +64,7 @@ impl From<Error> for SatchelError {
                 SatchelError::Storage { reason }
             }
             Error::Closed => SatchelError::Closed,
-            Error::Internal(_) => {
+            Error::Internal(_) | Error::Json(_) => {
                 tracing::error!(%reason, "internal error");
                 SatchelError::Internal { reason }
             }

@@ -34,17 +34,13 @@ pub enum EntityKind {
     Setting,
 }
 
-impl EntityKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntityKind::Progress => "progress",
-            EntityKind::QuizAttempt => "quiz_attempt",
-            EntityKind::Note => "note",
-            EntityKind::Enrollment => "enrollment",
-            EntityKind::Setting => "setting",
-        }
-    }
-}
+crate::store::sql_text_enum!(EntityKind {
+    Progress => "progress",
+    QuizAttempt => "quiz_attempt",
+    Note => "note",
+    Enrollment => "enrollment",
+    Setting => "setting",
+});
 
 /// Whether a newer change may replace an unsent older one for the same entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +72,7 @@ pub fn record<T: Serialize>(
     change: &T,
     coalesce: Coalesce,
 ) -> Result<Hlc> {
-    let change =
-        serde_json::to_string(change).map_err(|e| Error::Internal(format!("cannot encode change: {e}")))?;
+    let change = serde_json::to_string(change)?;
     let stamp = next_stamp(tx, device_id)?;
     let now = now_ms();
     if coalesce == Coalesce::ReplacePending {

@@ -8,6 +8,9 @@
 pub mod meta;
 mod open;
 pub mod schema;
+mod text_enum;
+
+pub(crate) use text_enum::sql_text_enum;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
