@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Satchel, SatchelError};
+use super::{Satchel, SatchelError, TaskHandle};
 use crate::catalog::RenditionKind;
 use crate::downloads::resolve::PlaybackSource;
 use crate::downloads::{
@@ -15,25 +15,6 @@ use crate::downloads::{
 #[uniffi::export(with_foreign)]
 pub trait DownloadListener: Send + Sync {
     fn on_event(&self, event: DownloadEvent);
-}
-
-/// A live subscription to download events. Dropping it (or calling `cancel`) stops the events.
-#[derive(uniffi::Object)]
-pub struct DownloadSubscription {
-    task: tokio::task::AbortHandle,
-}
-
-#[uniffi::export]
-impl DownloadSubscription {
-    pub fn cancel(&self) {
-        self.task.abort();
-    }
-}
-
-impl Drop for DownloadSubscription {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 #[uniffi::export]
@@ -138,14 +119,15 @@ impl Satchel {
         self.with_downloads(move |d| d.playback_source(&lesson_id, preferred)).await
     }
 
-    /// Subscribes to download events (state changes, and progress a few times a second).
-    pub fn subscribe_downloads(&self, listener: Arc<dyn DownloadListener>) -> Arc<DownloadSubscription> {
+    /// Subscribes to download events: every state change, and progress a few times a second
+    /// (coalesced per download when the listener is slow). Events stop when the returned
+    /// handle is cancelled or freed.
+    pub fn subscribe_downloads(&self, listener: Arc<dyn DownloadListener>) -> Arc<TaskHandle> {
         let mut events = self.account().downloads().events().subscribe();
-        let task = crate::runtime::runtime().spawn(async move {
+        Arc::new(TaskHandle::spawn(async move {
             loop {
                 listener.on_event(events.recv().await);
             }
-        });
-        Arc::new(DownloadSubscription { task: task.abort_handle() })
+        }))
     }
 }

@@ -9,7 +9,9 @@ mod error;
 mod learning;
 mod notes;
 mod satchel;
+mod task_handle;
 
-pub use downloads::{DownloadListener, DownloadSubscription};
+pub use downloads::DownloadListener;
 pub use error::SatchelError;
 pub use satchel::{Satchel, SatchelConfig};
+pub use task_handle::TaskHandle;
