@@ -1,5 +1,7 @@
 //! Progress, completion, roll-ups, goals and quizzes, each checked together with its outbox entry.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::time::{Duration, Instant};

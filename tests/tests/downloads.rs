@@ -1,6 +1,8 @@
 //! The download queue end to end: the reference server behind a proxy that cuts, stalls,
 //! throttles, corrupts and fails connections, and the core downloading through it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
