@@ -31,4 +31,8 @@ pub enum ContentError {
     Corrupt { hash: String, reason: String },
     #[error("blob {hash} needs the course dictionary, which is missing")]
     MissingDictionary { hash: String },
+    /// The host's reply contradicts the manifest (a size or range other than declared): the
+    /// host is wrong, and nothing it sent for the blob is kept.
+    #[error("blob {hash}: the host's reply cannot be trusted: {problem}")]
+    HostReply { hash: String, problem: String },
 }
