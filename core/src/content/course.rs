@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::ContentError;
 use super::signed;
 use crate::account::Account;
+use crate::catalog::publisher::Provenance;
 use crate::catalog::{self, BlobEntry, Encoding, ImportOutcome, Manifest, RenditionKind, TextPack};
 use crate::error::{Error, Result};
 use crate::runtime::run_blocking;
@@ -30,8 +31,8 @@ pub async fn fetch_course(
 ) -> Result<ImportOutcome> {
     let client = account.content_client()?;
     let envelope = client.manifest(base_url, course_id).await?;
-    let payload = signed::open(&envelope, account.trusted_keys())?;
-    let manifest = Manifest::parse(&payload)?;
+    let opened = signed::open(&envelope, account.trusted_keys())?;
+    let manifest = Manifest::parse(&opened.payload)?;
     if manifest.id != course_id {
         return Err(ContentError::Unsigned(format!(
             "the manifest at {course_id:?} describes {:?}",
@@ -39,6 +40,13 @@ pub async fn fetch_course(
         ))
         .into());
     }
+    // Refused before anything is downloaded; the import checks again in its transaction.
+    let (checker, checked, course) = (std::sync::Arc::clone(account), opened.clone(), manifest.id.clone());
+    run_blocking(move || {
+        let provenance = Provenance::Signed { key: &checked.key, rotations: &checked.rotations };
+        checker.store().read(|c| catalog::publisher::check(c, &course, provenance).map(drop))
+    })
+    .await?;
     if let Some(dictionary) = &manifest.dictionary {
         client.blob(base_url, dictionary, account.content(), None).await?;
     }
@@ -46,7 +54,8 @@ pub async fn fetch_course(
     let base_url = base_url.to_owned();
     let outcome = run_blocking(move || {
         importer.store().write(|tx| {
-            let outcome = catalog::import_parsed(tx, &manifest, Some(&base_url))?;
+            let provenance = Provenance::Signed { key: &opened.key, rotations: &opened.rotations };
+            let outcome = catalog::import_parsed(tx, &manifest, Some(&base_url), provenance)?;
             if let Some(dictionary) = &manifest.dictionary {
                 record_blob(tx, dictionary)?;
             }
