@@ -3,6 +3,7 @@
 //! Today the day is short: the course arrives, the learner browses it and sees what the lite
 //! rendition saves. Each feature that lands adds its step here.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use std::time::Instant;
@@ -18,6 +19,7 @@ use satchel_core::{Satchel, SatchelConfig};
 use crate::format;
 use crate::sample_host;
 use crate::study::{self, Studied};
+use crate::terminal::safe;
 
 /// The text of the sample reading, as the app would display it once downloaded.
 const READING_TEXT: &str = "A URL has three parts you will meet every day: a scheme, a host and a path. \
@@ -71,7 +73,11 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
     };
     println!(
         "imported {} v{}: {} modules, {} lessons ({:?})",
-        outcome.course_id, outcome.version, outcome.module_count, outcome.lesson_count, outcome.status
+        safe(&outcome.course_id),
+        outcome.version,
+        outcome.module_count,
+        outcome.lesson_count,
+        outcome.status
     );
 
     println!("\n== The learner browses it");
@@ -110,13 +116,13 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
                 lite.cues.len()
             );
             if let Some(cue) = lite.cues.first() {
-                println!("  {} \"{}\"", format::clock(cue.start_ms as i64), cue.text);
+                println!("  {} \"{}\"", format::clock(cue.start_ms as i64), safe(&cue.text));
             }
         }
     }
 
     let second = lesson(&outline, "web-basics.dns")?;
-    println!("\n== Linked lectures from \"{}\"", second.title);
+    println!("\n== Linked lectures from \"{}\"", safe(&second.title));
     for linked in rt.block_on(satchel.linked_lectures(second.id.clone()))? {
         let offline = if linked.available_offline.is_empty() {
             "needs network".to_owned()
@@ -124,7 +130,7 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
             let kinds: Vec<&str> = linked.available_offline.iter().map(|k| k.as_str()).collect();
             format!("offline: {}", kinds.join(", "))
         };
-        println!("  -> {} ({}; {offline})", linked.lesson.title, linked.module_title);
+        println!("  -> {} ({}; {offline})", safe(&linked.lesson.title), safe(&linked.module_title));
     }
 
     study_day(&satchel, &outline)?;
@@ -143,7 +149,7 @@ fn download_first_module(satchel: &Satchel, outline: &CourseOutline) -> Result<(
     let estimate = rt.block_on(satchel.download_estimate(target.clone(), RenditionKind::Lite))?;
     println!(
         "\n== On the bus (cellular, \"Wi-Fi only\" on): queueing \"{}\" in lite, {} lessons, {}",
-        module.title,
+        safe(&module.title),
         estimate.lessons,
         format::bytes(estimate.bytes_to_fetch)
     );
@@ -206,7 +212,7 @@ fn study_day(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
     let p = rt.block_on(satchel.lesson_progress(lecture.id.clone()))?;
     println!(
         "{}: {} · watched {} of {} · {} learning",
-        lecture.title,
+        safe(&lecture.title),
         if p.completed { "complete" } else { "in progress" },
         format::clock(p.watched_ms),
         format::clock(end),
@@ -233,14 +239,14 @@ fn study_day(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
         tags: vec!["dns".into()],
     }))?;
     study::read(satchel, reading, &mut studied)?;
-    println!("{}: highlighted \"{quote}\", scrolled to the end", reading.title);
+    println!("{}: highlighted \"{quote}\", scrolled to the end", safe(&reading.title));
 
     println!("\n== Quizzes");
     let practice = lesson(outline, "web-basics.http-quiz")?;
     let graded = study::take_quiz(satchel, practice, |i| [2, 0, 0, 1, 0][i % 5], &mut studied)?;
     println!(
         "{}: {}% ({}) graded on the phone",
-        practice.title,
+        safe(&practice.title),
         graded.score_percent.unwrap_or(0),
         if graded.passed == Some(true) { "passed" } else { "not passed" }
     );
@@ -251,7 +257,7 @@ fn study_day(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
         AttemptState::Graded => "graded",
         AttemptState::InProgress => "in progress",
     };
-    println!("{}: {state}", final_quiz.title);
+    println!("{}: {state}", safe(&final_quiz.title));
 
     println!("\n== Where the learner stands");
     let progress = rt.block_on(satchel.course_progress(course_id.clone()))?;
@@ -264,10 +270,10 @@ fn study_day(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
             .next_lesson_id
             .as_deref()
             .and_then(|id| lesson(outline, id).ok())
-            .map_or("-", |l| l.title.as_str())
+            .map_or(Cow::Borrowed("-"), |l| safe(&l.title))
     );
     for (module, m) in outline.modules.iter().zip(&progress.modules) {
-        println!("  {:<24} {:>3}%", module.title, m.percent_complete);
+        println!("  {:<24} {:>3}%", safe(&module.title), m.percent_complete);
     }
     let summary = rt.block_on(satchel.learning_summary(0))?;
     println!(
@@ -280,11 +286,13 @@ fn study_day(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
 
     println!("\n== Searching notes for \"dns\"");
     for note in rt.block_on(satchel.search_notes("dns".into(), None, 10))? {
-        println!("  - {}", note.body);
+        println!("  - {}", safe(&note.body));
     }
 
     println!("\n== Notes exported as Markdown");
-    print!("{}", rt.block_on(satchel.export_notes_markdown(course_id))?);
+    for line in rt.block_on(satchel.export_notes_markdown(course_id))?.lines() {
+        println!("{}", safe(line));
+    }
 
     let waiting = rt.block_on(satchel.pending_changes())?;
     println!(

@@ -16,6 +16,7 @@ use satchel_core::ffi::DownloadListener;
 use satchel_core::runtime::runtime;
 
 use crate::format;
+use crate::terminal::safe;
 
 /// What `satchel download` was asked for.
 pub struct Request {
@@ -71,8 +72,8 @@ pub fn run(satchel: &Arc<Satchel>, request: Request) -> Result<()> {
     let ids: Vec<i64> = queued.iter().map(|d| d.id).collect();
     let downloads = rt.block_on(satchel.list_downloads(None))?;
     for d in downloads.iter().filter(|d| ids.contains(&d.id)) {
-        let failure = d.failure.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
-        println!("{:<40} {:?} {:?}{failure}", d.lesson_id, d.rendition, d.state);
+        let failure = d.failure.as_deref().map(|f| format!(" ({})", safe(f))).unwrap_or_default();
+        println!("{:<40} {:?} {:?}{failure}", safe(&d.lesson_id), d.rendition, d.state);
     }
     println!(
         "{:?}: {} completed, {} failed, {} remaining",
@@ -90,7 +91,7 @@ pub fn list(satchel: &Satchel) -> Result<()> {
         println!(
             "{:>4} {:<40} {:<5} {:<16} {}/{}",
             d.id,
-            d.lesson_id,
+            safe(&d.lesson_id),
             d.rendition.as_str(),
             format!("{:?}", d.state),
             format::bytes(d.bytes_done),

@@ -4,6 +4,8 @@ use std::fmt::Write;
 
 use satchel_core::catalog::{CourseOutline, CourseSummary, Lesson, LessonKind, RenditionSizes};
 
+use crate::terminal::safe;
+
 /// "1.3 MB", "74 MB", "900 B": decimal units, as phones show storage.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
@@ -30,8 +32,8 @@ pub fn sizes(s: &RenditionSizes) -> String {
 pub fn course_line(course: &CourseSummary) -> String {
     format!(
         "{}  {} (v{}, {} modules, {} lessons)  {}",
-        course.id,
-        course.title,
+        safe(&course.id),
+        safe(&course.title),
         course.version,
         course.module_count,
         course.lesson_count,
@@ -56,17 +58,17 @@ fn lesson_line(lesson: &Lesson) -> String {
         LessonKind::Quiz => "quiz",
     };
     let length = lesson.duration_ms.map(duration).unwrap_or_default();
-    format!("{:<48} {kind:<8} {length:>6}", lesson.title)
+    format!("{:<48} {kind:<8} {length:>6}", safe(&lesson.title))
 }
 
 /// The outline as an indented tree with sizes per module.
 pub fn outline(outline: &CourseOutline) -> String {
     let mut out = String::new();
     let course = &outline.course;
-    let _ = writeln!(out, "{}  (v{})", course.title, course.version);
+    let _ = writeln!(out, "{}  (v{})", safe(&course.title), course.version);
     let _ = writeln!(out, "  {}", sizes(&course.sizes));
     for (index, module) in outline.modules.iter().enumerate() {
-        let _ = writeln!(out, "  {}. {}  [{}]", index + 1, module.title, sizes(&module.sizes));
+        let _ = writeln!(out, "  {}. {}  [{}]", index + 1, safe(&module.title), sizes(&module.sizes));
         for lesson in &module.lessons {
             let _ = writeln!(out, "     - {}", lesson_line(lesson));
         }

@@ -8,6 +8,7 @@ mod download;
 mod format;
 mod sample_host;
 mod study;
+mod terminal;
 
 use std::path::PathBuf;
 
@@ -124,15 +125,26 @@ fn parse_rendition(text: &str) -> Result<RenditionKind, String> {
     }
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // Error texts can quote a manifest or a host's reply: escaped like any content.
+            eprintln!("Error: {}", terminal::safe(&format!("{error:#}")));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
         Command::Demo { account } => demo::run(account),
         Command::Import { account, manifest } => {
             let json = std::fs::read_to_string(&manifest)
                 .with_context(|| format!("cannot read {}", manifest.display()))?;
             let satchel = open(&account)?;
             let outcome = runtime().block_on(satchel.import_manifest(json))?;
-            println!("{} v{}: {:?}", outcome.course_id, outcome.version, outcome.status);
+            println!("{} v{}: {:?}", terminal::safe(&outcome.course_id), outcome.version, outcome.status);
             Ok(satchel.shutdown()?)
         }
         Command::Courses { account } => {
@@ -154,7 +166,7 @@ fn main() -> Result<()> {
         Command::Fetch { account, publisher_keys, base_url, course_id } => {
             let satchel = open_with_keys(&account, publisher_keys)?;
             let outcome = runtime().block_on(satchel.fetch_course(base_url, course_id))?;
-            println!("{} v{}: {:?}", outcome.course_id, outcome.version, outcome.status);
+            println!("{} v{}: {:?}", terminal::safe(&outcome.course_id), outcome.version, outcome.status);
             Ok(satchel.shutdown()?)
         }
         Command::Download { account, target, rendition, metered, max_seconds } => {

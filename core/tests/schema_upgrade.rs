@@ -16,6 +16,7 @@ const FIXTURES: &[(u32, &str)] = &[
     (1, include_str!("fixtures/schema_v1.sql")),
     (2, include_str!("fixtures/schema_v2.sql")),
     (3, include_str!("fixtures/schema_v3.sql")),
+    (4, include_str!("fixtures/schema_v4.sql")),
 ];
 
 #[test]
@@ -72,4 +73,23 @@ fn outbox(conn: &Connection) -> Vec<String> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
+}
+
+/// A course fetched from a signed manifest before publisher pins existed (schema 4) has no pin
+/// yet; its source URL still marks it as signed, so an unsigned import cannot replace it.
+#[test]
+fn a_course_fetched_before_pins_existed_refuses_unsigned_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    Connection::open(&path).unwrap().execute_batch(include_str!("fixtures/schema_v4.sql")).unwrap();
+    let store = Store::open(&path).unwrap();
+    let before = store.read(|c| Ok(common::dump(c))).unwrap();
+    let mut newer: serde_json::Value = serde_json::from_str(common::SAMPLE_MANIFEST).unwrap();
+    newer["version"] = serde_json::json!(7);
+    let err = satchel_core::catalog::import_manifest(&store, &newer.to_string()).unwrap_err();
+    assert!(
+        matches!(err, satchel_core::Error::Content(satchel_core::content::ContentError::SignedCourse { .. })),
+        "{err:?}"
+    );
+    assert_eq!(store.read(|c| Ok(common::dump(c))).unwrap(), before);
 }

@@ -4,6 +4,7 @@
 pub mod keys;
 pub mod media;
 pub mod pack;
+pub mod rotate;
 pub mod sample;
 pub mod serve;
 pub mod static_files;

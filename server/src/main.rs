@@ -2,7 +2,8 @@
 //!
 //! `keygen` makes a publisher key, `pack` turns a course source folder into signed, content-
 //! addressed content, `serve` hosts it (byte ranges, strong ETags, If-Range) as any static host
-//! would, and `sample-course` builds the sample course's source with generated lecture videos.
+//! would, `rotate` hands published courses over from an old publisher key to a new one, and
+//! `sample-course` builds the sample course's source with generated lecture videos.
 //! The sync API joins it with its issue.
 
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use satchel_server::{keys, pack, sample, serve};
+use satchel_server::{keys, pack, rotate, sample, serve};
 
 #[derive(Parser)]
 #[command(name = "satchel-server", version, about = "Satchel reference server")]
@@ -36,6 +37,15 @@ enum Command {
         /// The publisher key from `keygen`.
         #[arg(long)]
         key: PathBuf,
+    },
+    /// After packing OUT with a new key: sign, with the old key, a rotation to the new one into
+    /// every manifest under OUT, so apps that pinned the courses to the old key accept the new.
+    Rotate {
+        /// The published tree (as written by `pack`).
+        out: PathBuf,
+        /// The publisher key the courses were signed with before.
+        #[arg(long)]
+        from: PathBuf,
     },
     /// Build the sample course's source folder (generates its lecture videos with ffmpeg).
     SampleCourse {
@@ -65,6 +75,11 @@ fn main() -> Result<()> {
             let key = keys::load(&key)?;
             let report = pack::pack(&src, &out, &key)?;
             pack::print_report(&report);
+            Ok(())
+        }
+        Command::Rotate { out, from } => {
+            let changed = rotate::rotate(&out, &keys::load(&from)?)?;
+            println!("{changed} manifests now carry the rotation");
             Ok(())
         }
         Command::SampleCourse { out } => sample::generate(&sample::default_source(), &out),

@@ -106,3 +106,45 @@ fn a_bad_manifest_fails_loudly_and_leaves_the_account_as_it_was() {
     assert!(ok);
     assert!(stdout.trim().is_empty(), "nothing imported: {stdout}");
 }
+
+/// Issue 16, case 5: a course whose titles carry terminal escape sequences (retitle the window,
+/// clear the screen, an 8-bit CSI, a bidi override) and an error quoting one: nothing the CLI
+/// prints contains a control character other than its own line breaks.
+#[test]
+fn titles_and_errors_from_content_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("acct");
+    let account = account.to_str().unwrap();
+    let evil = serde_json::json!({
+        "format": 1, "id": "evil", "version": 1, "title": "Course\u{1b}]0;owned\u{7}\u{1b}[2J",
+        "modules": [{ "id": "evil.m", "title": "Module\u{9b}31m", "lessons": [
+            { "id": "evil.l", "title": "Lesson\u{202e}txt.exe\r", "kind": "reading" }
+        ]}]
+    });
+    let manifest = dir.path().join("evil.json");
+    std::fs::write(&manifest, evil.to_string()).unwrap();
+    let (ok, _, stderr) = satchel(&["import", "--account", account, manifest.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+
+    let raw = |text: &str| text.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{202e}');
+    let (ok, courses, _) = satchel(&["courses", "--account", account]);
+    assert!(ok);
+    let (ok, outline, _) = satchel(&["outline", "--account", account, "evil"]);
+    assert!(ok);
+    for out in [&courses, &outline] {
+        assert!(!raw(out), "raw control characters in {out:?}");
+    }
+    assert!(courses.contains("Course\\x1b]0;owned\\x07\\x1b[2J"), "{courses}");
+    assert!(
+        outline.contains("Module\\u{9b}31m") && outline.contains("Lesson\\u{202e}txt.exe\\x0d"),
+        "{outline}"
+    );
+
+    // An error message quoting the manifest (serde names the unknown lesson kind).
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, evil.to_string().replace("\"reading\"", "\"\\u001b[31mpodcast\"")).unwrap();
+    let (ok, _, stderr) = satchel(&["import", "--account", account, bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(!raw(&stderr), "raw control characters in {stderr:?}");
+    assert!(stderr.contains("\\x1b[31mpodcast"), "{stderr}");
+}

@@ -712,7 +712,7 @@ fn add_one_lesson_course(root: &Path, id: &str, size: u64) -> u64 {
 }
 
 #[test]
-fn a_wrong_content_range_or_a_416_starts_the_blob_over_and_it_still_completes() {
+fn a_wrong_content_range_fails_typed_and_a_416_starts_the_blob_over_and_both_complete_later() {
     let copy = packed_copy().unwrap();
     let s = setup(copy.path());
     let video_path = blob_path_of(copy.path(), SHORT_LECTURE, "full", "video");
@@ -721,11 +721,20 @@ fn a_wrong_content_range_or_a_416_starts_the_blob_over_and_it_still_completes() 
     let partial = s.dir.path().join(format!("content/partial/{hash}.part"));
 
     // Part of the video on disk (as a killed download leaves it), then a host that answers the
-    // resumed request with a range it was not asked for.
+    // resumed request with a range it was not asked for, past the blob's end: the host is wrong,
+    // a typed failure, and the part on disk is dropped.
     std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
     std::fs::write(&partial, &video[..1_000_000]).unwrap();
     s.proxy.set_faults(Faults { wrong_content_range_connections: 1, ..Faults::default() });
     let id = enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Full)[0];
+    let summary = run(&s.satchel, 60_000);
+    assert_eq!(summary.failed, 1, "{summary:?}");
+    let (state_now, failure) = state(&s.satchel, id);
+    assert_eq!(state_now, DownloadState::Failed);
+    assert!(failure.unwrap_or_default().contains("reply cannot be trusted"));
+    assert!(std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0) < 1_000_000, "the part was dropped");
+    // Resumed, it starts the blob over and completes.
+    runtime().block_on(s.satchel.resume_download(id)).unwrap();
     run(&s.satchel, 60_000);
     assert_eq!(state(&s.satchel, id).0, DownloadState::Done);
     assert_byte_exact(&s.satchel, SHORT_LECTURE, RenditionKind::Full);

@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::manifest::{Manifest, ManifestError};
 use super::model::{ImportOutcome, ImportStatus};
+use super::publisher::{self, Provenance};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::time::now_ms;
@@ -12,20 +13,24 @@ use crate::time::now_ms;
 ///
 /// A newer version of a course already in the catalog replaces it (keeping when the learner last
 /// studied it); the same version is a no-op; an older one is refused with
-/// [`Error::StaleManifest`]. Any error leaves the catalog exactly as it was.
+/// [`Error::StaleManifest`]. Any error leaves the catalog exactly as it was. The manifest is
+/// unsigned, so a course installed from a signed manifest is refused (see [`publisher`]).
 pub fn import_manifest(store: &Store, json: &str) -> Result<ImportOutcome> {
     let manifest = Manifest::parse(json)?;
-    store.write(|tx| import_parsed(tx, &manifest, None))
+    store.write(|tx| import_parsed(tx, &manifest, None, Provenance::Unsigned))
 }
 
-/// Imports an already validated manifest inside the caller's transaction. The outcome says what
-/// changed; a caller that keeps data about the course (the download queue) reacts to it in the
-/// same transaction.
+/// Imports an already validated manifest inside the caller's transaction, after checking that
+/// its provenance may install this course (publisher pinning). The outcome says what changed; a
+/// caller that keeps data about the course (the download queue) reacts to it in the same
+/// transaction.
 pub fn import_parsed(
     tx: &Transaction<'_>,
     manifest: &Manifest,
     source_url: Option<&str>,
+    provenance: Provenance<'_>,
 ) -> Result<ImportOutcome> {
+    publisher::admit(tx, &manifest.id, provenance)?;
     let installed: Option<(u32, Option<i64>)> = tx
         .query_row("SELECT version, last_studied_at_ms FROM course WHERE id = ?1", [&manifest.id], |row| {
             Ok((row.get(0)?, row.get(1)?))

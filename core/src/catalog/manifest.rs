@@ -4,9 +4,9 @@
 //! Unknown fields are ignored so that older apps keep reading manifests from newer packagers;
 //! a manifest `format` newer than this build understands is refused.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
 use super::model::{LessonKind, QuizMode, Rendition, RenditionKind};
@@ -68,6 +68,9 @@ pub enum ManifestError {
     InvalidBlob { lesson: String, rendition: &'static str, problem: String },
     #[error("{what} id {id:?} already belongs to course {other_course:?}")]
     IdTaken { what: &'static str, id: String, other_course: String },
+    /// One hash names one file on the host: every place it is listed must agree on it.
+    #[error("blob {hash} is listed with {field} {first} in one place and {second} in another")]
+    ConflictingBlob { hash: String, field: &'static str, first: String, second: String },
 }
 
 /// A parsed, validated course manifest.
@@ -111,7 +114,7 @@ pub struct LessonEntry {
     pub id: String,
     pub title: String,
     pub kind: LessonKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_count")]
     pub duration_ms: Option<u64>,
     #[serde(default)]
     pub renditions: Vec<RenditionEntry>,
@@ -162,6 +165,7 @@ pub struct ChoiceEntry {
 pub struct RenditionEntry {
     pub kind: RenditionKind,
     /// Bytes on the wire: the sum of the blobs' stored sizes when blobs are listed.
+    #[serde(deserialize_with = "count")]
     pub bytes: u64,
     /// The files of the rendition (format 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -188,13 +192,56 @@ pub struct BlobEntry {
     /// Lowercase hex SHA-256 of the original (decoded) bytes; also the blob's name on the host.
     pub hash: String,
     /// Decoded size.
+    #[serde(deserialize_with = "count")]
     pub size: u64,
-    /// Size as stored and sent.
+    /// Size as stored and sent: the most a download of this blob ever writes.
+    #[serde(deserialize_with = "count")]
     pub stored_size: u64,
     pub media_type: String,
     pub encoding: Encoding,
     /// What the file is to the player: `video`, `audio`, `transcript`, `slides`, `slide`, `reading`…
     pub role: String,
+}
+
+/// Sizes and durations are whole, non-negative numbers that fit SQLite's signed 64-bit integer:
+/// a float, a negative number or anything from 2^63 up is refused while parsing, so no later
+/// step has to guess what `1e3`, `5.5` or 2^64 bytes would mean.
+fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    deserializer.deserialize_u64(CountVisitor)
+}
+
+fn optional_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    struct Count(u64);
+    impl<'de> Deserialize<'de> for Count {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Count, D::Error> {
+            count(deserializer).map(Count)
+        }
+    }
+    Ok(Option::<Count>::deserialize(deserializer)?.map(|c| c.0))
+}
+
+struct CountVisitor;
+
+impl serde::de::Visitor<'_> for CountVisitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a whole number from 0 to 2^63 - 1")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<u64, E> {
+        if i64::try_from(value).is_ok() {
+            Ok(value)
+        } else {
+            Err(E::invalid_value(serde::de::Unexpected::Unsigned(value), &self))
+        }
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<u64, E> {
+        u64::try_from(value).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+    }
+    // Floats (including integers too large for u64, which serde_json reads as floats) fall
+    // through to the default `visit_f64`, which refuses them as the wrong type.
 }
 
 impl RenditionEntry {
@@ -290,36 +337,78 @@ impl Manifest {
                 }
             }
         }
+        let blobs = self.blobs_by_hash()?;
         if let Some(pack) = &self.text_pack {
-            self.check_text_pack(pack)?;
+            check_text_pack(pack, &blobs)?;
         }
         Ok(())
     }
 
-    /// Every member must be a text blob of some rendition, and their sizes must add up to the
-    /// pack's decoded size, so the core can split and verify it.
-    fn check_text_pack(&self, pack: &TextPack) -> Result<(), ManifestError> {
-        let error = |problem: String| ManifestError::InvalidBlob {
-            lesson: String::new(),
-            rendition: "text pack",
-            problem,
-        };
-        check_blob(&pack.blob).map_err(error)?;
-        let mut total: u64 = 0;
-        for member in &pack.members {
-            let blob = self
-                .lessons()
-                .flat_map(|l| &l.renditions)
-                .flat_map(|r| &r.blobs)
-                .find(|b| &b.hash == member && b.encoding != Encoding::Identity)
-                .ok_or_else(|| error(format!("member {member} is not a text blob of any rendition")))?;
-            total = total.saturating_add(blob.size);
+    /// Every blob listed anywhere, by hash, refusing a hash listed twice with different sizes,
+    /// media types or encodings: the downloader needs one truth about how many bytes to expect.
+    /// One pass with a map, so validation stays linear in the manifest.
+    fn blobs_by_hash(&self) -> Result<HashMap<&str, &BlobEntry>, ManifestError> {
+        let listed = self
+            .dictionary
+            .iter()
+            .chain(self.text_pack.iter().map(|p| &p.blob))
+            .chain(self.lessons().flat_map(|l| &l.renditions).flat_map(|r| &r.blobs));
+        let mut blobs: HashMap<&str, &BlobEntry> = HashMap::new();
+        for blob in listed {
+            let first = *blobs.entry(blob.hash.as_str()).or_insert(blob);
+            let conflict = |field: &'static str, a: String, b: String| ManifestError::ConflictingBlob {
+                hash: blob.hash.clone(),
+                field,
+                first: a,
+                second: b,
+            };
+            if first.size != blob.size {
+                return Err(conflict("size", first.size.to_string(), blob.size.to_string()));
+            }
+            if first.stored_size != blob.stored_size {
+                return Err(conflict(
+                    "stored size",
+                    first.stored_size.to_string(),
+                    blob.stored_size.to_string(),
+                ));
+            }
+            if first.media_type != blob.media_type {
+                return Err(conflict("media type", first.media_type.clone(), blob.media_type.clone()));
+            }
+            if first.encoding != blob.encoding {
+                return Err(conflict(
+                    "encoding",
+                    first.encoding.as_str().into(),
+                    blob.encoding.as_str().into(),
+                ));
+            }
         }
-        if total != pack.blob.size {
-            return Err(error(format!("members add up to {total} bytes, the pack holds {}", pack.blob.size)));
-        }
-        Ok(())
+        Ok(blobs)
     }
+}
+
+/// Every member must be a text blob of some rendition, and their sizes must add up to the pack's
+/// decoded size, so the core can split and verify it. Members are looked up in the map of every
+/// listed blob: scanning the course for each member made a crafted pack quadratic to check.
+fn check_text_pack(pack: &TextPack, blobs: &HashMap<&str, &BlobEntry>) -> Result<(), ManifestError> {
+    let error = |problem: String| ManifestError::InvalidBlob {
+        lesson: String::new(),
+        rendition: "text pack",
+        problem,
+    };
+    check_blob(&pack.blob).map_err(error)?;
+    let mut total: u64 = 0;
+    for member in &pack.members {
+        let blob = blobs
+            .get(member.as_str())
+            .filter(|b| b.encoding != Encoding::Identity && b.hash != pack.blob.hash)
+            .ok_or_else(|| error(format!("member {member} is not a text blob of any rendition")))?;
+        total = total.saturating_add(blob.size);
+    }
+    if total != pack.blob.size {
+        return Err(error(format!("members add up to {total} bytes, the pack holds {}", pack.blob.size)));
+    }
+    Ok(())
 }
 
 fn check_lesson(lesson: &LessonEntry, has_dictionary: bool) -> Result<(), ManifestError> {

@@ -3,6 +3,7 @@
 mod import;
 mod manifest;
 mod model;
+pub mod publisher;
 mod queries;
 
 pub use import::{import_manifest, import_parsed};

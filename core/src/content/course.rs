@@ -8,6 +8,7 @@ use super::ContentError;
 use super::fetch::ContentClient;
 use super::signed;
 use super::store::ContentStore;
+use crate::catalog::publisher::Provenance;
 use crate::catalog::{self, BlobEntry, Encoding, ImportOutcome, Manifest, RenditionKind, TextPack};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -23,19 +24,28 @@ pub struct LocalFile {
     pub size: u64,
 }
 
+/// A verified manifest and the key (and rotations) it was signed with, ready to import.
+pub struct FetchedManifest {
+    pub manifest: Manifest,
+    opened: signed::Opened,
+}
+
 /// Fetches `courses/<id>/manifest.signed.json` under `base_url`, verifies its signature against
-/// `trusted_keys` and fetches the course dictionary into `content`. Writes nothing to the
-/// catalog: the caller imports the manifest with [`import_fetched`].
+/// `trusted_keys`, refuses it if another publisher holds the course (before anything else is
+/// downloaded), and fetches the course dictionary into `content`. Writes nothing to the catalog:
+/// the caller imports the manifest with [`import_fetched`], which checks the publisher again in
+/// its transaction.
 pub async fn fetch_manifest(
     client: &ContentClient,
     trusted_keys: &[VerifyingKey],
+    store: &std::sync::Arc<Store>,
     content: &ContentStore,
     base_url: &str,
     course_id: &str,
-) -> Result<Manifest> {
+) -> Result<FetchedManifest> {
     let envelope = client.manifest(base_url, course_id).await?;
-    let payload = signed::open(&envelope, trusted_keys)?;
-    let manifest = Manifest::parse(&payload)?;
+    let opened = signed::open(&envelope, trusted_keys)?;
+    let manifest = Manifest::parse(&opened.payload)?;
     if manifest.id != course_id {
         return Err(ContentError::Unsigned(format!(
             "the manifest at {course_id:?} describes {:?}",
@@ -43,17 +53,28 @@ pub async fn fetch_manifest(
         ))
         .into());
     }
+    let (checker, checked, course) = (std::sync::Arc::clone(store), opened.clone(), manifest.id.clone());
+    crate::runtime::run_blocking(move || {
+        let provenance = Provenance::Signed { key: &checked.key, rotations: &checked.rotations };
+        checker.read(|c| catalog::publisher::check(c, &course, provenance).map(drop))
+    })
+    .await?;
     if let Some(dictionary) = &manifest.dictionary {
         client.blob(base_url, dictionary, content, None).await?;
     }
-    Ok(manifest)
+    Ok(FetchedManifest { manifest, opened })
 }
 
 /// Imports a manifest fetched from `base_url` in the caller's transaction, recording the
 /// dictionary [`fetch_manifest`] verified into the content store.
-pub fn import_fetched(tx: &Transaction<'_>, manifest: &Manifest, base_url: &str) -> Result<ImportOutcome> {
-    let outcome = catalog::import_parsed(tx, manifest, Some(base_url))?;
-    if let Some(dictionary) = &manifest.dictionary {
+pub fn import_fetched(
+    tx: &Transaction<'_>,
+    fetched: &FetchedManifest,
+    base_url: &str,
+) -> Result<ImportOutcome> {
+    let provenance = Provenance::Signed { key: &fetched.opened.key, rotations: &fetched.opened.rotations };
+    let outcome = catalog::import_parsed(tx, &fetched.manifest, Some(base_url), provenance)?;
+    if let Some(dictionary) = &fetched.manifest.dictionary {
         record_blob(tx, dictionary)?;
     }
     Ok(outcome)

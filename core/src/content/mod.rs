@@ -31,4 +31,21 @@ pub enum ContentError {
     Corrupt { hash: String, reason: String },
     #[error("blob {hash} needs the course dictionary, which is missing")]
     MissingDictionary { hash: String },
+    /// The host's reply contradicts the manifest (a size or range other than declared): the
+    /// host is wrong, and nothing it sent for the blob is kept.
+    #[error("blob {hash}: the host's reply cannot be trusted: {problem}")]
+    HostReply { hash: String, problem: String },
+    /// The course is pinned to the key that first signed it; this manifest is signed by another
+    /// key, and no key rotation signed by the pinned key hands the course over to it.
+    #[error(
+        "course {course_id} is published under another key: a manifest signed by a different key is refused unless the pinned key signed a rotation to it"
+    )]
+    PublisherChanged { course_id: String },
+    /// The course came from a signed manifest; an unsigned import can neither replace nor change it.
+    #[error(
+        "course {course_id} was installed from a signed manifest: an unsigned import cannot replace or change it"
+    )]
+    SignedCourse { course_id: String },
+    #[error("a key rotation in the envelope is malformed or its signature does not match")]
+    BadRotation,
 }

@@ -84,7 +84,8 @@ impl DownloadService {
     pub fn import_manifest(&self, json: &str) -> Result<ImportOutcome> {
         let manifest = Manifest::parse(json)?;
         let outcome = self.store.write(|tx| {
-            let outcome = catalog::import_parsed(tx, &manifest, None)?;
+            let outcome =
+                catalog::import_parsed(tx, &manifest, None, catalog::publisher::Provenance::Unsigned)?;
             queue::after_import(tx, &outcome)?;
             Ok(outcome)
         })?;
@@ -96,13 +97,20 @@ impl DownloadService {
     /// what the update left incomplete, as [`DownloadService::import_manifest`]).
     pub async fn fetch_course(&self, base_url: &str, course_id: &str) -> Result<ImportOutcome> {
         let client = self.content_client()?;
-        let manifest =
-            course::fetch_manifest(&client, &self.trusted_keys, &self.content, base_url, course_id).await?;
+        let fetched = course::fetch_manifest(
+            &client,
+            &self.trusted_keys,
+            &self.store,
+            &self.content,
+            base_url,
+            course_id,
+        )
+        .await?;
         let service = self.clone();
         let base_url = base_url.to_owned();
         let outcome = crate::runtime::run_blocking(move || {
             service.store.write(|tx| {
-                let outcome = course::import_fetched(tx, &manifest, &base_url)?;
+                let outcome = course::import_fetched(tx, &fetched, &base_url)?;
                 queue::after_import(tx, &outcome)?;
                 Ok(outcome)
             })

@@ -3,12 +3,17 @@
 //! The bytes go to `content/partial/<hash>.part`, appended as they arrive, so whatever arrived
 //! before a cut, a stall or a kill is kept. The next attempt asks for the rest with
 //! `Range: bytes=N-` and `If-Range: <validator>`: a host whose file changed answers 200 with the
-//! whole new file, and we start that blob over rather than splice two versions together. Every
-//! answer that does not line up (a Content-Range starting elsewhere, a total that is not the
-//! declared size, a body longer than declared) is treated as the host being wrong: the bytes
-//! that cannot be trusted are dropped and the attempt counts as a failure. The hash is checked
-//! before the blob is committed; bytes that fail it are thrown away and fetched again a bounded
-//! number of times.
+//! whole new file, and we start that blob over rather than splice two versions together.
+//!
+//! The manifest's stored size is the hard cap on every transfer: nothing ever writes past it,
+//! whatever the host says or keeps sending. A partial file already longer than that is dropped
+//! before asking. A reply that contradicts the declared size (a Content-Range total or end, or
+//! a Content-Length, other than declared) is [`ContentError::HostReply`]: the host is wrong, the
+//! bytes on disk are dropped and the blob fails. A well-formed range that merely starts
+//! elsewhere than asked drops the bytes on disk and starts the blob over, once; the same from
+//! byte 0 is a `HostReply` too. A body running past the cap is cut off there. The hash is
+//! checked before the blob is committed; bytes that fail it are thrown away and fetched again a
+//! bounded number of times.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -169,9 +174,36 @@ async fn attempt(
     match status {
         StatusCode::PARTIAL_CONTENT => {
             let range = response.headers().get(CONTENT_RANGE).and_then(|v| v.to_str().ok());
-            if parse_content_range(range) != Some((partial.len, declared - 1, declared)) {
-                // The host sent some other piece than we asked for: nothing on disk can be
-                // matched with it safely, so the blob starts over.
+            let first = match parse_content_range(range) {
+                Some((first, last, total))
+                    if total == declared && first <= last && last.checked_add(1) == Some(declared) =>
+                {
+                    first
+                }
+                _ => {
+                    return Err(host_is_wrong(
+                        job,
+                        partial,
+                        format!("Content-Range {range:?} for a blob of {declared} bytes"),
+                    )
+                    .await);
+                }
+            };
+            if let Some(length) = content_length(&response)
+                && length != declared - first
+            {
+                let problem =
+                    format!("Content-Length {length} for the {} bytes from {first}", declared - first);
+                return Err(host_is_wrong(job, partial, problem).await);
+            }
+            if first != partial.len {
+                if partial.len == 0 {
+                    // Asked for the whole blob, sent a piece of it.
+                    let problem = format!("Content-Range {range:?} when the whole blob was asked for");
+                    return Err(host_is_wrong(job, partial, problem).await);
+                }
+                // Some other piece than we asked for: nothing on disk can be matched with it
+                // safely, so the blob starts over.
                 partial.reset(job.service).await?;
                 return Err(retry_without_progress(format!("unexpected Content-Range {range:?}"), None));
             }
@@ -180,10 +212,8 @@ async fn attempt(
             if let Some(length) = content_length(&response)
                 && length != declared
             {
-                return Err(retry_without_progress(
-                    format!("the host offers {length} bytes for a blob of {declared}"),
-                    None,
-                ));
+                let problem = format!("the host offers {length} bytes for a blob of {declared}");
+                return Err(host_is_wrong(job, partial, problem).await);
             }
             // A full body: the host ignored the range or the file changed (If-Range failed).
             partial.reset(job.service).await?;
@@ -238,7 +268,8 @@ async fn attempt(
                 });
             }
         };
-        let room = declared - partial.len;
+        // Never past the declared size, whatever the host keeps sending.
+        let room = declared.saturating_sub(partial.len);
         let take = bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX));
         partial.append(&bytes[..take])?;
         if take > 0 {
@@ -376,13 +407,27 @@ impl Partial {
             }
             let mut file =
                 OpenOptions::new().create(true).read(true).write(true).truncate(false).open(&path)?;
-            let len = file.seek(SeekFrom::End(0))?;
-            let validator: Option<String> = service.store().read(|c| {
+            let mut len = file.seek(SeekFrom::End(0))?;
+            let mut validator: Option<String> = service.store().read(|c| {
                 Ok(c.prepare_cached("SELECT validator FROM partial_blob WHERE hash = ?1")?
                     .query_row([&hash], |r| r.get(0))
                     .optional()?
                     .flatten())
             })?;
+            if len > size {
+                // Longer than the blob can be: these bytes are not the blob's, and resuming after
+                // them would ask for a range past its end. Start over.
+                tracing::warn!(%hash, len, size, "a partial file longer than its blob was dropped");
+                file.set_len(0)?;
+                file.seek(SeekFrom::Start(0))?;
+                len = 0;
+                if validator.take().is_some() {
+                    service.store().write(|tx| {
+                        tx.execute("UPDATE partial_blob SET validator = NULL WHERE hash = ?1", [&hash])?;
+                        Ok(())
+                    })?;
+                }
+            }
             // Bytes on disk are worth resuming only with the validator they came with; without one,
             // the hash check at the end still catches a spliced file.
             let hasher = Some(RunningHash::open(&path, len, size)?);
@@ -458,6 +503,19 @@ fn parse_content_range(value: Option<&str>) -> Option<(u64, u64, u64)> {
     Some((first.trim().parse().ok()?, last.trim().parse().ok()?, total.trim().parse().ok()?))
 }
 
+/// The host contradicted the manifest: its bytes for this blob cannot be trusted, so they are
+/// dropped and the blob fails with a typed error.
+async fn host_is_wrong(job: &BlobJob<'_>, partial: &mut Partial, problem: String) -> Miss {
+    tracing::warn!(hash = %job.blob.hash, %problem, "the host's reply contradicts the manifest");
+    if let Err(e) = partial.reset(job.service).await {
+        return Miss::End(Ending::Failed(e));
+    }
+    Miss::End(Ending::Failed(Error::Content(ContentError::HostReply {
+        hash: job.blob.hash.clone(),
+        problem,
+    })))
+}
+
 fn retry_without_progress(reason: String, retry_after: Option<Duration>) -> Miss {
     Miss::Retry { reason, retry_after, progressed: false }
 }
@@ -516,3 +574,7 @@ mod tests {
         assert_eq!(parse_content_range(None), None);
     }
 }
+
+#[cfg(test)]
+#[path = "transfer_hostile_tests.rs"]
+mod hostile_tests;

@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_learning.sql"),
     include_str!("migrations/0003_content.sql"),
     include_str!("migrations/0004_downloads.sql"),
+    include_str!("migrations/0005_publisher.sql"),
 ];
 
 /// The schema version this build writes and understands.

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod content;
 pub mod downloads;
 pub mod learning;
+pub mod manifest;
 pub mod report;
 pub mod store;
 

@@ -18,6 +18,7 @@ macro_rules! one {
 const BENCHES: &[Bench] = &[
     ("store_open_migrate_ms", one!(bench::store::open_migrate)),
     ("catalog_outline_ms", one!(bench::catalog::outline)),
+    ("manifest_validate_10k_lessons_ms", one!(bench::manifest::validate_10k)),
     ("progress_tick_p99_ms", one!(bench::learning::progress_tick)),
     ("note_search_10k_median_ms", one!(bench::learning::note_search)),
     ("progress_bytes_per_playback_hour", one!(bench::learning::progress_growth)),
