@@ -182,3 +182,25 @@ fn a_text_pack_must_add_up_to_its_members() {
     manifest["text_pack"] = pack(10, vec![sha256_hex(b"not a member")]);
     assert!(matches!(Manifest::parse(&manifest.to_string()), Err(ManifestError::InvalidBlob { .. })));
 }
+
+#[test]
+fn a_text_pack_is_split_only_when_its_members_cover_it_exactly() {
+    use satchel_core::content::course::split_text_pack;
+    let pack = entry(b"abcdef", b"abcdef", Encoding::Zstd);
+    let member = |data: &[u8]| entry(data, data, Encoding::Identity);
+    let members = [member(b"ab"), member(b"cde"), member(b"f")];
+    let pieces = split_text_pack(&pack, b"abcdef", &members).unwrap();
+    assert_eq!(pieces.iter().map(|(_, b)| *b).collect::<Vec<_>>(), [&b"ab"[..], b"cde", b"f"]);
+    for bad in [&members[..2], &[member(b"abcdefg")][..], &[members[0].clone(), members[0].clone()][..]] {
+        assert!(
+            matches!(
+                split_text_pack(&pack, b"abcdef", bad),
+                Err(Error::Content(ContentError::SizeMismatch { .. }))
+            ),
+            "{bad:?}"
+        );
+    }
+    let mut huge = member(b"x");
+    huge.size = u64::MAX;
+    assert!(split_text_pack(&pack, b"abcdef", &[huge]).is_err());
+}

@@ -1,13 +1,15 @@
 //! `cargo xtask`: the project's build tooling.
 //!
 //! - `cargo xtask test`: checks formatting (`cargo fmt --check`) and lints (`cargo clippy
-//!   -D warnings`), installs what the tests need, then runs the Rust tests and the Kotlin tests
-//!   on the JVM against the freshly built core library.
+//!   -D warnings`), installs what the tests need, then runs the Rust tests, a bounded
+//!   `cargo fuzz` run of each fuzz target, and the Kotlin tests on the JVM against the freshly
+//!   built core library.
 //! - `cargo xtask bench [FILTER]`: runs the benchmarks and writes `target/bench/results.json`.
 //! - `cargo xtask bindings`: generates the Kotlin and Swift bindings into `target/bindings/`.
 
 mod bindings;
 mod content;
+mod fuzz;
 mod kotlin;
 mod paths;
 mod tools;
@@ -54,6 +56,7 @@ fn test() -> Result<()> {
     let tools = tools::ensure_test_tools()?;
     tools::cargo(&["build", "--workspace", "--all-targets"])?;
     tools::cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    fuzz::run_bounded()?;
     let generated = bindings::generate()?;
     let server = content::serve_sample()?;
     kotlin::run_tests(&tools, &generated, &server)

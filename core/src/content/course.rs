@@ -105,21 +105,11 @@ pub fn unpack_text_pack(store: &Store, content: &ContentStore, pack: &TextPack) 
             })
             .collect()
     })?;
-    let mut offset = 0usize;
-    for member in &sizes {
-        let end = offset
-            .checked_add(usize::try_from(member.size).unwrap_or(usize::MAX))
-            .filter(|end| *end <= bytes.len())
-            .ok_or_else(|| ContentError::SizeMismatch {
-                hash: pack.blob.hash.clone(),
-                expected: pack.blob.size,
-                actual: bytes.len() as u64,
-            })?;
+    for (member, member_bytes) in split_text_pack(&pack.blob, &bytes, &sizes)? {
         if !content.contains(&member.hash) {
-            content.ingest(member, &bytes[offset..end], None)?;
+            content.ingest(member, member_bytes, None)?;
             store.write(|tx| record_blob(tx, member))?;
         }
-        offset = end;
     }
     // The members are in place; the pack itself need not stay.
     store.write(|tx| {
@@ -127,6 +117,35 @@ pub fn unpack_text_pack(store: &Store, content: &ContentStore, pack: &TextPack) 
         Ok(())
     })?;
     content.remove(&pack.blob.hash)
+}
+
+/// The members' bytes in a decoded text pack, cut by their declared sizes in order. The sizes
+/// must cover the pack exactly; each piece still has to pass its own hash when ingested.
+pub fn split_text_pack<'b, 'm>(
+    pack: &BlobEntry,
+    bytes: &'b [u8],
+    members: &'m [BlobEntry],
+) -> Result<Vec<(&'m BlobEntry, &'b [u8])>> {
+    let mismatch = || ContentError::SizeMismatch {
+        hash: pack.hash.clone(),
+        expected: members.iter().fold(0u64, |sum, m| sum.saturating_add(m.size)),
+        actual: bytes.len() as u64,
+    };
+    let mut offset = 0usize;
+    let mut pieces = Vec::with_capacity(members.len());
+    for member in members {
+        let end = usize::try_from(member.size)
+            .ok()
+            .and_then(|size| offset.checked_add(size))
+            .filter(|end| *end <= bytes.len())
+            .ok_or_else(mismatch)?;
+        pieces.push((member, &bytes[offset..end]));
+        offset = end;
+    }
+    if offset != bytes.len() {
+        return Err(mismatch().into());
+    }
+    Ok(pieces)
 }
 
 /// The local files of a rendition if every one is on the phone and verified, else `None`.
