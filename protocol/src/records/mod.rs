@@ -276,3 +276,163 @@ pub(crate) fn check_fresh(hlc: &Hlc, newest: &Hlc) -> Result<(), RecordError> {
     check_stamp("hlc", hlc)?;
     if hlc > newest { Ok(()) } else { Err(RecordError::StaleStamp) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(wall_ms: i64, device: &str) -> Hlc {
+        Hlc { wall_ms, counter: 0, device: device.to_owned() }
+    }
+
+    fn note() -> NoteRecord {
+        let draft = NoteDraft {
+            note_id: "n1".into(),
+            lesson_id: "l1".into(),
+            course_id: "c1".into(),
+            kind: NoteKind::Highlight,
+            anchor: json!({"type": "time"}),
+            color: None,
+            tags: vec![],
+            text: String::new(),
+        };
+        NoteRecord::create(draft, at(5_000, "a"), 1).unwrap()
+    }
+
+    fn progress() -> ProgressRecord {
+        let local = LocalProgress {
+            position_ms: 1,
+            furthest_ms: 1,
+            watched: &[],
+            scroll_fraction: 0.0,
+            completed_at_ms: None,
+            device_time_ms: 0,
+        };
+        ProgressRecord::from_local("l1", "c1", at(5_000, "a"), &local).unwrap()
+    }
+
+    fn attempt() -> AttemptRecord {
+        AttemptRecord {
+            attempt_id: "att-1".into(),
+            lesson_id: "q1".into(),
+            course_id: "c1".into(),
+            mode: QuizMode::Practice,
+            state: AttemptState::InProgress,
+            answers: Default::default(),
+            started_at_ms: 1,
+            submitted_at_ms: None,
+            score_percent: None,
+            passed: None,
+            graded_by_server: false,
+        }
+    }
+
+    fn all() -> Vec<Record> {
+        vec![
+            progress().into(),
+            attempt().into(),
+            note().into(),
+            EnrollmentRecord::new("c1", 1, at(5_000, "a")).unwrap().into(),
+            SettingRecord::new("goal", json!(3), at(5_000, "a")).unwrap().into(),
+        ]
+    }
+
+    #[test]
+    fn keys_and_kind_tags_agree() {
+        let expected = [
+            (EntityKind::Progress, "l1"),
+            (EntityKind::QuizAttempt, "att-1"),
+            (EntityKind::Note, "n1"),
+            (EntityKind::Enrollment, "c1"),
+            (EntityKind::Setting, "goal"),
+        ];
+        for (record, (kind, id)) in all().iter().zip(expected) {
+            assert_eq!(record.key(), (kind, id));
+            let value = serde_json::to_value(record).unwrap();
+            assert_eq!(value["kind"], kind.as_str(), "the record tag is the entity kind's wire name");
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+            assert_eq!(record.validate(), Ok(()));
+        }
+        let note = serde_json::to_value(Record::from(note())).unwrap();
+        assert_eq!(note["note_kind"], "highlight");
+    }
+
+    #[test]
+    fn validate_dispatches_to_each_kind() {
+        let mut bad = all();
+        match &mut bad[0] {
+            Record::Progress(r) => r.lesson_id.clear(),
+            _ => unreachable!(),
+        }
+        match &mut bad[1] {
+            Record::QuizAttempt(r) => r.attempt_id.clear(),
+            _ => unreachable!(),
+        }
+        match &mut bad[2] {
+            Record::Note(r) => r.note_id.clear(),
+            _ => unreachable!(),
+        }
+        match &mut bad[3] {
+            Record::Enrollment(r) => r.course_id.clear(),
+            _ => unreachable!(),
+        }
+        match &mut bad[4] {
+            Record::Setting(r) => r.key.clear(),
+            _ => unreachable!(),
+        }
+        for record in bad {
+            assert!(matches!(record.validate(), Err(RecordError::InvalidId { .. })), "{:?}", record.key());
+        }
+    }
+
+    #[test]
+    fn max_hlc_and_clamp_cover_every_stamped_kind() {
+        for mut record in all() {
+            let stamped = record.key().0 != EntityKind::QuizAttempt;
+            assert_eq!(record.max_hlc().cloned(), stamped.then(|| at(5_000, "a")), "{:?}", record.key());
+            assert!(!record.clamp(5_000), "at the limit nothing moves");
+            assert_eq!(record.clamp(4_000), stamped);
+            if stamped {
+                assert_eq!(record.max_hlc().unwrap().wall_ms, 4_000);
+            }
+            assert_eq!(record.validate(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn only_a_deleted_note_is_a_tombstone() {
+        let mut n = note();
+        assert!(!Record::from(n.clone()).is_tombstone());
+        n.set_deleted(true, at(6_000, "a")).unwrap();
+        assert!(Record::from(n).is_tombstone());
+        for record in all() {
+            assert!(!record.is_tombstone());
+        }
+    }
+
+    #[test]
+    fn reject_codes() {
+        assert_eq!(
+            RecordError::TooLarge { field: "x", actual: 2, limit: 1 }.reject_code(),
+            RejectCode::TooLarge
+        );
+        assert_eq!(RecordError::InvalidId { field: "x" }.reject_code(), RejectCode::InvalidRecord);
+        assert_eq!(RecordError::Inconsistent("x").reject_code(), RejectCode::InvalidRecord);
+    }
+
+    #[test]
+    fn check_helpers_edges() {
+        assert_eq!(check_time("t", 0), Ok(()));
+        assert!(check_time("t", -1).is_err());
+        assert_eq!(check_len("f", 3, 3), Ok(()));
+        assert_eq!(check_len("f", 4, 3), Err(RecordError::TooLarge { field: "f", actual: 4, limit: 3 }));
+        assert_eq!(check_fresh(&at(2, "a"), &at(1, "a")), Ok(()));
+        assert_eq!(check_fresh(&at(1, "a"), &at(1, "a")), Err(RecordError::StaleStamp));
+        assert!(matches!(check_fresh(&at(-1, "a"), &at(-5, "a")), Err(RecordError::BadStamp { .. })));
+        let big = json!("x".repeat(limits::JSON_VALUE_BYTES - 2));
+        assert_eq!(check_json("v", &big), Ok(()), "exactly at the limit");
+        let over = json!("x".repeat(limits::JSON_VALUE_BYTES - 1));
+        assert!(check_json("v", &over).is_err());
+    }
+}

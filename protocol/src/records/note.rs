@@ -108,6 +108,8 @@ pub struct NoteRecord {
     pub note_id: String,
     pub lesson_id: String,
     pub course_id: String,
+    /// On the wire `note_kind`: `kind` is the [`Record`](super::Record) tag.
+    #[serde(rename = "note_kind")]
     pub kind: NoteKind,
     /// The earliest creation time any replica saw.
     pub created_at_ms: i64,
