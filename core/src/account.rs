@@ -1,11 +1,11 @@
 //! One learner account on this device: its directory, its database and its device identity.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use ed25519_dalek::VerifyingKey;
 
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::Transaction;
 
 use crate::content::fetch::ContentClient;
 use crate::content::signed::parse_public_key;
@@ -14,17 +14,19 @@ use crate::downloads::Downloads;
 use crate::error::{Error, Result};
 use crate::learning::StudyClock;
 use crate::store::{DATABASE_FILE, Store};
+use crate::sync::{self, SyncRuntime, SyncService, identity};
 
 /// Everything the core holds open for one account. The FFI `Satchel` object wraps one of these.
 pub struct Account {
     dir: PathBuf,
-    store: Store,
-    device_id: String,
+    store: Arc<Store>,
+    device_id: Arc<str>,
     clock: StudyClock,
     content: ContentStore,
     trusted_keys: Vec<VerifyingKey>,
     client: OnceLock<ContentClient>,
-    downloads: Downloads,
+    downloads: Arc<Downloads>,
+    sync: Arc<SyncRuntime>,
 }
 
 impl Account {
@@ -48,26 +50,26 @@ impl Account {
             if !device_name.trim().is_empty() {
                 set_meta(tx, "device_name", device_name.trim())?;
             }
-            // The device id is made once and never changes: sync uses it to tell this device's
-            // changes from those of the learner's other devices.
-            match get_meta(tx, "device_id")? {
-                Some(id) => Ok(id),
-                None => {
-                    let id = uuid::Uuid::new_v4().to_string();
-                    set_meta(tx, "device_id", &id)?;
-                    Ok(id)
-                }
+            // The device id is made once and kept, unless the database turns out to be a copy:
+            // sync uses it to tell this device's changes from those of the learner's others.
+            let identity = identity::settle(tx, &dir)?;
+            if identity.replaced {
+                sync::reset::start_over_as_new_device(tx, &identity.device_id)?;
             }
+            sync::backfill::run_if_needed(tx, &identity.device_id)?;
+            Ok(identity.device_id)
         })?;
+        identity::write_file(&dir, &device_id)?;
         Ok(Account {
             content: ContentStore::new(dir.join("content")),
             dir,
-            store,
-            device_id,
+            store: Arc::new(store),
+            device_id: device_id.into(),
             clock: StudyClock::default(),
             trusted_keys,
             client: OnceLock::new(),
-            downloads: Downloads::default(),
+            downloads: Arc::new(Downloads::default()),
+            sync: Arc::new(SyncRuntime::default()),
         })
     }
 
@@ -108,14 +110,25 @@ impl Account {
         &self.downloads
     }
 
+    /// Sync's operations over this account's store, network and meter.
+    pub fn sync(&self) -> SyncService {
+        SyncService::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.device_id),
+            Arc::clone(&self.downloads),
+            Arc::clone(&self.sync),
+        )
+    }
+
+    /// Stops sync's background work (the account is closing).
+    pub fn stop_background_work(&self) {
+        self.sync.shutdown();
+    }
+
     /// This installation's stable id.
     pub fn device_id(&self) -> &str {
         &self.device_id
     }
-}
-
-fn get_meta(tx: &Transaction<'_>, key: &str) -> Result<Option<String>> {
-    Ok(tx.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
 }
 
 fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
@@ -124,4 +137,10 @@ fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
         [key, value],
     )?;
     Ok(())
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        self.sync.shutdown();
+    }
 }

@@ -16,6 +16,7 @@ pub mod notes;
 pub mod outbox;
 pub mod runtime;
 pub mod store;
+pub mod sync;
 pub mod time;
 
 pub use error::{Error, Result};

@@ -9,7 +9,9 @@ mod error;
 mod learning;
 mod notes;
 mod satchel;
+mod sync;
 
 pub use downloads::{DownloadListener, DownloadSubscription};
 pub use error::SatchelError;
 pub use satchel::{Satchel, SatchelConfig};
+pub use sync::{SyncListener, SyncSubscription};

@@ -60,6 +60,7 @@ impl Satchel {
     /// "free this handle" on the generated class; freeing the last handle also closes the database,
     /// but silently.
     pub fn shutdown(&self) -> Result<(), SatchelError> {
+        self.inner.stop_background_work();
         Ok(self.inner.store().close()?)
     }
 

@@ -14,6 +14,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_learning.sql"),
     include_str!("migrations/0003_content.sql"),
     include_str!("migrations/0004_downloads.sql"),
+    // 0005 is taken by another change in flight; the lead renumbers at merge time.
+    include_str!("migrations/0006_sync.sql"),
 ];
 
 /// The schema version this build writes and understands.
