@@ -1,6 +1,7 @@
 //! Satchel's reference server and packager, as a library so the end-to-end tests and benchmarks
 //! can drive them in-process. The `satchel-server` binary is a thin clap shell over these.
 
+pub mod grading;
 pub mod keys;
 pub mod media;
 pub mod pack;
