@@ -92,14 +92,7 @@ impl GradingFile {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join(format!("{}.grading.json", self.course_id));
         let tmp = dir.join(format!(".{}.grading.json.tmp", self.course_id));
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut file = crate::private_file::create(&tmp, false)?;
         std::io::Write::write_all(&mut file, &serde_json::to_vec_pretty(self)?)?;
         file.sync_all()?;
         fs::rename(&tmp, &path)?;

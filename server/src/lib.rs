@@ -5,6 +5,8 @@ pub mod grading;
 pub mod keys;
 pub mod media;
 pub mod pack;
+pub mod private_file;
 pub mod sample;
 pub mod serve;
 pub mod static_files;
+pub mod sync;
