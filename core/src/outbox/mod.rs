@@ -20,27 +20,8 @@ use crate::error::{Error, Result};
 use crate::time::now_ms;
 use hlc::Hlc;
 
-/// What kind of entity a change is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntityKind {
-    Progress,
-    QuizAttempt,
-    Note,
-    Enrollment,
-    Setting,
-}
-
-impl EntityKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntityKind::Progress => "progress",
-            EntityKind::QuizAttempt => "quiz_attempt",
-            EntityKind::Note => "note",
-            EntityKind::Enrollment => "enrollment",
-            EntityKind::Setting => "setting",
-        }
-    }
-}
+/// What kind of entity a change is about (the sync protocol's own kinds and wire names).
+pub use satchel_protocol::EntityKind;
 
 /// Whether a newer change may replace an unsent older one for the same entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
