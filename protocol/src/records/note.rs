@@ -108,6 +108,8 @@ pub struct NoteRecord {
     pub note_id: String,
     pub lesson_id: String,
     pub course_id: String,
+    /// On the wire `note_kind`: `kind` is the tag of [`Record`](crate::Record) that wraps it.
+    #[serde(rename = "note_kind")]
     pub kind: NoteKind,
     /// The earliest creation time any replica saw.
     pub created_at_ms: i64,
@@ -381,6 +383,14 @@ mod tests {
             text: text.into(),
         };
         NoteRecord::create(draft, at(100, "a"), 100).unwrap()
+    }
+
+    #[test]
+    fn a_note_survives_the_json_round_trip_inside_a_record() {
+        let record = crate::Record::Note(note("text"));
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(json.matches("\"kind\"").count(), 1, "{json}");
+        assert_eq!(serde_json::from_str::<crate::Record>(&json).unwrap(), record);
     }
 
     #[test]
