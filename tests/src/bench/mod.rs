@@ -7,6 +7,7 @@ pub mod downloads;
 pub mod learning;
 pub mod report;
 pub mod store;
+pub mod sync;
 
 use std::time::{Duration, Instant};
 
