@@ -29,7 +29,13 @@ pub(crate) fn after_register(
     response: &RegisterResponse,
 ) -> Result<()> {
     let next_seq = response.next_seq.max(1);
-    let epoch_changed = before.epoch.as_ref().is_some_and(|e| *e != response.epoch);
+    let frozen: u64 =
+        tx.prepare_cached("SELECT count(device_seq) FROM outbox")?.query_row([], |r| r.get(0))?;
+    let acknowledged_through = before.last_seq.saturating_sub(frozen);
+    // The server forgot ops it acknowledged: it was restored from an older copy (whether or not
+    // the operator renewed its epoch). Deleting synced rows would lose what the copy lacks.
+    let server_forgot = before.epoch.is_some() && next_seq - 1 < acknowledged_through;
+    let epoch_changed = before.epoch.as_ref().is_some_and(|e| *e != response.epoch) || server_forgot;
     if epoch_changed {
         requeue_everything(tx, device_id)?;
         state::set_cursor_only(tx, 0)?;
