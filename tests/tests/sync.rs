@@ -469,3 +469,127 @@ fn a_cloned_database_takes_a_new_device_id_and_both_copies_keep_syncing() {
         "nothing of either copy was taken for a duplicate of the other"
     );
 }
+
+/// Copies the server's database files (it is stopped, so they are consistent).
+fn copy_db(from: &Path, to: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let source = Path::new(&format!("{}{suffix}", from.display())).to_path_buf();
+        let target = Path::new(&format!("{}{suffix}", to.display())).to_path_buf();
+        if source.exists() {
+            std::fs::copy(&source, &target).unwrap();
+        } else if target.exists() {
+            std::fs::remove_file(&target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_server_restored_from_an_older_copy_gets_back_everything_from_the_devices() {
+    for renew_epoch in [true, false] {
+        let state = tempfile::tempdir().unwrap();
+        let backup = tempfile::tempdir().unwrap();
+        let server = SyncServer::create(state.path()).unwrap();
+        let addr = server.addr;
+        let token = server.token("amina", 86_400).unwrap();
+        let phone = Device::open("phone");
+        phone.connect(&server.base_url(), Tokens::new(token.clone()));
+        runtime().block_on(phone.satchel.add_note(time_note("before the backup"))).unwrap();
+        finished(&phone.sync());
+        server.stop();
+        copy_db(&state.path().join("sync.db"), &backup.path().join("sync.db"));
+
+        let server = SyncServer::serve(state.path(), Some(addr)).unwrap();
+        runtime().block_on(phone.satchel.add_note(time_note("after the backup, phone"))).unwrap();
+        finished(&phone.sync());
+        let tablet = Device::open("tablet");
+        tablet.connect(&server.base_url(), Tokens::new(token.clone()));
+        runtime().block_on(tablet.satchel.add_note(time_note("after the backup, tablet"))).unwrap();
+        finished(&tablet.sync());
+        server.stop();
+
+        // The operator restores last night's copy (and, done right, renews the epoch).
+        copy_db(&backup.path().join("sync.db"), &state.path().join("sync.db"));
+        if renew_epoch {
+            let status = std::process::Command::new(satchel_tests::workspace_bin("satchel-server").unwrap())
+                .args(["sync-new-epoch", "--sync-db"])
+                .arg(state.path().join("sync.db"))
+                .stdout(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let server = SyncServer::serve(state.path(), Some(addr)).unwrap();
+        finished(&phone.sync());
+        finished(&tablet.sync());
+        finished(&phone.sync());
+        let mut texts: Vec<String> =
+            server_notes(&server.base_url(), &token).into_iter().map(|(_, t)| t).collect();
+        texts.sort();
+        assert_eq!(
+            texts,
+            ["after the backup, phone", "after the backup, tablet", "before the backup"],
+            "renewed epoch: {renew_epoch}"
+        );
+        assert_eq!(runtime().block_on(phone.satchel.notes_for_course(COURSE.into())).unwrap().len(), 3);
+    }
+}
+
+#[test]
+fn a_device_offline_for_400_days_after_tombstone_cleanup_syncs_without_loss_or_resurrection() {
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let addr = server.addr;
+    let token = server.token("amina", 86_400).unwrap();
+    let phone = Device::open("phone");
+    let tablet = Device::open("tablet");
+    phone.connect(&server.base_url(), Tokens::new(token.clone()));
+    tablet.connect(&server.base_url(), Tokens::new(token.clone()));
+    let doomed =
+        runtime().block_on(phone.satchel.add_note(time_note("deleted while the tablet is away"))).unwrap();
+    runtime().block_on(phone.satchel.add_note(time_note("kept"))).unwrap();
+    finished(&phone.sync());
+    finished(&tablet.sync());
+    assert_eq!(runtime().block_on(tablet.satchel.notes_for_course(COURSE.into())).unwrap().len(), 2);
+
+    // The tablet goes in a drawer; the phone deletes a note; a year and more later the server
+    // purges the tombstone (the tablet was retired after 90 days unseen).
+    runtime().block_on(phone.satchel.delete_note(doomed.id.clone())).unwrap();
+    finished(&phone.sync());
+    runtime().block_on(tablet.satchel.add_note(time_note("written in the drawer"))).unwrap();
+    tablet.play(VIDEO, 0, 60);
+    server.stop();
+    let purged = runtime()
+        .block_on(async {
+            use satchel_server::sync::store::{SqliteStore, SyncStore};
+            let store = SqliteStore::open(&state.path().join("sync.db")).await?;
+            store.purge_tombstones(satchel_server::sync::now_ms() + 400 * 86_400_000).await
+        })
+        .unwrap();
+    assert_eq!(purged.tombstones, 1);
+    let server = SyncServer::serve(state.path(), Some(addr)).unwrap();
+
+    finished(&tablet.sync());
+    finished(&phone.sync());
+    let texts = |d: &Device| {
+        let mut t: Vec<String> = runtime()
+            .block_on(d.satchel.notes_for_course(COURSE.into()))
+            .unwrap()
+            .into_iter()
+            .map(|n| n.body)
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(
+        texts(&tablet),
+        ["kept", "written in the drawer"],
+        "the deleted note is gone, the new one kept"
+    );
+    assert_eq!(texts(&phone), ["kept", "written in the drawer"], "nothing came back from the dead");
+    let mut on_server: Vec<String> =
+        server_notes(&server.base_url(), &token).into_iter().map(|(_, t)| t).collect();
+    on_server.sort();
+    assert_eq!(on_server, ["kept", "written in the drawer"]);
+    let progress = runtime().block_on(phone.satchel.lesson_progress(VIDEO.into())).unwrap();
+    assert_eq!(progress.position_ms, 60_000, "the drawer's progress arrived");
+}
