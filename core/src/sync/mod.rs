@@ -28,6 +28,9 @@ pub mod state;
 pub mod status;
 pub mod transport;
 
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
 use satchel_protocol::messages::ErrorCode;
