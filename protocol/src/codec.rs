@@ -86,11 +86,10 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Encoded, CodecError> {
     }
     let compressed =
         zstd::bulk::compress(&json, COMPRESSION_LEVEL).map_err(|e| CodecError::Encode(e.to_string()))?;
-    if compressed.len() < json.len() {
-        Ok(Encoded { bytes: compressed, encoding: ContentEncoding::Zstd })
-    } else {
-        Ok(Encoded { bytes: json, encoding: ContentEncoding::Identity })
-    }
+    // Whichever is smaller (zstd grows incompressible input by a few bytes); plain on a tie.
+    let plain = Encoded { bytes: json, encoding: ContentEncoding::Identity };
+    let packed = Encoded { bytes: compressed, encoding: ContentEncoding::Zstd };
+    Ok(std::cmp::min_by_key(plain, packed, |e| e.bytes.len()))
 }
 
 /// Decodes a body of at most `limit` bytes (before and after decompression) into `T`.
@@ -238,6 +237,15 @@ mod tests {
         assert!(matches!(decompress(&packed, json.len() - 1), Err(CodecError::TooLarge { .. })));
         assert!(packed.len() <= 20);
         assert_eq!(decode::<Vec<u8>>(&packed, ContentEncoding::Zstd, 20).unwrap(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn the_output_buffer_never_grows_past_the_cap() {
+        let json = serde_json::to_vec(&"z".repeat(100_000)).unwrap();
+        let packed = zstd::bulk::compress(&json, 3).unwrap();
+        let out = decompress(&packed, json.len()).unwrap();
+        assert_eq!(out, json);
+        assert!(out.capacity() <= json.len(), "capacity {} > cap {}", out.capacity(), json.len());
     }
 
     #[test]

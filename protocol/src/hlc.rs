@@ -55,10 +55,7 @@ impl Hlc {
     /// device's last stamp means every later [`Hlc::tick`] is newer than `remote` too, so a local
     /// edit made after a pull always wins over what was pulled.
     pub fn receive(last: Option<&Hlc>, remote: &Hlc, now_ms: i64, device: &str) -> Hlc {
-        let floor = match last {
-            Some(last) if last > remote => last,
-            _ => remote,
-        };
+        let floor = last.map_or(remote, |last| last.max(remote));
         Hlc::tick(Some(floor), now_ms, device)
     }
 

@@ -299,7 +299,11 @@ impl NoteRecord {
         }
         // Every edit supersedes only what is older than itself, so the newest body stamp is
         // always a head. A record claiming otherwise would let one push erase text it never saw.
-        if body.superseded.last().is_some_and(|newest_superseded| newest_superseded > newest_head) {
+        let newest = body
+            .superseded
+            .last()
+            .map_or(newest_head, |newest_superseded| newest_superseded.max(newest_head));
+        if !body.heads.contains_key(newest) {
             return Err(RecordError::Inconsistent("the newest body version is superseded"));
         }
         Ok(())
@@ -453,6 +457,10 @@ mod tests {
     fn a_delete_after_the_edit_is_not_flagged() {
         let mut n = note("x");
         n.edit_body("y".into(), at(200, "a"), 200).unwrap();
+        assert!(!n.edited_after_delete(), "edited, never deleted");
+        let mut same_stamp = n.clone();
+        same_stamp.deleted = Stamped::new(true, at(200, "a"));
+        assert!(!same_stamp.edited_after_delete(), "a delete and an edit in one change are not a race");
         n.set_deleted(true, at(300, "a")).unwrap();
         assert!(!n.edited_after_delete());
         n.set_deleted(false, at(400, "a")).unwrap();
@@ -499,6 +507,48 @@ mod tests {
         assert!(merged.revisions().is_empty());
         assert_eq!(a.merge(merged.clone()), merged, "the dismissed text does not come back");
         assert_eq!(merged.validate(), Ok(()));
+    }
+
+    /// A note whose body remembers `count` superseded stamps, all older than its text.
+    fn with_superseded(count: usize) -> NoteRecord {
+        let mut n = note("x");
+        n.body.superseded =
+            (0..count).map(|i| Hlc { wall_ms: 1, counter: i as u32, device: "old".into() }).collect();
+        n.body.heads.insert(at(90, "b"), BodyVersion { text: "rev".into(), at_ms: 1 });
+        if count <= limits::NOTE_SUPERSEDED {
+            assert_eq!(n.validate(), Ok(()));
+        }
+        n
+    }
+
+    #[test]
+    fn local_changes_stop_at_the_superseded_limit() {
+        let limit = limits::NOTE_SUPERSEDED;
+        let mut edit = with_superseded(limit - 1);
+        edit.edit_body("y".into(), at(200, "a"), 200).unwrap();
+        assert_eq!(edit.body.superseded.len(), limit);
+        let full = edit.clone();
+        assert!(matches!(edit.edit_body("z".into(), at(300, "a"), 300), Err(RecordError::TooLarge { .. })));
+        assert_eq!(edit, full);
+
+        let mut dismiss = with_superseded(limit - 1);
+        dismiss.dismiss_revision(&at(90, "b")).unwrap();
+        let mut dismiss = with_superseded(limit);
+        assert!(matches!(dismiss.dismiss_revision(&at(90, "b")), Err(RecordError::TooLarge { .. })));
+
+        // Restore supersedes both heads.
+        let mut restore = with_superseded(limit - 2);
+        restore.restore_revision(&at(90, "b"), at(200, "a"), 200).unwrap();
+        assert_eq!(restore.body.superseded.len(), limit);
+        let mut restore = with_superseded(limit - 1);
+        assert!(matches!(
+            restore.restore_revision(&at(90, "b"), at(200, "a"), 200),
+            Err(RecordError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            with_superseded(limit + 1).validate(),
+            Err(RecordError::TooLarge { field: "body.superseded", .. })
+        ));
     }
 
     #[test]

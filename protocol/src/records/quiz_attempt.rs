@@ -69,8 +69,10 @@ impl AttemptRecord {
     /// - submitted or graded (immutable, so equal in valid use): a server grade beats a phone's,
     ///   and otherwise the larger version by its JSON text, the same on every replica.
     pub fn merge(self, other: AttemptRecord) -> AttemptRecord {
-        if self.state != other.state {
-            return if self.state > other.state { self } else { other };
+        match self.state.cmp(&other.state) {
+            std::cmp::Ordering::Greater => return self,
+            std::cmp::Ordering::Less => return other,
+            std::cmp::Ordering::Equal => {}
         }
         if self.state != AttemptState::InProgress {
             return match self.graded_by_server.cmp(&other.graded_by_server) {
@@ -221,6 +223,26 @@ mod tests {
         assert_eq!(m.answers["q2"].choice_ids, vec!["d".to_owned()]);
         assert_eq!(m.started_at_ms, 2);
         assert_eq!(m.state, AttemptState::InProgress);
+    }
+
+    #[test]
+    fn in_progress_merge_joins_even_stray_fields() {
+        // Valid in-progress attempts have none of these set; merge still joins them so that it
+        // stays commutative on bad input.
+        let a = AttemptRecord {
+            graded_by_server: true,
+            score_percent: Some(5),
+            ..attempt(AttemptState::InProgress)
+        };
+        let b = AttemptRecord {
+            submitted_at_ms: Some(9),
+            passed: Some(true),
+            ..attempt(AttemptState::InProgress)
+        };
+        for m in [a.clone().merge(b.clone()), b.merge(a)] {
+            assert!(m.graded_by_server);
+            assert_eq!((m.score_percent, m.submitted_at_ms, m.passed), (Some(5), Some(9), Some(true)));
+        }
     }
 
     #[test]
