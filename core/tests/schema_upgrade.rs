@@ -90,7 +90,7 @@ fn pending_changes_from_before_sync_become_records_under_their_op_ids() {
     drop(conn);
 
     let account = satchel_core::account::Account::open(dir.path(), "", &[]).unwrap();
-    let after = account.store().read(|c| Ok(satchel_core::outbox::pending(c)?)).unwrap();
+    let after = account.store().read(satchel_core::outbox::pending).unwrap();
     let mut ids: Vec<(String, String, String)> =
         after.iter().map(|e| (e.op_id.clone(), e.entity_kind.clone(), e.entity_id.clone())).collect();
     ids.sort();
@@ -111,5 +111,5 @@ fn pending_changes_from_before_sync_become_records_under_their_op_ids() {
     // Opening again changes nothing.
     drop(account);
     let again = satchel_core::account::Account::open(dir.path(), "", &[]).unwrap();
-    assert_eq!(again.store().read(|c| Ok(satchel_core::outbox::pending(c)?)).unwrap(), after);
+    assert_eq!(again.store().read(satchel_core::outbox::pending).unwrap(), after);
 }

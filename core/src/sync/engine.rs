@@ -158,7 +158,7 @@ impl<T: Transport> Engine<T> {
                 }
                 Some(ErrorCode::UnknownDevice) if resets < 2 => {
                     resets += 1;
-                    self.write(|tx| state::forget_registration(tx)).await?;
+                    self.write(state::forget_registration).await?;
                     continue;
                 }
                 _ => {}

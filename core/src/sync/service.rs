@@ -116,8 +116,7 @@ impl SyncService {
         *lock(&self.sync.running) = Some(stop.clone());
         let store = Arc::clone(&self.store);
         let device_name =
-            crate::runtime::run_blocking(move || store.read(|c| crate::sync::identity::device_name(c)))
-                .await?;
+            crate::runtime::run_blocking(move || store.read(crate::sync::identity::device_name)).await?;
         let engine = Engine {
             store: Arc::clone(&self.store),
             device_id: Arc::clone(&self.device_id),
