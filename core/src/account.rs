@@ -1,19 +1,18 @@
-//! One learner account on this device: its directory, its database and its device identity.
+//! One learner account on this device: it makes the parts (its directory, database, content
+//! store, download machinery, study clock and device identity) and holds them. It has no
+//! operations of its own: each domain module takes the narrow piece it needs, and the FFI hands
+//! them over (see docs/architecture.md, "Who may import whom").
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use ed25519_dalek::VerifyingKey;
-
-use rusqlite::Transaction;
-
-use crate::content::fetch::ContentClient;
+use crate::content::fetch::LazyClient;
 use crate::content::signed::parse_public_key;
 use crate::content::store::ContentStore;
-use crate::downloads::Downloads;
+use crate::downloads::{DownloadService, Downloads};
 use crate::error::{Error, Result};
 use crate::learning::StudyClock;
-use crate::store::{DATABASE_FILE, Store};
+use crate::store::{DATABASE_FILE, Store, meta};
 use crate::sync::{self, SyncRuntime, SyncService, identity};
 
 /// Everything the core holds open for one account. The FFI `Satchel` object wraps one of these.
@@ -21,12 +20,9 @@ pub struct Account {
     dir: PathBuf,
     store: Arc<Store>,
     device_id: Arc<str>,
-    clock: StudyClock,
-    content: ContentStore,
-    trusted_keys: Vec<VerifyingKey>,
-    client: OnceLock<ContentClient>,
-    downloads: Arc<Downloads>,
-    sync: Arc<SyncRuntime>,
+    clock: Arc<StudyClock>,
+    downloads: DownloadService,
+    sync: SyncService,
 }
 
 impl Account {
@@ -45,10 +41,10 @@ impl Account {
             .collect::<Result<Vec<_>>>()?;
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir)?;
-        let store = Store::open(dir.join(DATABASE_FILE))?;
+        let store = Arc::new(Store::open(dir.join(DATABASE_FILE))?);
         let device_id = store.write(|tx| {
             if !device_name.trim().is_empty() {
-                set_meta(tx, "device_name", device_name.trim())?;
+                meta::put(tx, "device_name", device_name.trim())?;
             }
             // The device id is made once and kept, unless the database turns out to be a copy:
             // sync uses it to tell this device's changes from those of the learner's others.
@@ -60,17 +56,24 @@ impl Account {
             Ok(identity.device_id)
         })?;
         identity::write_file(&dir, &device_id)?;
-        Ok(Account {
-            content: ContentStore::new(dir.join("content")),
-            dir,
-            store: Arc::new(store),
-            device_id: device_id.into(),
-            clock: StudyClock::default(),
-            trusted_keys,
-            client: OnceLock::new(),
-            downloads: Arc::new(Downloads::default()),
-            sync: Arc::new(SyncRuntime::default()),
-        })
+        let device_id: Arc<str> = device_id.into();
+        let clock = Arc::new(StudyClock::default());
+        let live_downloads = Arc::new(Downloads::default());
+        let downloads = DownloadService::new(
+            Arc::clone(&store),
+            ContentStore::new(dir.join("content")),
+            Arc::clone(&live_downloads),
+            Arc::clone(&clock),
+            LazyClient::default(),
+            trusted_keys.into(),
+        );
+        let sync = SyncService::new(
+            Arc::clone(&store),
+            Arc::clone(&device_id),
+            live_downloads,
+            Arc::new(SyncRuntime::default()),
+        );
+        Ok(Account { dir, store, device_id, clock, downloads, sync })
     }
 
     pub fn dir(&self) -> &Path {
@@ -88,41 +91,22 @@ impl Account {
 
     /// The verified content directory.
     pub fn content(&self) -> &ContentStore {
-        &self.content
-    }
-
-    /// Publisher keys manifests must be signed with.
-    pub fn trusted_keys(&self) -> &[VerifyingKey] {
-        &self.trusted_keys
-    }
-
-    /// The HTTP client for content, made on first use.
-    pub fn content_client(&self) -> Result<ContentClient> {
-        if let Some(client) = self.client.get() {
-            return Ok(client.clone());
-        }
-        let client = ContentClient::new()?;
-        Ok(self.client.get_or_init(|| client).clone())
+        self.downloads.content()
     }
 
     /// The download queue's live machinery (network, running transfers, events).
     pub fn downloads(&self) -> &Downloads {
+        self.downloads.downloads()
+    }
+
+    /// Fetching courses and files, the queue and storage: the download operations.
+    pub fn download_service(&self) -> &DownloadService {
         &self.downloads
     }
 
-    /// Sync's operations over this account's store, network and meter.
-    pub fn sync(&self) -> SyncService {
-        SyncService::new(
-            Arc::clone(&self.store),
-            Arc::clone(&self.device_id),
-            Arc::clone(&self.downloads),
-            Arc::clone(&self.sync),
-        )
-    }
-
-    /// Stops sync's background work (the account is closing).
-    pub fn stop_background_work(&self) {
-        self.sync.shutdown();
+    /// Sync's operations over this account's store, network and data meter.
+    pub fn sync(&self) -> &SyncService {
+        &self.sync
     }
 
     /// This installation's stable id.
@@ -131,16 +115,9 @@ impl Account {
     }
 }
 
-fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
-    tx.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )?;
-    Ok(())
-}
-
 impl Drop for Account {
     fn drop(&mut self) {
+        // The trigger task holds the sync machinery, not the account: stop it with the account.
         self.sync.shutdown();
     }
 }

@@ -19,6 +19,11 @@ pub enum Error {
     #[error("file system error: {0}")]
     Io(#[from] std::io::Error),
 
+    /// A value could not be encoded as JSON (a bug), or JSON the core did not write was refused.
+    /// Stored JSON that reads back wrong is [`Error::Corrupt`] instead.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+
     /// The file at the store path exists but is not a Satchel database (another app's SQLite file,
     /// or not SQLite at all). We refuse to touch it rather than wipe a learner's data.
     #[error("the file at the store path is not a Satchel database: {0}")]
@@ -62,6 +67,11 @@ pub enum Error {
     #[error("sync: {0}")]
     Sync(#[from] crate::sync::SyncError),
 
+    /// Something the core wrote earlier reads back wrong (a damaged database or file). Never
+    /// "repaired" by resetting it: that could lose or reorder a learner's changes.
+    #[error("stored {what} is unreadable: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+
     #[error("the store has been closed")]
     Closed,
 
@@ -73,6 +83,10 @@ pub enum Error {
 impl Error {
     pub(crate) fn invalid(reason: impl Into<String>) -> Self {
         Error::InvalidArgument(reason.into())
+    }
+
+    pub(crate) fn corrupt(what: &'static str, reason: impl Into<String>) -> Self {
+        Error::Corrupt { what, reason: reason.into() }
     }
 
     pub(crate) fn not_found(kind: &'static str, id: impl Into<String>) -> Self {

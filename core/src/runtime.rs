@@ -15,6 +15,9 @@ use crate::error::{Error, Result};
 const WORKER_THREADS: usize = 2;
 
 /// The shared runtime, created on first use.
+// Building a runtime fails only when the OS refuses to start threads: no call into the core could
+// work then, and the panic reaches Kotlin/Swift as an exception (panic = "unwind"), not a crash.
+#[allow(clippy::expect_used)]
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
@@ -23,7 +26,6 @@ pub fn runtime() -> &'static Runtime {
             .thread_name("satchel-worker")
             .enable_all()
             .build()
-            // Creating a runtime only fails if the OS refuses to start threads; nothing can work then.
             .expect("satchel: cannot start the core's async runtime")
     })
 }

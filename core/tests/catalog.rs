@@ -1,5 +1,7 @@
 //! Importing manifests and reading the catalog back, including every kind of bad manifest.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use common::SAMPLE_MANIFEST;

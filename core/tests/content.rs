@@ -1,6 +1,8 @@
 //! The verified content store and blob entries in manifests: every kind of bad blob is refused
 //! with a typed error and leaves nothing behind.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use satchel_core::Error;

@@ -1,5 +1,7 @@
 //! Progress, completion, roll-ups, goals and quizzes, each checked together with its outbox entry.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -328,4 +330,16 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn a_damaged_clock_stamp_is_an_error_not_a_reset_clock() {
+    let (_d, store, clock) = setup();
+    let t = Instant::now();
+    progress::record_playback_at(&store, &clock, DEVICE, VIDEO, 0, t).unwrap();
+    store.write(|tx| Ok(tx.execute("UPDATE meta SET value = 'not a stamp' WHERE key = 'hlc'", [])?)).unwrap();
+    let before = store.read(outbox::pending).unwrap();
+    let err = progress::record_playback_at(&store, &clock, DEVICE, VIDEO, 5_000, t).unwrap_err();
+    assert!(matches!(err, Error::Corrupt { what: "clock stamp", .. }), "{err:?}");
+    assert_eq!(store.read(outbox::pending).unwrap(), before, "nothing was written");
 }

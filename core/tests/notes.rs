@@ -1,5 +1,7 @@
 //! Notes and highlights: creation, editing, tombstones, search, export and re-anchoring.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use common::SAMPLE_MANIFEST;

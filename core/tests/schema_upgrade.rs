@@ -4,6 +4,8 @@
 //! release (schema and a few rows, including pending outbox entries) to
 //! `fixtures/schema_vN.sql` and add it to `FIXTURES`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use rusqlite::Connection;

@@ -1,5 +1,7 @@
 //! Opening the store: creation, reopening, and refusing files it must not touch.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use satchel_core::Error;

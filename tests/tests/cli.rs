@@ -1,5 +1,7 @@
 //! The CLI shell end to end: real processes, a real account directory on disk.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::process::Command;
 
 use satchel_tests::{sample_manifest_path, workspace_bin};

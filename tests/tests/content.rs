@@ -1,6 +1,8 @@
 //! Lite content end to end: the packager's output for the real sample course, served by the
 //! reference server and by nginx, fetched and verified by the core; and every kind of bad input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 
 use satchel_core::catalog::RenditionKind;

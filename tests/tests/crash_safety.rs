@@ -1,6 +1,8 @@
 //! Kill -9 a real learner process at random moments: every change that landed has its outbox
 //! entry, nothing lands without one, nothing is duplicated, and the database stays intact.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 

@@ -2,6 +2,8 @@
 //! resumes every file from exactly the bytes on disk, nothing unverified is ever in the content
 //! store, nothing is shown offline before it is complete, and at the end every file is exact.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};

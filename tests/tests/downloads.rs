@@ -1,6 +1,8 @@
 //! The download queue end to end: the reference server behind a proxy that cuts, stalls,
 //! throttles, corrupts and fails connections, and the core downloading through it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -776,4 +778,40 @@ fn download_now_during_a_long_run_is_taken_first_and_returns_without_waiting_for
     let summary = running.join().unwrap();
     assert_eq!(summary.outcome, RunOutcome::Stopped, "{summary:?}");
     assert_byte_exact(&s.satchel, SHORT_LECTURE, RenditionKind::Lite);
+}
+
+/// The run loop failing mid-run (here: the database refuses to save progress, as a full or
+/// damaged disk would) still stops and settles every task: the run reports the error, nothing
+/// stays marked in flight, and eviction afterwards can remove the course.
+#[test]
+fn a_run_that_fails_mid_way_shuts_down_cleanly_and_eviction_still_works() {
+    let s = setup(&packed_sample().unwrap().dir);
+    let rt = runtime();
+    enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Lite);
+    assert_eq!(run(&s.satchel, 60_000).outcome, RunOutcome::Finished);
+
+    // A slow link so the full video is still downloading when progress is first saved (1 s).
+    s.proxy.set_faults(Faults { rate: Some(256 * 1024), ..Faults::default() });
+    let id = enqueue(&s.satchel, lesson(LONG_LECTURE), RenditionKind::Full)[0];
+    let db = rusqlite::Connection::open(s.dir.path().join("satchel.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER injected_failure BEFORE UPDATE OF bytes_done ON download
+         WHEN NEW.bytes_done > 0 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = rt.block_on(s.satchel.run_downloads(120_000)).unwrap_err();
+    assert!(
+        matches!(err, SatchelError::Storage { ref reason } if reason.contains("injected failure")),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60), "the failure ended the run");
+    db.execute_batch("DROP TRIGGER injected_failure").unwrap();
+
+    // The failed run left no download marked in flight: the course can be evicted.
+    let report = rt.block_on(s.satchel.evict_downloads(1)).unwrap();
+    assert_eq!(report.courses, ["web-basics"], "{report:?}");
+    assert!(runtime().block_on(s.satchel.list_downloads(None)).unwrap().iter().all(|d| d.id != id));
+    // And the next run starts normally.
+    assert_eq!(run(&s.satchel, 10_000).outcome, RunOutcome::Finished);
 }

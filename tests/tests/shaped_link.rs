@@ -5,6 +5,8 @@
 //! Needs root (the tests run as root) and iproute2 + iptables (cargo xtask test installs them).
 //! Where the kernel itself lacks a feature, the test prints which and returns.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;

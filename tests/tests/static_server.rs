@@ -2,6 +2,8 @@
 //! validators. Checked over a real loopback socket with raw HTTP, so nothing is assumed about
 //! the client.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's build tooling.
 //!
-//! - `cargo xtask test`: installs what the tests need, then runs the Rust tests and the Kotlin
-//!   tests on the JVM against the freshly built core library.
+//! - `cargo xtask test`: checks formatting (`cargo fmt --check`) and lints (`cargo clippy
+//!   -D warnings`), installs what the tests need, then runs the Rust tests and the Kotlin tests
+//!   on the JVM against the freshly built core library.
 //! - `cargo xtask kotlin`: only the Kotlin tests (bindings, the sample server, the JVM run).
 //! - `cargo xtask bench [FILTER]`: runs the benchmarks and writes `target/bench/results.json`.
 //! - `cargo xtask bindings`: generates the Kotlin and Swift bindings into `target/bindings/`.
@@ -51,6 +52,9 @@ fn main() -> std::process::ExitCode {
 }
 
 fn test() -> Result<()> {
+    // Formatting and lints first: fail loudly before the long test run.
+    tools::cargo(&["fmt", "--all", "--check"])?;
+    tools::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     let tools = tools::ensure_test_tools()?;
     tools::cargo(&["build", "--workspace", "--all-targets"])?;
     tools::cargo(&["test", "--workspace", "--no-fail-fast"])?;

@@ -18,7 +18,9 @@ pub fn import_manifest(store: &Store, json: &str) -> Result<ImportOutcome> {
     store.write(|tx| import_parsed(tx, &manifest, None))
 }
 
-/// Imports an already validated manifest inside the caller's transaction.
+/// Imports an already validated manifest inside the caller's transaction. The outcome says what
+/// changed; a caller that keeps data about the course (the download queue) reacts to it in the
+/// same transaction.
 pub fn import_parsed(
     tx: &Transaction<'_>,
     manifest: &Manifest,
@@ -104,14 +106,13 @@ pub fn import_parsed(
                         blob.size,
                         blob.stored_size,
                         blob.media_type,
-                        blob.encoding.as_str(),
+                        blob.encoding,
                         blob.role
                     ])?;
                 }
             }
             if let Some(quiz) = &lesson.quiz {
-                let questions = serde_json::to_string(&quiz.questions)
-                    .map_err(|e| Error::Internal(format!("cannot encode quiz: {e}")))?;
+                let questions = serde_json::to_string(&quiz.questions)?;
                 insert_quiz.execute(params![lesson.id, quiz.mode, quiz.pass_percent, questions])?;
             }
         }
@@ -124,9 +125,6 @@ pub fn import_parsed(
         for (position, target) in lesson.linked.iter().enumerate() {
             insert_link.execute(params![lesson.id, position, target])?;
         }
-    }
-    if status == ImportStatus::Updated {
-        crate::downloads::queue::requeue_incomplete(tx, &manifest.id)?;
     }
     Ok(outcome(manifest, status))
 }
@@ -166,7 +164,7 @@ fn refuse_ids_of_other_courses(tx: &Transaction<'_>, manifest: &Manifest) -> Res
 }
 
 fn encode_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(format!("cannot encode: {e}")))
+    Ok(serde_json::to_string(value)?)
 }
 
 fn outcome(manifest: &Manifest, status: ImportStatus) -> ImportOutcome {

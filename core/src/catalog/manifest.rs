@@ -180,24 +180,7 @@ pub enum Encoding {
     ZstdDict,
 }
 
-impl Encoding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Encoding::Identity => "identity",
-            Encoding::Zstd => "zstd",
-            Encoding::ZstdDict => "zstd-dict",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Encoding> {
-        match text {
-            "identity" => Some(Encoding::Identity),
-            "zstd" => Some(Encoding::Zstd),
-            "zstd-dict" => Some(Encoding::ZstdDict),
-            _ => None,
-        }
-    }
-}
+crate::store::sql_text_enum!(Encoding { Identity => "identity", Zstd => "zstd", ZstdDict => "zstd-dict" });
 
 /// One content-addressed file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

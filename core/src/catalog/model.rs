@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::store::sql_text_enum;
+
 /// What a lesson is, which decides how it is played and when it counts as complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, uniffi::Enum)]
 #[serde(rename_all = "lowercase")]
@@ -33,32 +35,6 @@ pub enum QuizMode {
     Graded,
 }
 
-/// Maps an enum to the lowercase text stored in SQLite and back.
-macro_rules! sql_text_enum {
-    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $ty {
-            /// The stored (and manifest) spelling.
-            pub fn as_str(self) -> &'static str {
-                match self { $(<$ty>::$variant => $text),+ }
-            }
-        }
-        impl rusqlite::types::ToSql for $ty {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(self.as_str().into())
-            }
-        }
-        impl rusqlite::types::FromSql for $ty {
-            fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-                match value.as_str()? {
-                    $($text => Ok(<$ty>::$variant),)+
-                    other => Err(rusqlite::types::FromSqlError::Other(
-                        format!("unknown {} {other:?}", stringify!($ty)).into(),
-                    )),
-                }
-            }
-        }
-    };
-}
 sql_text_enum!(LessonKind { Video => "video", Reading => "reading", Quiz => "quiz" });
 sql_text_enum!(RenditionKind { Full => "full", Lite => "lite", Text => "text" });
 sql_text_enum!(QuizMode { Practice => "practice", Graded => "graded" });

@@ -1,10 +1,11 @@
 //! Reading the catalog: course list, outlines, lessons and linked lectures.
 
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::model::{
     CourseOutline, CourseSummary, Lesson, LinkedLecture, ModuleOutline, Rendition, RenditionSizes,
 };
+use crate::downloads::DownloadState;
 use crate::error::{Error, Result};
 
 const COURSE_SUMMARY_SQL: &str = "
@@ -111,7 +112,7 @@ pub fn linked_lectures(conn: &Connection, lesson_id: &str) -> Result<Vec<LinkedL
         .collect::<rusqlite::Result<_>>()?;
     let mut module_title = conn.prepare_cached("SELECT title FROM module WHERE id = ?1")?;
     let mut offline = conn.prepare_cached(
-        "SELECT rendition FROM download WHERE lesson_id = ?1 AND state = 'done' ORDER BY rendition",
+        "SELECT rendition FROM download WHERE lesson_id = ?1 AND state = ?2 ORDER BY rendition",
     )?;
     targets
         .iter()
@@ -120,7 +121,7 @@ pub fn linked_lectures(conn: &Connection, lesson_id: &str) -> Result<Vec<LinkedL
             Ok(LinkedLecture {
                 module_title: module_title.query_row([&lesson.module_id], |row| row.get(0))?,
                 available_offline: offline
-                    .query_map([target], |row| row.get(0))?
+                    .query_map(params![target, DownloadState::Done], |row| row.get(0))?
                     .collect::<rusqlite::Result<_>>()?,
                 lesson,
             })

@@ -1,14 +1,16 @@
 //! Bringing a published course onto the phone: its signed manifest into the catalog, and the
 //! verified files of a lesson rendition into the content store.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use ed25519_dalek::VerifyingKey;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::ContentError;
+use super::fetch::ContentClient;
 use super::signed;
-use crate::account::Account;
+use super::store::ContentStore;
 use crate::catalog::{self, BlobEntry, Encoding, ImportOutcome, Manifest, RenditionKind, TextPack};
 use crate::error::{Error, Result};
-use crate::runtime::run_blocking;
+use crate::store::Store;
 use crate::time::now_ms;
 
 /// A verified file of a downloaded rendition, ready for the player.
@@ -22,15 +24,17 @@ pub struct LocalFile {
 }
 
 /// Fetches `courses/<id>/manifest.signed.json` under `base_url`, verifies its signature against
-/// the account's trusted publisher keys, fetches the course dictionary, and imports the course.
-pub async fn fetch_course(
-    account: &std::sync::Arc<Account>,
+/// `trusted_keys` and fetches the course dictionary into `content`. Writes nothing to the
+/// catalog: the caller imports the manifest with [`import_fetched`].
+pub async fn fetch_manifest(
+    client: &ContentClient,
+    trusted_keys: &[VerifyingKey],
+    content: &ContentStore,
     base_url: &str,
     course_id: &str,
-) -> Result<ImportOutcome> {
-    let client = account.content_client()?;
+) -> Result<Manifest> {
     let envelope = client.manifest(base_url, course_id).await?;
-    let payload = signed::open(&envelope, account.trusted_keys())?;
+    let payload = signed::open(&envelope, trusted_keys)?;
     let manifest = Manifest::parse(&payload)?;
     if manifest.id != course_id {
         return Err(ContentError::Unsigned(format!(
@@ -40,30 +44,26 @@ pub async fn fetch_course(
         .into());
     }
     if let Some(dictionary) = &manifest.dictionary {
-        client.blob(base_url, dictionary, account.content(), None).await?;
+        client.blob(base_url, dictionary, content, None).await?;
     }
-    let importer = std::sync::Arc::clone(account);
-    let base_url = base_url.to_owned();
-    let outcome = run_blocking(move || {
-        importer.store().write(|tx| {
-            let outcome = catalog::import_parsed(tx, &manifest, Some(&base_url))?;
-            if let Some(dictionary) = &manifest.dictionary {
-                record_blob(tx, dictionary)?;
-            }
-            Ok(outcome)
-        })
-    })
-    .await?;
-    // An update may have put finished downloads back in the queue.
-    account.downloads().wake();
+    Ok(manifest)
+}
+
+/// Imports a manifest fetched from `base_url` in the caller's transaction, recording the
+/// dictionary [`fetch_manifest`] verified into the content store.
+pub fn import_fetched(tx: &Transaction<'_>, manifest: &Manifest, base_url: &str) -> Result<ImportOutcome> {
+    let outcome = catalog::import_parsed(tx, manifest, Some(base_url))?;
+    if let Some(dictionary) = &manifest.dictionary {
+        record_blob(tx, dictionary)?;
+    }
     Ok(outcome)
 }
 
 /// Splits the course's downloaded text pack into its members, verifying each into the store
 /// under its own hash exactly as if it had been downloaded alone, then drops the pack.
-pub fn unpack_text_pack(account: &Account, pack: &TextPack) -> Result<()> {
-    let bytes = account.content().read(&pack.blob.hash)?;
-    let sizes: Vec<BlobEntry> = account.store().read(|c| {
+pub fn unpack_text_pack(store: &Store, content: &ContentStore, pack: &TextPack) -> Result<()> {
+    let bytes = content.read(&pack.blob.hash)?;
+    let sizes: Vec<BlobEntry> = store.read(|c| {
         pack.members
             .iter()
             .map(|hash| {
@@ -94,24 +94,24 @@ pub fn unpack_text_pack(account: &Account, pack: &TextPack) -> Result<()> {
                 expected: pack.blob.size,
                 actual: bytes.len() as u64,
             })?;
-        if !account.content().contains(&member.hash) {
-            account.content().ingest(member, &bytes[offset..end], None)?;
-            account.store().write(|tx| record_blob(tx, member))?;
+        if !content.contains(&member.hash) {
+            content.ingest(member, &bytes[offset..end], None)?;
+            store.write(|tx| record_blob(tx, member))?;
         }
         offset = end;
     }
     // The members are in place; the pack itself need not stay.
-    account.store().write(|tx| {
+    store.write(|tx| {
         tx.execute("DELETE FROM content_blob WHERE hash = ?1", [&pack.blob.hash])?;
         Ok(())
     })?;
-    account.content().remove(&pack.blob.hash)
+    content.remove(&pack.blob.hash)
 }
 
 /// The local files of a rendition if every one is on the phone and verified, else `None`.
 pub fn rendition_files(
     conn: &Connection,
-    account: &Account,
+    content: &ContentStore,
     lesson_id: &str,
     rendition: RenditionKind,
 ) -> Result<Option<Vec<LocalFile>>> {
@@ -122,7 +122,7 @@ pub fn rendition_files(
     let mut present = conn.prepare_cached("SELECT 1 FROM content_blob WHERE hash = ?1")?;
     let mut files = Vec::with_capacity(blobs.len());
     for blob in blobs {
-        let path = account.content().blob_path(&blob.hash);
+        let path = content.blob_path(&blob.hash);
         if !present.exists([&blob.hash])? || !path.is_file() {
             return Ok(None);
         }
@@ -156,11 +156,11 @@ pub fn plan(conn: &Connection, lesson_id: &str, rendition: RenditionKind) -> Res
     let dictionary = dictionary
         .map(|text| serde_json::from_str(&text))
         .transpose()
-        .map_err(|e| Error::Internal(format!("stored dictionary entry is unreadable: {e}")))?;
+        .map_err(|e| Error::corrupt("course dictionary entry", e.to_string()))?;
     let text_pack = text_pack
         .map(|text| serde_json::from_str(&text))
         .transpose()
-        .map_err(|e| Error::Internal(format!("stored text pack entry is unreadable: {e}")))?;
+        .map_err(|e| Error::corrupt("course text pack entry", e.to_string()))?;
     let blobs = rendition_blobs(conn, lesson_id, rendition)?;
     if blobs.is_empty() {
         return Err(Error::not_found("rendition", format!("{lesson_id}/{}", rendition.as_str())));
@@ -180,13 +180,12 @@ pub fn rendition_blobs(
     )?;
     let blobs = stmt
         .query_map(params![lesson_id, rendition], |r| {
-            let encoding: String = r.get(4)?;
             Ok(BlobEntry {
                 hash: r.get(0)?,
                 size: r.get(1)?,
                 stored_size: r.get(2)?,
                 media_type: r.get(3)?,
-                encoding: Encoding::parse(&encoding).unwrap_or(Encoding::Identity),
+                encoding: r.get(4)?,
                 role: r.get(5)?,
             })
         })?
@@ -195,7 +194,7 @@ pub fn rendition_blobs(
 }
 
 /// Records a blob verified into the content store.
-pub fn record_blob(tx: &rusqlite::Transaction<'_>, blob: &BlobEntry) -> Result<()> {
+pub fn record_blob(tx: &Transaction<'_>, blob: &BlobEntry) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO content_blob (hash, size, stored_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
     )?

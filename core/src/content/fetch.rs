@@ -24,6 +24,21 @@ pub struct ContentClient {
     http: reqwest::Client,
 }
 
+/// The content client, made on first use (building it loads TLS roots) and shared by every clone.
+#[derive(Clone, Default)]
+pub struct LazyClient(std::sync::Arc<std::sync::OnceLock<ContentClient>>);
+
+impl LazyClient {
+    /// The client, building it on the first call.
+    pub fn get(&self) -> Result<ContentClient> {
+        if let Some(client) = self.0.get() {
+            return Ok(client.clone());
+        }
+        let client = ContentClient::new()?;
+        Ok(self.0.get_or_init(|| client).clone())
+    }
+}
+
 impl ContentClient {
     pub fn new() -> Result<ContentClient> {
         crate::runtime::install_crypto_provider();

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::ContentError;
 use super::course::{LocalFile, rendition_files};
-use crate::account::Account;
+use super::store::ContentStore;
 use crate::catalog::RenditionKind;
 use crate::error::Result;
 
@@ -46,8 +46,12 @@ struct TimelineSlide {
 }
 
 /// The lite lecture of a video lesson, or `None` until its lite rendition is fully downloaded.
-pub fn lite_lecture(conn: &Connection, account: &Account, lesson_id: &str) -> Result<Option<LiteLecture>> {
-    let Some(files) = rendition_files(conn, account, lesson_id, RenditionKind::Lite)? else {
+pub fn lite_lecture(
+    conn: &Connection,
+    content: &ContentStore,
+    lesson_id: &str,
+) -> Result<Option<LiteLecture>> {
+    let Some(files) = rendition_files(conn, content, lesson_id, RenditionKind::Lite)? else {
         return Ok(None);
     };
     let by_role = |role: &str| files.iter().find(|f| f.role == role);

@@ -1,9 +1,12 @@
 //! Download events for the shells: state changes as they happen, progress at most a few times a
 //! second per download (a list row does not need more, and every event crosses the FFI).
 
-use tokio::sync::broadcast;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, Weak};
 
-use super::{DownloadInfo, DownloadState};
+use tokio::sync::Notify;
+
+use super::{DownloadInfo, DownloadState, lock};
 use crate::catalog::RenditionKind;
 
 /// Least time between two progress events of one download.
@@ -53,22 +56,72 @@ impl DownloadEvent {
     }
 }
 
-/// Fans events out to every subscriber. A subscriber that falls behind loses the oldest
-/// progress events, never blocks a transfer.
+/// Fans events out to every subscriber, each with its own queue.
+///
+/// State changes and removals are never dropped, however far a subscriber falls behind: a list
+/// must not miss "done". Progress is coalesced instead: a subscriber's queue holds at most one
+/// progress event per download (the newest), and a state change supersedes the progress queued
+/// before it for the same download. So a slow subscriber costs memory bounded by the number of
+/// downloads plus the state changes it has not read, and never blocks a transfer.
+#[derive(Default)]
 pub struct EventHub {
-    sender: broadcast::Sender<DownloadEvent>,
+    subscribers: Mutex<Vec<Weak<Queue>>>,
 }
 
-impl Default for EventHub {
-    fn default() -> Self {
-        EventHub { sender: broadcast::Sender::new(256) }
+#[derive(Default)]
+struct Queue {
+    events: Mutex<VecDeque<DownloadEvent>>,
+    ready: Notify,
+}
+
+impl Queue {
+    fn push(&self, event: &DownloadEvent) {
+        let mut events = lock(&self.events);
+        let same =
+            |e: &DownloadEvent| e.download_id == event.download_id && e.kind == DownloadEventKind::Progress;
+        if event.kind == DownloadEventKind::Progress {
+            if let Some(queued) = events.iter_mut().find(|e| same(e)) {
+                *queued = event.clone();
+                return;
+            }
+        } else {
+            events.retain(|e| !same(e));
+        }
+        events.push_back(event.clone());
+        drop(events);
+        self.ready.notify_one();
+    }
+}
+
+/// One subscriber's events, in order. Dropping it unsubscribes.
+pub struct EventReceiver {
+    queue: Arc<Queue>,
+}
+
+impl EventReceiver {
+    /// The next event, waiting for one.
+    pub async fn recv(&mut self) -> DownloadEvent {
+        loop {
+            if let Some(event) = lock(&self.queue.events).pop_front() {
+                return event;
+            }
+            // `notify_one` stores a permit when nobody waits, so an event pushed between the
+            // check above and this wait is not missed.
+            self.queue.ready.notified().await;
+        }
     }
 }
 
 impl EventHub {
     pub fn send(&self, event: DownloadEvent) {
-        // No subscribers is fine.
-        let _ = self.sender.send(event);
+        let mut subscribers = lock(&self.subscribers);
+        subscribers.retain(|weak| match weak.upgrade() {
+            Some(queue) => {
+                queue.push(&event);
+                true
+            }
+            None => false,
+        });
     }
 
     pub fn changed(&self, info: &DownloadInfo) {
@@ -79,8 +132,10 @@ impl EventHub {
         self.send(DownloadEvent { kind: DownloadEventKind::Removed, ..DownloadEvent::state_changed(info) });
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<DownloadEvent> {
-        self.sender.subscribe()
+    pub fn subscribe(&self) -> EventReceiver {
+        let queue = Arc::new(Queue::default());
+        lock(&self.subscribers).push(Arc::downgrade(&queue));
+        EventReceiver { queue }
     }
 }
 
@@ -108,5 +163,68 @@ impl Rate {
 
     pub fn eta_seconds(&self, remaining: u64) -> Option<u64> {
         (self.bytes_per_second >= 1.0).then(|| (remaining as f64 / self.bytes_per_second).ceil() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::RenditionKind;
+
+    fn event(id: i64, kind: DownloadEventKind, bytes_done: u64) -> DownloadEvent {
+        DownloadEvent {
+            kind,
+            download_id: id,
+            lesson_id: format!("l{id}"),
+            rendition: RenditionKind::Lite,
+            state: DownloadState::Running,
+            bytes_done,
+            bytes_total: 100,
+            bytes_per_second: 0,
+            eta_seconds: None,
+            failure: None,
+        }
+    }
+
+    fn drain(receiver: &mut EventReceiver) -> Vec<DownloadEvent> {
+        std::iter::from_fn(|| lock(&receiver.queue.events).pop_front()).collect()
+    }
+
+    #[test]
+    fn a_slow_subscriber_gets_every_state_change_and_the_newest_progress() {
+        let hub = EventHub::default();
+        let mut slow = hub.subscribe();
+        for n in 0..10_000u64 {
+            hub.send(event(1, DownloadEventKind::StateChanged, n));
+            hub.send(event(2, DownloadEventKind::Progress, n));
+        }
+        let events = drain(&mut slow);
+        let changes: Vec<u64> = events
+            .iter()
+            .filter(|e| e.kind == DownloadEventKind::StateChanged)
+            .map(|e| e.bytes_done)
+            .collect();
+        assert_eq!(changes, (0..10_000).collect::<Vec<_>>(), "no state change lost, in order");
+        let progress: Vec<u64> =
+            events.iter().filter(|e| e.kind == DownloadEventKind::Progress).map(|e| e.bytes_done).collect();
+        assert_eq!(progress, vec![9_999], "progress coalesced to the newest");
+    }
+
+    #[test]
+    fn a_state_change_supersedes_queued_progress_of_its_download() {
+        let hub = EventHub::default();
+        let mut receiver = hub.subscribe();
+        hub.send(event(1, DownloadEventKind::Progress, 50));
+        hub.send(event(1, DownloadEventKind::StateChanged, 100));
+        let kinds: Vec<_> = drain(&mut receiver).into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, vec![DownloadEventKind::StateChanged]);
+    }
+
+    #[test]
+    fn a_dropped_receiver_unsubscribes() {
+        let hub = EventHub::default();
+        drop(hub.subscribe());
+        hub.send(event(1, DownloadEventKind::Progress, 1));
+        assert!(lock(&hub.subscribers).is_empty());
     }
 }

@@ -17,6 +17,7 @@ pub mod queue;
 pub mod resolve;
 pub(crate) mod retry;
 pub mod runner;
+mod service;
 pub mod storage;
 mod transfer;
 
@@ -31,6 +32,7 @@ pub use events::{DownloadEvent, DownloadEventKind};
 pub use policy::{DataUsage, DownloadSettings, NetworkType};
 pub use queue::{DownloadEstimate, DownloadInfo, DownloadTarget};
 pub use runner::{RunOutcome, RunSummary};
+pub use service::DownloadService;
 pub use storage::{EvictionReport, StorageUsage};
 
 /// Where a download stands. Stored as text in `download.state`.
@@ -52,32 +54,15 @@ pub enum DownloadState {
     Done,
 }
 
-impl DownloadState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DownloadState::Queued => "queued",
-            DownloadState::Running => "running",
-            DownloadState::Paused => "paused",
-            DownloadState::WaitingForNetwork => "waiting_network",
-            DownloadState::WaitingForBudget => "waiting_budget",
-            DownloadState::Failed => "failed",
-            DownloadState::Done => "done",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<DownloadState> {
-        Some(match text {
-            "queued" => DownloadState::Queued,
-            "running" => DownloadState::Running,
-            "paused" => DownloadState::Paused,
-            "waiting_network" => DownloadState::WaitingForNetwork,
-            "waiting_budget" => DownloadState::WaitingForBudget,
-            "failed" => DownloadState::Failed,
-            "done" => DownloadState::Done,
-            _ => return None,
-        })
-    }
-}
+crate::store::sql_text_enum!(DownloadState {
+    Queued => "queued",
+    Running => "running",
+    Paused => "paused",
+    WaitingForNetwork => "waiting_network",
+    WaitingForBudget => "waiting_budget",
+    Failed => "failed",
+    Done => "done",
+});
 
 /// Knobs for the transfer machinery. The defaults suit a phone on a poor network; tests shorten
 /// them.
@@ -201,6 +186,12 @@ impl Downloads {
         }
     }
 
+    /// Marks download `id` as in flight (stoppable with `token`) until the returned guard drops.
+    pub(crate) fn mark_active(self: &Arc<Self>, id: i64, token: CancellationToken) -> InFlight {
+        lock(&self.active).insert(id, token);
+        InFlight { downloads: Arc::clone(self), id }
+    }
+
     pub(crate) fn is_active(&self, id: i64) -> bool {
         lock(&self.active).contains_key(&id)
     }
@@ -209,6 +200,18 @@ impl Downloads {
         let mut locks = lock(&self.blob_locks);
         locks.retain(|_, l| Arc::strong_count(l) > 1);
         Arc::clone(locks.entry(hash.to_owned()).or_default())
+    }
+}
+
+/// A download's entry in `Downloads::active`, removed when this drops.
+pub(crate) struct InFlight {
+    downloads: Arc<Downloads>,
+    id: i64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&self.downloads.active).remove(&self.id);
     }
 }
 

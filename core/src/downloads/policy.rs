@@ -9,8 +9,10 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::lock;
+use super::{DownloadState, lock};
+use crate::catalog::RenditionKind;
 use crate::error::{Error, Result};
+use crate::store::meta;
 
 /// The kind of network the phone is on, as the shell reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -59,13 +61,10 @@ struct StoredSettings {
 }
 
 pub fn settings(conn: &Connection) -> Result<DownloadSettings> {
-    let stored: Option<String> = conn
-        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([SETTINGS_KEY], |r| r.get(0))
-        .optional()?;
+    let stored = meta::get(conn, SETTINGS_KEY)?;
     let Some(text) = stored else { return Ok(DownloadSettings::default()) };
-    let s: StoredSettings = serde_json::from_str(&text)
-        .map_err(|e| Error::Internal(format!("stored download settings are unreadable: {e}")))?;
+    let s: StoredSettings =
+        serde_json::from_str(&text).map_err(|e| Error::corrupt("download settings", e.to_string()))?;
     Ok(DownloadSettings {
         wifi_only: s.wifi_only,
         monthly_cellular_budget_bytes: s.budget,
@@ -83,13 +82,8 @@ pub fn set_settings(tx: &Transaction<'_>, settings: &DownloadSettings) -> Result
         budget: settings.monthly_cellular_budget_bytes,
         quota: settings.storage_quota_bytes,
         concurrent: settings.max_concurrent_downloads,
-    })
-    .map_err(|e| Error::Internal(e.to_string()))?;
-    tx.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![SETTINGS_KEY, text],
-    )?;
-    Ok(())
+    })?;
+    meta::put(tx, SETTINGS_KEY, &text)
 }
 
 /// What the current network and settings allow.
@@ -139,10 +133,10 @@ pub fn data_usage(conn: &Connection, now_ms: i64) -> Result<DataUsage> {
     let saved: i64 = conn.query_row(
         "SELECT COALESCE(SUM(MAX(f.bytes - lite.bytes, 0)), 0)
          FROM download d
-         JOIN rendition lite ON lite.lesson_id = d.lesson_id AND lite.kind = 'lite'
-         JOIN rendition f ON f.lesson_id = d.lesson_id AND f.kind = 'full'
-         WHERE d.rendition = 'lite' AND d.state = 'done'",
-        [],
+         JOIN rendition lite ON lite.lesson_id = d.lesson_id AND lite.kind = ?1
+         JOIN rendition f ON f.lesson_id = d.lesson_id AND f.kind = ?2
+         WHERE d.rendition = ?1 AND d.state = ?3",
+        params![RenditionKind::Lite, RenditionKind::Full, DownloadState::Done],
         |r| r.get(0),
     )?;
     Ok(DataUsage {

@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::DownloadState;
-use crate::account::Account;
-use crate::catalog::{BlobEntry, RenditionKind, TextPack};
+use crate::catalog::{BlobEntry, ImportOutcome, ImportStatus, RenditionKind, TextPack};
 use crate::content::course::{self, Plan};
+use crate::content::store::ContentStore;
 use crate::error::{Error, Result};
 use crate::time::now_ms;
 
@@ -52,21 +52,6 @@ pub struct DownloadEstimate {
     /// Bytes still to fetch: minus what is on the phone or partly downloaded, counting shared
     /// files (the course's text pack, its dictionary) once.
     pub bytes_to_fetch: u64,
-}
-
-impl rusqlite::types::ToSql for DownloadState {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.as_str().into())
-    }
-}
-
-impl rusqlite::types::FromSql for DownloadState {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        let text = value.as_str()?;
-        DownloadState::parse(text).ok_or_else(|| {
-            rusqlite::types::FromSqlError::Other(format!("unknown download state {text:?}").into())
-        })
-    }
 }
 
 /// The lessons of a target that have `rendition`, in course order, with their course.
@@ -139,10 +124,14 @@ pub struct Work {
 }
 
 /// The files of a lesson rendition not yet in the content store.
-pub fn work(conn: &Connection, account: &Account, lesson_id: &str, rendition: RenditionKind) -> Result<Work> {
+pub fn work(
+    conn: &Connection,
+    content: &ContentStore,
+    lesson_id: &str,
+    rendition: RenditionKind,
+) -> Result<Work> {
     let plan = course::plan(conn, lesson_id, rendition)?;
-    let missing: Vec<&BlobEntry> =
-        plan.blobs.iter().filter(|b| !account.content().contains(&b.hash)).collect();
+    let missing: Vec<&BlobEntry> = plan.blobs.iter().filter(|b| !content.contains(&b.hash)).collect();
     let mut items = Vec::new();
     let in_pack = |b: &BlobEntry| plan.text_pack.as_ref().is_some_and(|p| p.members.contains(&b.hash));
     if let Some(pack) = &plan.text_pack
@@ -158,25 +147,22 @@ pub fn work(conn: &Connection, account: &Account, lesson_id: &str, rendition: Re
 
 impl Work {
     /// Every blob this work fetches, the dictionary included when needed and missing.
-    pub fn fetches<'a>(&'a self, account: &'a Account) -> impl Iterator<Item = &'a BlobEntry> + 'a {
-        let dictionary = self
-            .plan
-            .dictionary
-            .as_ref()
-            .filter(|d| self.needs_dictionary && !account.content().contains(&d.hash));
+    pub fn fetches<'a>(&'a self, content: &'a ContentStore) -> impl Iterator<Item = &'a BlobEntry> + 'a {
+        let dictionary =
+            self.plan.dictionary.as_ref().filter(|d| self.needs_dictionary && !content.contains(&d.hash));
         dictionary.into_iter().chain(self.items.iter().map(WorkItem::entry))
     }
 }
 
 /// Bytes of a blob already on disk in a partial file.
-pub fn partial_len(account: &Account, hash: &str) -> u64 {
-    std::fs::metadata(account.content().partial_path(hash)).map(|m| m.len()).unwrap_or(0)
+pub fn partial_len(content: &ContentStore, hash: &str) -> u64 {
+    std::fs::metadata(content.partial_path(hash)).map(|m| m.len()).unwrap_or(0)
 }
 
 /// The size of a target before downloading it.
 pub fn estimate(
     conn: &Connection,
-    account: &Account,
+    content: &ContentStore,
     target: &DownloadTarget,
     rendition: RenditionKind,
 ) -> Result<DownloadEstimate> {
@@ -189,14 +175,14 @@ pub fn estimate(
         bytes_to_fetch: 0,
     };
     for (lesson_id, _) in &lessons {
-        let work = work(conn, account, lesson_id, rendition)?;
+        let work = work(conn, content, lesson_id, rendition)?;
         estimate.bytes_total += work.plan.blobs.iter().map(|b| b.stored_size).sum::<u64>();
         if work.items.is_empty() {
             estimate.lessons_already_downloaded += 1;
         }
-        for blob in work.fetches(account) {
+        for blob in work.fetches(content) {
             if seen.insert(blob.hash.clone()) {
-                estimate.bytes_to_fetch += blob.stored_size.saturating_sub(partial_len(account, &blob.hash));
+                estimate.bytes_to_fetch += blob.stored_size.saturating_sub(partial_len(content, &blob.hash));
             }
         }
     }
@@ -208,7 +194,7 @@ pub fn estimate(
 /// the learner's wish); a done one stays done. Returns the download ids, in course order.
 pub fn enqueue(
     tx: &Transaction<'_>,
-    account: &Account,
+    content: &ContentStore,
     target: &DownloadTarget,
     rendition: RenditionKind,
     priority: i32,
@@ -217,28 +203,42 @@ pub fn enqueue(
     let now = now_ms();
     let mut ids = Vec::with_capacity(lessons.len());
     for (lesson_id, _) in &lessons {
-        let work = work(tx, account, lesson_id, rendition)?;
-        let total: u64 = work.fetches(account).map(|b| b.stored_size).sum();
+        let work = work(tx, content, lesson_id, rendition)?;
+        let total: u64 = work.fetches(content).map(|b| b.stored_size).sum();
         let state = if work.items.is_empty() { DownloadState::Done } else { DownloadState::Queued };
         let id: i64 = tx
             .prepare_cached(
                 "INSERT INTO download (lesson_id, rendition, state, priority, bytes_total, bytes_done, created_at_ms, updated_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 = 'done' THEN ?5 ELSE 0 END, ?6, ?6)
+                 VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 = ?7 THEN ?5 ELSE 0 END, ?6, ?6)
                  ON CONFLICT (lesson_id, rendition) DO UPDATE SET
                      priority = MAX(priority, excluded.priority),
-                     state = CASE WHEN state IN ('failed', 'paused') THEN 'queued'
-                                  WHEN state = 'done' AND excluded.state = 'queued' THEN 'queued'
+                     state = CASE WHEN state IN (?9, ?10) THEN ?8
+                                  WHEN state = ?7 AND excluded.state = ?8 THEN ?8
                                   ELSE state END,
-                     bytes_total = CASE WHEN state IN ('failed', 'paused')
-                                          OR (state = 'done' AND excluded.state = 'queued')
+                     bytes_total = CASE WHEN state IN (?9, ?10)
+                                          OR (state = ?7 AND excluded.state = ?8)
                                         THEN excluded.bytes_total ELSE bytes_total END,
-                     bytes_done = CASE WHEN state IN ('failed', 'paused')
-                                         OR (state = 'done' AND excluded.state = 'queued')
+                     bytes_done = CASE WHEN state IN (?9, ?10)
+                                         OR (state = ?7 AND excluded.state = ?8)
                                        THEN excluded.bytes_done ELSE bytes_done END,
                      attempts = 0, failure = NULL, updated_at_ms = excluded.updated_at_ms
                  RETURNING id",
             )?
-            .query_row(params![lesson_id, rendition, state, priority, total, now], |r| r.get(0))?;
+            .query_row(
+                params![
+                    lesson_id,
+                    rendition,
+                    state,
+                    priority,
+                    total,
+                    now,
+                    DownloadState::Done,
+                    DownloadState::Queued,
+                    DownloadState::Failed,
+                    DownloadState::Paused
+                ],
+                |r| r.get(0),
+            )?;
         ids.push(id);
     }
     Ok(ids)
@@ -274,9 +274,12 @@ pub fn info(conn: &Connection, id: i64) -> Result<DownloadInfo> {
 pub fn list(conn: &Connection, course_id: Option<&str>) -> Result<Vec<DownloadInfo>> {
     let sql = format!(
         "{SELECT_INFO} WHERE ?1 IS NULL OR l.course_id = ?1
-         ORDER BY d.state = 'done', d.state != 'running', d.priority DESC, d.created_at_ms, d.id"
+         ORDER BY d.state = ?2, d.state != ?3, d.priority DESC, d.created_at_ms, d.id"
     );
-    Ok(conn.prepare_cached(&sql)?.query_map([course_id], read_info)?.collect::<rusqlite::Result<_>>()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(params![course_id, DownloadState::Done, DownloadState::Running], read_info)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// Sets a download's state (and failure text), returning its new info if it changed.
@@ -326,11 +329,19 @@ pub fn resume(tx: &Transaction<'_>, id: i64) -> Result<Option<DownloadInfo>> {
 /// resume from their bytes. Called when a run starts, when nothing of this account is in flight.
 pub fn requeue_orphans(tx: &Transaction<'_>) -> Result<()> {
     let running: Vec<i64> = tx
-        .prepare_cached("SELECT id FROM download WHERE state = 'running'")?
-        .query_map([], |r| r.get(0))?
+        .prepare_cached("SELECT id FROM download WHERE state = ?1")?
+        .query_map([DownloadState::Running], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for id in running {
         set_state(tx, id, DownloadState::Queued, None)?;
+    }
+    Ok(())
+}
+
+/// Reacts to a catalog import in its transaction: an update re-queues what it left incomplete.
+pub fn after_import(tx: &Transaction<'_>, outcome: &ImportOutcome) -> Result<()> {
+    if outcome.status == ImportStatus::Updated {
+        requeue_incomplete(tx, &outcome.course_id)?;
     }
     Ok(())
 }
@@ -340,19 +351,31 @@ pub fn requeue_orphans(tx: &Transaction<'_>) -> Result<()> {
 /// import. The new files are what the next run fetches.
 pub fn requeue_incomplete(tx: &Transaction<'_>, course_id: &str) -> Result<()> {
     tx.execute(
-        "UPDATE download SET state = 'queued', failure = NULL, attempts = 0,
+        "UPDATE download SET state = ?3, failure = NULL, attempts = 0,
                 bytes_total = (SELECT COALESCE(SUM(rb.stored_size), 0) FROM rendition_blob rb
                                WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
                                  AND rb.hash NOT IN (SELECT hash FROM content_blob)),
                 bytes_done = 0, updated_at_ms = ?2
-         WHERE state = 'done'
+         WHERE state = ?4
            AND lesson_id IN (SELECT id FROM lesson WHERE course_id = ?1)
            AND EXISTS (SELECT 1 FROM rendition_blob rb
                        WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
                          AND rb.hash NOT IN (SELECT hash FROM content_blob))",
-        params![course_id, now_ms()],
+        params![course_id, now_ms(), DownloadState::Queued, DownloadState::Done],
     )?;
     Ok(())
+}
+
+/// The states of a download waiting for its turn (its own, or the network's or budget's).
+const WAITING: [DownloadState; 3] =
+    [DownloadState::Queued, DownloadState::WaitingForNetwork, DownloadState::WaitingForBudget];
+
+/// How many downloads are still to do: running or waiting.
+pub fn count_remaining(conn: &Connection) -> Result<u32> {
+    let [queued, network, budget] = WAITING;
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM download WHERE state IN (?1, ?2, ?3, ?4)")?
+        .query_row(params![queued, network, budget, DownloadState::Running], |r| r.get(0))?)
 }
 
 /// The ids of downloads waiting to run (queued or held by a policy), best first.
@@ -360,10 +383,10 @@ pub fn candidates(conn: &Connection) -> Result<Vec<(i64, DownloadState, u64)>> {
     Ok(conn
         .prepare_cached(
             "SELECT id, state, MAX(bytes_total - bytes_done, 0) FROM download
-             WHERE state IN ('queued', 'waiting_network', 'waiting_budget')
+             WHERE state IN (?1, ?2, ?3)
              ORDER BY priority DESC, created_at_ms, id",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map(WAITING, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?)
 }
 

@@ -2,10 +2,10 @@
 
 use rusqlite::Connection;
 
-use crate::account::Account;
 use crate::catalog::RenditionKind;
 use crate::content::course::{self, rendition_files};
 use crate::content::fetch::ContentClient;
+use crate::content::store::ContentStore;
 use crate::error::{Error, Result};
 
 /// One file for the player: a local path when downloaded, else a URL on the content host.
@@ -35,13 +35,13 @@ pub struct PlaybackSource {
 /// of `preferred` for streaming.
 pub fn playback_source(
     conn: &Connection,
-    account: &Account,
+    content: &ContentStore,
     lesson_id: &str,
     preferred: RenditionKind,
 ) -> Result<PlaybackSource> {
     crate::catalog::lesson_facts(conn, lesson_id)?;
     for rendition in [RenditionKind::Full, RenditionKind::Lite, RenditionKind::Text] {
-        if let Some(files) = rendition_files(conn, account, lesson_id, rendition)? {
+        if let Some(files) = rendition_files(conn, content, lesson_id, rendition)? {
             return Ok(PlaybackSource {
                 rendition,
                 offline: true,

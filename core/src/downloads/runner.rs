@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use rusqlite::{OptionalExtension, params};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -19,12 +21,12 @@ use super::events::{DownloadEvent, DownloadEventKind, PROGRESS_INTERVAL, Rate};
 use super::policy::{self, Allowance, NetworkType};
 use super::queue::{self, DownloadInfo, DownloadTarget, WorkItem};
 use super::transfer::{self, BlobJob, Ending, Progress};
-use super::{DownloadState, lock, storage};
-use crate::account::Account;
+use super::{DownloadService, DownloadState, lock, storage};
 use crate::catalog::{BlobEntry, Encoding, RenditionKind};
 use crate::content::course::{self, LocalFile};
 use crate::content::fetch::ContentClient;
 use crate::error::{Error, Result};
+use crate::run_loop::{self, Ended};
 use crate::runtime::run_blocking;
 use crate::time::now_ms;
 
@@ -69,18 +71,18 @@ struct Shared {
 }
 
 /// Runs downloads until the queue is done or blocked, `deadline` passes, or `stop_downloads`.
-pub async fn run_downloads(account: &Arc<Account>, deadline: Instant) -> Result<RunSummary> {
-    Ok(run(account, deadline, None).await?.0)
+pub async fn run_downloads(service: &DownloadService, deadline: Instant) -> Result<RunSummary> {
+    Ok(run(service, deadline, None).await?.0)
 }
 
 async fn run(
-    account: &Arc<Account>,
+    service: &DownloadService,
     deadline: Instant,
     only: Option<i64>,
 ) -> Result<(RunSummary, HashMap<i64, Error>)> {
-    let downloads = account.downloads();
+    let downloads = service.downloads();
     let Ok(_guard) = tokio::time::timeout_at(deadline.into(), downloads.run_lock.lock()).await else {
-        let remaining = count_remaining(account).await?;
+        let remaining = count_remaining(service).await?;
         return Ok((
             RunSummary { outcome: RunOutcome::DeadlineReached, completed: 0, failed: 0, remaining },
             HashMap::new(),
@@ -88,86 +90,137 @@ async fn run(
     };
     let run_token = CancellationToken::new();
     *lock(&downloads.run_stop) = Some(run_token.clone());
-    let result = run_locked(account, deadline, only, &run_token).await;
+    let result = run_locked(service, deadline, only, &run_token).await;
     *lock(&downloads.run_stop) = None;
     result
 }
 
 async fn run_locked(
-    account: &Arc<Account>,
+    service: &DownloadService,
     deadline: Instant,
     only: Option<i64>,
     run_token: &CancellationToken,
 ) -> Result<(RunSummary, HashMap<i64, Error>)> {
-    let downloads = account.downloads();
-    let mut network = downloads.network.subscribe();
     {
-        let account = Arc::clone(account);
-        run_blocking(move || account.store().write(queue::requeue_orphans)).await?;
+        let service = service.clone();
+        run_blocking(move || service.store().write(queue::requeue_orphans)).await?;
     }
-    let shared = Arc::new(Shared { budget_left: AtomicI64::new(i64::MAX) });
-    let mut tasks: JoinSet<(i64, Result<(), Ending>)> = JoinSet::new();
-    let mut lives: HashMap<i64, Arc<Live>> = HashMap::new();
-    let mut tally = Tally::default();
-    let mut ticker = tokio::time::interval(PROGRESS_INTERVAL);
-    let mut ticks = 0u64;
-    let mut check_queue = true;
-    let outcome = loop {
-        if check_queue {
-            check_queue = false;
-            let current = *network.borrow_and_update();
-            let active: HashSet<i64> = lives.keys().copied().collect();
-            let (picks, allowance) = admit(account, current, &active, only, &shared).await?;
-            if allowance == Allowance::NoNetwork {
-                stop_all(account, &lives, DownloadState::WaitingForNetwork).await?;
-            }
-            for info in picks {
-                let token = run_token.child_token();
-                lock(&downloads.active).insert(info.id, token.clone());
-                let live = Arc::new(Live {
-                    bytes_done: AtomicU64::new(info.bytes_done),
-                    sampled: std::sync::Mutex::new((Instant::now(), info.bytes_done, Rate::default())),
-                    info,
-                });
-                lives.insert(live.info.id, Arc::clone(&live));
-                let account = Arc::clone(account);
-                let shared = Arc::clone(&shared);
-                tasks.spawn(async move {
-                    let id = live.info.id;
-                    (id, download_one(&account, &live, &token, &shared).await)
-                });
-            }
-        }
-        if tasks.is_empty() {
-            let remaining = count_remaining(account).await?;
-            break if remaining == 0 || only.is_some() { RunOutcome::Finished } else { RunOutcome::Blocked };
-        }
-        tokio::select! {
-            Some(joined) = tasks.join_next() => {
-                tally.settle(account, &mut lives, joined).await?;
-                check_queue = true;
-            }
-            _ = network.changed() => check_queue = true,
-            _ = downloads.wake.notified() => check_queue = true,
-            _ = ticker.tick() => {
-                ticks += 1;
-                report_progress(account, &lives);
-                if ticks % 4 == 0 {
-                    save_progress(account, &lives).await?;
-                }
-            }
-            _ = tokio::time::sleep_until(deadline.into()) => break RunOutcome::DeadlineReached,
-            _ = run_token.cancelled() => break RunOutcome::Stopped,
-        }
+    let mut job = QueueJob {
+        service,
+        only,
+        run_token,
+        network: service.downloads().network.subscribe(),
+        shared: Arc::new(Shared { budget_left: AtomicI64::new(i64::MAX) }),
+        lives: HashMap::new(),
+        tally: Tally::default(),
+        ticker: tokio::time::interval(PROGRESS_INTERVAL),
+        ticks: 0,
     };
-    // Stop whatever still runs and let each task write where it stands.
-    run_token.cancel();
-    while let Some(joined) = tasks.join_next().await {
-        tally.settle(account, &mut lives, joined).await?;
-    }
-    let remaining = count_remaining(account).await?;
-    let Tally { completed, failed, errors } = tally;
+    let outcome = match run_loop::run(&mut job, deadline, run_token).await? {
+        Ended::Done(outcome) => outcome,
+        Ended::DeadlineReached => RunOutcome::DeadlineReached,
+        Ended::Stopped => RunOutcome::Stopped,
+    };
+    let remaining = count_remaining(service).await?;
+    let Tally { completed, failed, errors } = job.tally;
     Ok((RunSummary { outcome, completed, failed, remaining }, errors))
+}
+
+/// One run of the queue, as the shared run loop drives it.
+struct QueueJob<'a> {
+    service: &'a DownloadService,
+    /// Run only this download (download-now), not the whole queue.
+    only: Option<i64>,
+    run_token: &'a CancellationToken,
+    network: watch::Receiver<NetworkType>,
+    shared: Arc<Shared>,
+    lives: HashMap<i64, Arc<Live>>,
+    tally: Tally,
+    ticker: tokio::time::Interval,
+    ticks: u64,
+}
+
+/// What besides a finished task makes the run act.
+enum Signal {
+    /// The network changed, or something asked the queue to be looked at again.
+    Look,
+    /// Time to report progress (and now and then save it).
+    Tick,
+}
+
+impl run_loop::Job for QueueJob<'_> {
+    type Output = (i64, Result<(), Ending>);
+    type Done = RunOutcome;
+    type Signal = Signal;
+
+    async fn plan(&mut self, tasks: &mut JoinSet<Self::Output>) -> Result<Option<RunOutcome>> {
+        let service = self.service;
+        let current = *self.network.borrow_and_update();
+        let active: HashSet<i64> = self.lives.keys().copied().collect();
+        let (picks, allowance) = admit(service, current, &active, self.only, &self.shared).await?;
+        if allowance == Allowance::NoNetwork {
+            stop_all(service, &self.lives, DownloadState::WaitingForNetwork).await?;
+        }
+        for info in picks {
+            let token = self.run_token.child_token();
+            // Held by the task: however the task ends (finished, failed, panicked, aborted),
+            // the download stops counting as in flight, so eviction is never blocked by a stale
+            // entry.
+            let in_flight = service.downloads_handle().mark_active(info.id, token.clone());
+            let live = Arc::new(Live {
+                bytes_done: AtomicU64::new(info.bytes_done),
+                sampled: std::sync::Mutex::new((Instant::now(), info.bytes_done, Rate::default())),
+                info,
+            });
+            self.lives.insert(live.info.id, Arc::clone(&live));
+            let service = service.clone();
+            let shared = Arc::clone(&self.shared);
+            tasks.spawn(async move {
+                let _in_flight = in_flight;
+                let id = live.info.id;
+                (id, download_one(&service, &live, &token, &shared).await)
+            });
+        }
+        if !tasks.is_empty() {
+            return Ok(None);
+        }
+        let remaining = count_remaining(service).await?;
+        Ok(Some(if remaining == 0 || self.only.is_some() {
+            RunOutcome::Finished
+        } else {
+            RunOutcome::Blocked
+        }))
+    }
+
+    async fn settle(
+        &mut self,
+        joined: std::result::Result<Self::Output, tokio::task::JoinError>,
+    ) -> Result<()> {
+        self.tally.settle(self.service, &mut self.lives, joined).await
+    }
+
+    async fn signal(&mut self) -> Signal {
+        let downloads = self.service.downloads();
+        tokio::select! {
+            _ = self.network.changed() => Signal::Look,
+            () = downloads.wake.notified() => Signal::Look,
+            _ = self.ticker.tick() => Signal::Tick,
+        }
+    }
+
+    async fn handle(&mut self, signal: Signal) -> Result<bool> {
+        match signal {
+            Signal::Look => Ok(true),
+            Signal::Tick => {
+                self.ticks += 1;
+                report_progress(self.service, &self.lives);
+                if self.ticks % 4 == 0 {
+                    save_progress(self.service, &self.lives).await?;
+                }
+                Ok(false)
+            }
+        }
+    }
 }
 
 /// What the tasks of a run came to.
@@ -182,14 +235,13 @@ impl Tally {
     /// Records how a finished task ended and writes its state.
     async fn settle(
         &mut self,
-        account: &Arc<Account>,
+        service: &DownloadService,
         lives: &mut HashMap<i64, Arc<Live>>,
         joined: std::result::Result<(i64, Result<(), Ending>), tokio::task::JoinError>,
     ) -> Result<()> {
         let (id, ended) = joined.map_err(|e| Error::Internal(format!("a download task failed: {e}")))?;
-        lock(&account.downloads().active).remove(&id);
         let Some(live) = lives.remove(&id) else { return Ok(()) };
-        match finish(account, &live, ended).await? {
+        match finish(service, &live, ended).await? {
             Some(Ok(())) => self.completed += 1,
             Some(Err(error)) => {
                 self.failed += 1;
@@ -205,20 +257,20 @@ impl Tally {
 /// queued ones as there are free slots. Returns the started ones (now `running`) and what the
 /// network and settings allow.
 async fn admit(
-    account: &Arc<Account>,
+    service: &DownloadService,
     network: NetworkType,
     active: &HashSet<i64>,
     only: Option<i64>,
     shared: &Arc<Shared>,
 ) -> Result<(Vec<DownloadInfo>, Allowance)> {
-    let account2 = Arc::clone(account);
+    let service2 = service.clone();
     let active = active.clone();
     let shared = Arc::clone(shared);
     let (picked, changed, allowance) = run_blocking(move || {
-        let account = account2;
-        account.store().write(|tx| {
+        let service = service2;
+        service.store().write(|tx| {
             let settings = policy::settings(tx)?;
-            let used = policy::metered_used(tx, now_ms())? + account.downloads().meter.pending_metered();
+            let used = policy::metered_used(tx, now_ms())? + service.downloads().meter.pending_metered();
             let allowance = policy::allowance(&settings, network, used);
             let mut budget_left = match allowance {
                 Allowance::Budget(left) => left,
@@ -257,14 +309,14 @@ async fn admit(
     })
     .await?;
     for info in &changed {
-        account.downloads().events().changed(info);
+        service.downloads().events().changed(info);
     }
     Ok((picked, allowance))
 }
 
 /// Stops every download in flight, leaving it in `state` (the task will not overwrite it).
 async fn stop_all(
-    account: &Arc<Account>,
+    service: &DownloadService,
     lives: &HashMap<i64, Arc<Live>>,
     state: DownloadState,
 ) -> Result<()> {
@@ -272,9 +324,9 @@ async fn stop_all(
         return Ok(());
     }
     let ids: Vec<i64> = lives.keys().copied().collect();
-    let account2 = Arc::clone(account);
+    let service2 = service.clone();
     let changed = run_blocking(move || {
-        account2.store().write(|tx| {
+        service2.store().write(|tx| {
             let mut changed = Vec::new();
             for id in ids {
                 changed.extend(queue::set_state(tx, id, state, None)?);
@@ -284,8 +336,8 @@ async fn stop_all(
     })
     .await?;
     for info in &changed {
-        account.downloads().stop(info.id);
-        account.downloads().events().changed(info);
+        service.downloads().stop(info.id);
+        service.downloads().events().changed(info);
     }
     Ok(())
 }
@@ -293,13 +345,13 @@ async fn stop_all(
 /// Writes how a task ended. Returns `Some(Ok)` for done, `Some(Err)` for failed, `None` when it
 /// only stopped.
 async fn finish(
-    account: &Arc<Account>,
+    service: &DownloadService,
     live: &Arc<Live>,
     ended: Result<(), Ending>,
 ) -> Result<Option<Result<(), Error>>> {
     let id = live.info.id;
     let bytes_done = live.bytes_done.load(Ordering::Relaxed);
-    let account2 = Arc::clone(account);
+    let service2 = service.clone();
     let (verdict, state, failure) = match ended {
         Ok(()) => (Some(Ok(())), DownloadState::Done, None),
         Err(Ending::Stopped) => (None, DownloadState::Queued, None),
@@ -311,22 +363,28 @@ async fn finish(
         }
     };
     let changed = run_blocking(move || {
-        account2.store().write(|tx| {
+        service2.store().write(|tx| {
             let bytes =
                 if state == DownloadState::Done { live_total(tx, id)?.max(bytes_done) } else { bytes_done };
             queue::save_progress(tx, id, bytes)?;
-            account2.downloads().meter.flush(tx, now_ms())?;
+            service2.downloads().meter.flush(tx, now_ms())?;
             // Only a download still marked running is ours to move: pause, cancel and network
             // changes wrote their state before stopping us.
-            let running: bool = tx
-                .query_row("SELECT state = 'running' FROM download WHERE id = ?1", [id], |r| r.get(0))
+            // A cancelled or evicted download has no row any more: nothing to move.
+            let running = tx
+                .query_row(
+                    "SELECT state = ?2 FROM download WHERE id = ?1",
+                    params![id, DownloadState::Running],
+                    |r| r.get::<_, bool>(0),
+                )
+                .optional()?
                 .unwrap_or(false);
             if running { queue::set_state(tx, id, state, failure.as_deref()) } else { Ok(None) }
         })
     })
     .await?;
     if let Some(info) = changed {
-        account.downloads().events().changed(&info);
+        service.downloads().events().changed(&info);
     }
     Ok(verdict)
 }
@@ -335,7 +393,7 @@ fn live_total(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<u64> {
     Ok(tx.query_row("SELECT bytes_total FROM download WHERE id = ?1", [id], |r| r.get(0))?)
 }
 
-fn report_progress(account: &Arc<Account>, lives: &HashMap<i64, Arc<Live>>) {
+fn report_progress(service: &DownloadService, lives: &HashMap<i64, Arc<Live>>) {
     for live in lives.values() {
         let now = Instant::now();
         let done = live.bytes_done.load(Ordering::Relaxed);
@@ -347,7 +405,7 @@ fn report_progress(account: &Arc<Account>, lives: &HashMap<i64, Arc<Live>>) {
         rate.sample(done - before, now.duration_since(at).as_secs_f64());
         *sampled = (now, done, rate);
         let total = live.info.bytes_total.max(done);
-        account.downloads().events().send(DownloadEvent {
+        service.downloads().events().send(DownloadEvent {
             kind: DownloadEventKind::Progress,
             download_id: live.info.id,
             lesson_id: live.info.lesson_id.clone(),
@@ -362,38 +420,29 @@ fn report_progress(account: &Arc<Account>, lives: &HashMap<i64, Arc<Live>>) {
     }
 }
 
-async fn save_progress(account: &Arc<Account>, lives: &HashMap<i64, Arc<Live>>) -> Result<()> {
+async fn save_progress(service: &DownloadService, lives: &HashMap<i64, Arc<Live>>) -> Result<()> {
     let progress: Vec<(i64, u64)> =
         lives.values().map(|l| (l.info.id, l.bytes_done.load(Ordering::Relaxed))).collect();
-    let account = Arc::clone(account);
+    let service = service.clone();
     run_blocking(move || {
-        account.store().write(|tx| {
+        service.store().write(|tx| {
             for (id, bytes) in progress {
                 queue::save_progress(tx, id, bytes)?;
             }
-            account.downloads().meter.flush(tx, now_ms())
+            service.downloads().meter.flush(tx, now_ms())
         })
     })
     .await
 }
 
-async fn count_remaining(account: &Arc<Account>) -> Result<u32> {
-    let account = Arc::clone(account);
-    run_blocking(move || {
-        account.store().read(|c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM download WHERE state IN ('queued', 'running', 'waiting_network', 'waiting_budget')",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-    })
-    .await
+async fn count_remaining(service: &DownloadService) -> Result<u32> {
+    let service = service.clone();
+    run_blocking(move || service.store().read(queue::count_remaining)).await
 }
 
 /// Counts arriving bytes for one download: its progress, the data meter and the budget.
 struct Counter<'a> {
-    account: &'a Account,
+    service: &'a DownloadService,
     live: &'a Live,
     shared: &'a Shared,
 }
@@ -401,8 +450,8 @@ struct Counter<'a> {
 impl Progress for Counter<'_> {
     fn arrived(&mut self, bytes: u64) -> std::result::Result<(), Ending> {
         self.live.bytes_done.fetch_add(bytes, Ordering::Relaxed);
-        let network = self.account.downloads().network();
-        self.account.downloads().meter.add(network, bytes);
+        let network = self.service.downloads().network();
+        self.service.downloads().meter.add(network, bytes);
         if network == NetworkType::Metered {
             let left =
                 self.shared.budget_left.fetch_sub(i64::try_from(bytes).unwrap_or(i64::MAX), Ordering::SeqCst);
@@ -418,13 +467,13 @@ impl Progress for Counter<'_> {
 /// A course update during the download changes the rendition's files: then it plans again and
 /// fetches what is new (the files it already has stay).
 async fn download_one(
-    account: &Arc<Account>,
+    service: &DownloadService,
     live: &Arc<Live>,
     stop: &CancellationToken,
     shared: &Arc<Shared>,
 ) -> std::result::Result<(), Ending> {
     for _ in 0..3 {
-        if fetch_planned(account, live, stop, shared).await? {
+        if fetch_planned(service, live, stop, shared).await? {
             return Ok(());
         }
         tracing::info!(lesson = %live.info.lesson_id, "the rendition changed during its download; planning again");
@@ -437,7 +486,7 @@ async fn download_one(
 
 /// One pass over the files the rendition lists now. `Ok(true)` when the rendition is complete.
 async fn fetch_planned(
-    account: &Arc<Account>,
+    service: &DownloadService,
     live: &Arc<Live>,
     stop: &CancellationToken,
     shared: &Arc<Shared>,
@@ -445,37 +494,39 @@ async fn fetch_planned(
     let lesson_id = live.info.lesson_id.clone();
     let rendition = live.info.rendition;
     let work = {
-        let account = Arc::clone(account);
+        let service = service.clone();
         let lesson_id = lesson_id.clone();
-        run_blocking(move || account.store().read(|c| queue::work(c, &account, &lesson_id, rendition)))
-            .await?
+        run_blocking(move || {
+            service.store().read(|c| queue::work(c, service.content(), &lesson_id, rendition))
+        })
+        .await?
     };
     let needed: u64 = work
-        .fetches(account)
-        .map(|b| b.stored_size.saturating_sub(queue::partial_len(account, &b.hash)))
+        .fetches(service.content())
+        .map(|b| b.stored_size.saturating_sub(queue::partial_len(service.content(), &b.hash)))
         .sum();
     {
-        let account = Arc::clone(account);
+        let service = service.clone();
         let course_id = live.info.course_id.clone();
-        run_blocking(move || storage::ensure_room(&account, &course_id, needed)).await?;
+        run_blocking(move || storage::ensure_room(&service, &course_id, needed)).await?;
     }
-    let client = account.content_client()?;
-    let tuning = account.downloads().tuning();
+    let client = service.content_client()?;
+    let tuning = service.downloads().tuning();
     let fetch = |blob: BlobEntry, dictionary: Option<Arc<Vec<u8>>>| {
         let client = client.clone();
         let tuning = tuning.clone();
         let base_url = work.plan.base_url.clone();
         async move {
-            let lock = account.downloads().blob_lock(&blob.hash);
+            let lock = service.downloads().blob_lock(&blob.hash);
             let _guard = tokio::select! {
                 guard = lock.lock_owned() => guard,
                 _ = stop.cancelled() => return Err(Ending::Stopped),
             };
-            if account.content().contains(&blob.hash) {
+            if service.content().contains(&blob.hash) {
                 return Ok(());
             }
             let job = BlobJob {
-                account,
+                service,
                 http: client.http(),
                 url: ContentClient::blob_url(&base_url, &blob.hash)?,
                 blob: &blob,
@@ -483,29 +534,30 @@ async fn fetch_planned(
                 tuning: &tuning,
                 stop,
             };
-            transfer::fetch_blob(job, &mut Counter { account, live, shared }).await
+            transfer::fetch_blob(job, &mut Counter { service, live, shared }).await
         }
     };
 
     let dictionary = match work.plan.dictionary.clone().filter(|_| work.needs_dictionary) {
         Some(entry) => {
             fetch(entry.clone(), None).await?;
-            let account = Arc::clone(account);
-            Some(Arc::new(run_blocking(move || account.content().read(&entry.hash)).await?))
+            let service = service.clone();
+            Some(Arc::new(run_blocking(move || service.content().read(&entry.hash)).await?))
         }
         None => None,
     };
     for item in &work.items {
         match item {
             WorkItem::TextPack(pack) => {
-                let missing = pack.members.iter().any(|h| !account.content().contains(h));
+                let missing = pack.members.iter().any(|h| !service.content().contains(h));
                 if !missing {
                     continue;
                 }
                 fetch(pack.blob.clone(), None).await?;
-                let account = Arc::clone(account);
+                let service = service.clone();
                 let pack = pack.clone();
-                run_blocking(move || course::unpack_text_pack(&account, &pack)).await?;
+                run_blocking(move || course::unpack_text_pack(service.store(), service.content(), &pack))
+                    .await?;
             }
             WorkItem::Blob(blob) => {
                 let dict = (blob.encoding == Encoding::ZstdDict).then(|| dictionary.clone()).flatten();
@@ -514,16 +566,19 @@ async fn fetch_planned(
         }
     }
     // Files that were already on disk (from another lesson or course) may lack their record.
-    let account = Arc::clone(account);
+    let service = service.clone();
     run_blocking(move || {
-        let blobs = account.store().read(|c| course::rendition_blobs(c, &lesson_id, rendition))?;
-        account.store().write(|tx| {
-            for blob in blobs.iter().filter(|b| account.content().contains(&b.hash)) {
+        let blobs = service.store().read(|c| course::rendition_blobs(c, &lesson_id, rendition))?;
+        service.store().write(|tx| {
+            for blob in blobs.iter().filter(|b| service.content().contains(&b.hash)) {
                 course::record_blob(tx, blob)?;
             }
             Ok(())
         })?;
-        Ok(account.store().read(|c| course::rendition_files(c, &account, &lesson_id, rendition))?.is_some())
+        Ok(service
+            .store()
+            .read(|c| course::rendition_files(c, service.content(), &lesson_id, rendition))?
+            .is_some())
     })
     .await
     .map_err(Ending::Failed)
@@ -532,45 +587,48 @@ async fn fetch_planned(
 /// Queues one lesson rendition first in line and runs it to the end: the "download this now"
 /// button. Returns its verified files, or why it could not finish.
 pub async fn download_now(
-    account: &Arc<Account>,
+    service: &DownloadService,
     lesson_id: &str,
     rendition: RenditionKind,
 ) -> Result<Vec<LocalFile>> {
     let id = {
-        let account = Arc::clone(account);
+        let service = service.clone();
         let target = DownloadTarget::Lesson { lesson_id: lesson_id.to_owned() };
         run_blocking(move || {
-            let (ids, info) = account.store().write(|tx| {
-                let ids = queue::enqueue(tx, &account, &target, rendition, i32::MAX)?;
-                let info = queue::info(tx, ids[0])?;
-                Ok((ids, info))
+            let info = service.store().write(|tx| {
+                // A lesson target queues exactly one download (or fails with NotFound).
+                let id = queue::enqueue(tx, service.content(), &target, rendition, i32::MAX)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::Internal("queueing a lesson queued nothing".into()))?;
+                queue::info(tx, id)
             })?;
-            account.downloads().events().changed(&info);
-            Ok(ids[0])
+            service.downloads().events().changed(&info);
+            Ok(info.id)
         })
         .await?
     };
     let mut error = None;
-    if !is_done(account, id).await? {
-        let busy = account.downloads().run_lock.try_lock().is_err();
+    if !is_done(service, id).await? {
+        let busy = service.downloads().run_lock.try_lock().is_err();
         if busy {
             // A run is going (WorkManager, another screen): it takes this download next, first
             // in line; wait for it to settle rather than for the whole run to end.
-            wait_until_settled(account, id).await?;
+            wait_until_settled(service, id).await?;
         } else {
             let far = Instant::now() + Duration::from_secs(365 * 86_400);
-            let (_, mut errors) = run(account, far, Some(id)).await?;
+            let (_, mut errors) = run(service, far, Some(id)).await?;
             error = errors.remove(&id);
         }
     }
-    let account = Arc::clone(account);
+    let service = service.clone();
     let lesson_id = lesson_id.to_owned();
     run_blocking(move || {
-        let info = account.store().read(|c| queue::info(c, id))?;
+        let info = service.store().read(|c| queue::info(c, id))?;
         match info.state {
-            DownloadState::Done => account
+            DownloadState::Done => service
                 .store()
-                .read(|c| course::rendition_files(c, &account, &lesson_id, rendition))?
+                .read(|c| course::rendition_files(c, service.content(), &lesson_id, rendition))?
                 .ok_or_else(|| Error::Internal("downloaded files went missing".into())),
             DownloadState::WaitingForNetwork => {
                 Err(Error::Network("no network that the download settings allow".into()))
@@ -588,40 +646,38 @@ pub async fn download_now(
 
 /// Waits until download `id` is no longer queued or running (the active run finished it, failed
 /// it, or a policy or the learner holds it).
-async fn wait_until_settled(account: &Arc<Account>, id: i64) -> Result<()> {
-    let mut events = account.downloads().events().subscribe();
-    account.downloads().wake();
+async fn wait_until_settled(service: &DownloadService, id: i64) -> Result<()> {
+    let mut events = service.downloads().events().subscribe();
+    service.downloads().wake();
     loop {
         let state = {
-            let account = Arc::clone(account);
-            run_blocking(move || account.store().read(|c| queue::info(c, id))).await?.state
+            let service = service.clone();
+            run_blocking(move || service.store().read(|c| queue::info(c, id))).await?.state
         };
         if !matches!(state, DownloadState::Queued | DownloadState::Running) {
             return Ok(());
         }
         // Re-check on any event for it, and now and then in case the run ended without one.
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        // Elapsing is the "now and then": the state is read again either way.
+        let _elapsed = tokio::time::timeout(Duration::from_secs(1), async {
             loop {
-                match events.recv().await {
-                    Ok(event) if event.download_id == id && event.kind != DownloadEventKind::Progress => {
-                        break;
-                    }
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                let event = events.recv().await;
+                if event.download_id == id && event.kind != DownloadEventKind::Progress {
+                    break;
                 }
             }
         })
         .await;
-        if account.downloads().run_lock.try_lock().is_ok() && !is_done(account, id).await? {
+        if service.downloads().run_lock.try_lock().is_ok() && !is_done(service, id).await? {
             // The run ended before reaching it (deadline, stop): finish it ourselves.
             let far = Instant::now() + Duration::from_secs(365 * 86_400);
-            run(account, far, Some(id)).await?;
+            run(service, far, Some(id)).await?;
             return Ok(());
         }
     }
 }
 
-async fn is_done(account: &Arc<Account>, id: i64) -> Result<bool> {
-    let account = Arc::clone(account);
-    run_blocking(move || Ok(account.store().read(|c| queue::info(c, id))?.state == DownloadState::Done)).await
+async fn is_done(service: &DownloadService, id: i64) -> Result<bool> {
+    let service = service.clone();
+    run_blocking(move || Ok(service.store().read(|c| queue::info(c, id))?.state == DownloadState::Done)).await
 }

@@ -7,13 +7,12 @@
 //! space, never a lesson shown offline without its file).
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{queue, transfer};
-use crate::account::Account;
+use super::{DownloadService, DownloadState, queue, transfer};
+use crate::content::store::ContentStore;
 use crate::error::{Error, Result};
 
 /// How much room Satchel's content takes, and how much is left.
@@ -24,7 +23,7 @@ pub struct StorageUsage {
     /// Bytes of downloads in progress.
     pub partial_bytes: u64,
     pub quota_bytes: Option<u64>,
-    /// Free space on the device's volume that holds the account.
+    /// Free space on the device's volume that holds the service.
     pub free_bytes: u64,
 }
 
@@ -42,26 +41,43 @@ pub fn free_space(path: &std::path::Path) -> Result<u64> {
     Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
-pub fn usage(conn: &Connection, account: &Account) -> Result<StorageUsage> {
-    let content: i64 = conn.query_row("SELECT COALESCE(SUM(size), 0) FROM content_blob", [], |r| r.get(0))?;
-    let partial_dir = account.content().root().join("partial");
-    let partial = std::fs::read_dir(&partial_dir)
-        .map(|dir| dir.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
-        .unwrap_or(0);
-    std::fs::create_dir_all(account.content().root())?;
+pub fn usage(conn: &Connection, content: &ContentStore) -> Result<StorageUsage> {
+    let stored: u64 = conn.query_row("SELECT COALESCE(SUM(size), 0) FROM content_blob", [], |r| r.get(0))?;
+    let partial = dir_bytes(&content.root().join("partial"))?;
+    std::fs::create_dir_all(content.root())?;
     Ok(StorageUsage {
-        content_bytes: u64::try_from(content).unwrap_or(0),
+        content_bytes: stored,
         partial_bytes: partial,
         quota_bytes: super::policy::settings(conn)?.storage_quota_bytes,
-        free_bytes: free_space(account.content().root())?,
+        free_bytes: free_space(content.root())?,
     })
+}
+
+/// Bytes of the files in `dir` (none when it does not exist yet). A file that goes away while
+/// it is counted (a blob committed meanwhile) counts as nothing; any other failure is an error.
+fn dir_bytes(dir: &std::path::Path) -> Result<u64> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if gone(&e) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut total = 0u64;
+    for entry in entries {
+        match entry?.metadata() {
+            Ok(meta) => total = total.saturating_add(meta.len()),
+            Err(e) if gone(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(total)
 }
 
 /// Makes sure `needed` more bytes fit, for a download of `course_id`: on the device (with the
 /// safety margin) and under the quota, evicting other courses if the quota requires it.
-pub fn ensure_room(account: &Arc<Account>, course_id: &str, needed: u64) -> Result<()> {
-    let margin = account.downloads().tuning().free_space_margin;
-    let usage = account.store().read(|c| usage(c, account))?;
+pub fn ensure_room(service: &DownloadService, course_id: &str, needed: u64) -> Result<()> {
+    let margin = service.downloads().tuning().free_space_margin;
+    let usage = service.store().read(|c| usage(c, service.content()))?;
     let free = usage.free_bytes;
     if free < needed.saturating_add(margin) {
         return Err(Error::NoSpace(format!(
@@ -74,7 +90,7 @@ pub fn ensure_room(account: &Arc<Account>, course_id: &str, needed: u64) -> Resu
         return Ok(());
     }
     let to_free = used.saturating_add(needed) - quota;
-    let report = evict(account, to_free, &[course_id.to_owned()])?;
+    let report = evict(service, to_free, &[course_id.to_owned()])?;
     if report.bytes_freed < to_free {
         return Err(Error::NoSpace(format!(
             "{needed} bytes needed; the storage quota of {quota} bytes is full even after eviction"
@@ -86,10 +102,10 @@ pub fn ensure_room(account: &Arc<Account>, course_id: &str, needed: u64) -> Resu
 /// Removes the downloaded content of the least recently studied courses until `bytes_to_free`
 /// bytes are freed (or nothing more may go). Never touches `protect`, the course being studied
 /// right now, or a course with a download in flight.
-pub fn evict(account: &Arc<Account>, bytes_to_free: u64, protect: &[String]) -> Result<EvictionReport> {
+pub fn evict(service: &DownloadService, bytes_to_free: u64, protect: &[String]) -> Result<EvictionReport> {
     let mut protected: HashSet<String> = protect.iter().cloned().collect();
-    let (studying, candidates) = account.store().read(|c| {
-        let studying = match account.clock().current_lesson(Instant::now()) {
+    let (studying, candidates) = service.store().read(|c| {
+        let studying = match service.clock().current_lesson(Instant::now()) {
             Some(lesson) => c
                 .query_row("SELECT course_id FROM lesson WHERE id = ?1", [&lesson], |r| r.get::<_, String>(0))
                 .optional()?,
@@ -101,14 +117,19 @@ pub fn evict(account: &Arc<Account>, bytes_to_free: u64, protect: &[String]) -> 
                  JOIN lesson l ON l.course_id = c.id
                  JOIN download d ON d.lesson_id = l.id
                  GROUP BY c.id
-                 HAVING SUM(d.state = 'done') > 0
+                 HAVING SUM(d.state = ?1) > 0
                  ORDER BY COALESCE(c.last_studied_at_ms, 0), c.imported_at_ms",
             )?
-            .query_map([], |r| {
-                let ids: String = r.get(1)?;
-                Ok((r.get(0)?, ids.split(',').filter_map(|id| id.parse().ok()).collect()))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map([DownloadState::Done], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))?
+            .map(|row| {
+                let (course, ids) = row?;
+                let ids = ids
+                    .split(',')
+                    .map(|id| id.parse().map_err(|_| Error::corrupt("download id", format!("{id:?}"))))
+                    .collect::<Result<Vec<i64>>>()?;
+                Ok((course, ids))
+            })
+            .collect::<Result<_>>()?;
         Ok((studying, candidates))
     })?;
     protected.extend(studying);
@@ -117,11 +138,11 @@ pub fn evict(account: &Arc<Account>, bytes_to_free: u64, protect: &[String]) -> 
         if report.bytes_freed >= bytes_to_free {
             break;
         }
-        if protected.contains(&course_id) || download_ids.iter().any(|id| account.downloads().is_active(*id))
+        if protected.contains(&course_id) || download_ids.iter().any(|id| service.downloads().is_active(*id))
         {
             continue;
         }
-        report.bytes_freed += delete_course_content(account, &course_id)?;
+        report.bytes_freed += delete_course_content(service, &course_id)?;
         tracing::info!(course = %course_id, "evicted a course's downloads to make room");
         report.courses.push(course_id);
     }
@@ -130,13 +151,13 @@ pub fn evict(account: &Arc<Account>, bytes_to_free: u64, protect: &[String]) -> 
 
 /// Deletes everything downloaded for a course (its downloads, finished or not, and their files)
 /// and returns the bytes freed. The course stays in the catalog and can be downloaded again.
-pub fn delete_course_content(account: &Arc<Account>, course_id: &str) -> Result<u64> {
-    let infos = account.store().read(|c| queue::list(c, Some(course_id)))?;
+pub fn delete_course_content(service: &DownloadService, course_id: &str) -> Result<u64> {
+    let infos = service.store().read(|c| queue::list(c, Some(course_id)))?;
     let ids: Vec<i64> = infos.iter().map(|i| i.id).collect();
     for id in &ids {
-        account.downloads().stop(*id);
+        service.downloads().stop(*id);
     }
-    let (removed, freed) = account.store().write(|tx| {
+    let (removed, freed) = service.store().write(|tx| {
         let mut hashes: Vec<String> = tx
             .prepare(
                 "SELECT DISTINCT rb.hash FROM rendition_blob rb JOIN lesson l ON l.id = rb.lesson_id
@@ -150,9 +171,9 @@ pub fn delete_course_content(account: &Arc<Account>, course_id: &str) -> Result<
         }
         release(tx, &hashes)
     })?;
-    remove_files(account, &removed)?;
+    remove_files(service.content(), &removed)?;
     for info in infos {
-        account.downloads().events().removed(&info);
+        service.downloads().events().removed(&info);
     }
     Ok(freed)
 }
@@ -165,11 +186,16 @@ fn shared_blob_hashes(tx: &Transaction<'_>, course_id: &str) -> Result<Vec<Strin
         })
         .optional()?
         .unwrap_or((None, None));
+    // An unreadable entry is an error, not "no shared blobs": skipping it would never free them.
     let mut hashes = Vec::new();
-    if let Some(entry) = dictionary.and_then(|t| serde_json::from_str::<crate::catalog::BlobEntry>(&t).ok()) {
+    if let Some(text) = dictionary {
+        let entry: crate::catalog::BlobEntry = serde_json::from_str(&text)
+            .map_err(|e| Error::corrupt("course dictionary entry", e.to_string()))?;
         hashes.push(entry.hash);
     }
-    if let Some(pack) = pack.and_then(|t| serde_json::from_str::<crate::catalog::TextPack>(&t).ok()) {
+    if let Some(text) = pack {
+        let pack: crate::catalog::TextPack = serde_json::from_str(&text)
+            .map_err(|e| Error::corrupt("course text pack entry", e.to_string()))?;
         hashes.push(pack.blob.hash);
     }
     Ok(hashes)
@@ -205,19 +231,19 @@ pub fn release(tx: &Transaction<'_>, hashes: &[String]) -> Result<(Vec<String>, 
 }
 
 /// Deletes the files (verified and partial) of released blobs.
-pub fn remove_files(account: &Account, hashes: &[String]) -> Result<()> {
+pub fn remove_files(content: &ContentStore, hashes: &[String]) -> Result<()> {
     for hash in hashes {
-        account.content().remove(hash)?;
-        transfer::remove_if_present(&account.content().partial_path(hash))?;
+        content.remove(hash)?;
+        transfer::remove_if_present(&content.partial_path(hash))?;
     }
     Ok(())
 }
 
 /// Cancels one download: stops it, deletes its row, and frees the bytes (partial and complete)
 /// of its files that nothing else needs.
-pub fn cancel(account: &Arc<Account>, id: i64) -> Result<()> {
-    account.downloads().stop(id);
-    let (info, (removed, _)) = account.store().write(|tx| {
+pub fn cancel(service: &DownloadService, id: i64) -> Result<()> {
+    service.downloads().stop(id);
+    let (info, (removed, _)) = service.store().write(|tx| {
         let info = queue::info(tx, id)?;
         let hashes: Vec<String> = tx
             .prepare_cached("SELECT hash FROM rendition_blob WHERE lesson_id = ?1 AND rendition = ?2")?
@@ -226,7 +252,7 @@ pub fn cancel(account: &Arc<Account>, id: i64) -> Result<()> {
         tx.execute("DELETE FROM download WHERE id = ?1", [id])?;
         Ok((info, release(tx, &hashes)?))
     })?;
-    remove_files(account, &removed)?;
-    account.downloads().events().removed(&info);
+    remove_files(service.content(), &removed)?;
+    service.downloads().events().removed(&info);
     Ok(())
 }

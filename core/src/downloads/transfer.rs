@@ -13,7 +13,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
@@ -24,8 +23,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::hashing::RunningHash;
-use super::{Tuning, retry};
-use crate::account::Account;
+use super::{DownloadService, Tuning, retry};
 use crate::catalog::{BlobEntry, Encoding};
 use crate::content::ContentError;
 use crate::content::store::hex;
@@ -74,7 +72,7 @@ pub trait Progress: Send {
 }
 
 pub struct BlobJob<'a> {
-    pub account: &'a Arc<Account>,
+    pub service: &'a DownloadService,
     pub http: &'a reqwest::Client,
     pub url: Url,
     pub blob: &'a BlobEntry,
@@ -87,7 +85,7 @@ pub struct BlobJob<'a> {
 /// Fetches `job.blob` into the content store, resuming from any bytes on disk, retrying broken
 /// connections, and verifying before committing.
 pub async fn fetch_blob(job: BlobJob<'_>, progress: &mut dyn Progress) -> std::result::Result<(), Ending> {
-    let mut partial = Partial::open(job.account, &job.blob.hash, job.blob.stored_size).await?;
+    let mut partial = Partial::open(job.service, &job.blob.hash, job.blob.stored_size).await?;
     let mut attempts_without_progress = 0u32;
     loop {
         if job.stop.is_cancelled() {
@@ -102,10 +100,10 @@ pub async fn fetch_blob(job: BlobJob<'_>, progress: &mut dyn Progress) -> std::r
             Ok(()) => match commit(&job, &mut partial).await {
                 Ok(()) => return Ok(()),
                 Err(Ending::Failed(Error::Content(e))) => {
-                    let failures = record_verify_failure(job.account, &job.blob.hash).await?;
+                    let failures = record_verify_failure(job.service, &job.blob.hash).await?;
                     tracing::warn!(hash = %job.blob.hash, failures, "downloaded blob failed verification");
                     if failures >= job.tuning.max_verify_failures {
-                        forget(job.account, &job.blob.hash).await?;
+                        forget(job.service, &job.blob.hash).await?;
                         return Err(Ending::Failed(Error::Content(e)));
                     }
                 }
@@ -174,7 +172,7 @@ async fn attempt(
             if parse_content_range(range) != Some((partial.len, declared - 1, declared)) {
                 // The host sent some other piece than we asked for: nothing on disk can be
                 // matched with it safely, so the blob starts over.
-                partial.reset(job.account).await?;
+                partial.reset(job.service).await?;
                 return Err(retry_without_progress(format!("unexpected Content-Range {range:?}"), None));
             }
         }
@@ -188,10 +186,10 @@ async fn attempt(
                 ));
             }
             // A full body: the host ignored the range or the file changed (If-Range failed).
-            partial.reset(job.account).await?;
+            partial.reset(job.service).await?;
         }
         StatusCode::RANGE_NOT_SATISFIABLE => {
-            partial.reset(job.account).await?;
+            partial.reset(job.service).await?;
             return Err(retry_without_progress("416: the host's file is shorter than our part".into(), None));
         }
         StatusCode::NOT_FOUND | StatusCode::GONE => {
@@ -217,7 +215,7 @@ async fn attempt(
     }
     let validator = validator_of(&response);
     if validator != partial.validator {
-        partial.set_validator(job.account, validator).await?;
+        partial.set_validator(job.service, validator).await?;
     }
 
     let mut progressed = false;
@@ -267,7 +265,7 @@ async fn attempt(
 /// Verifies the complete partial file and moves it (or its decoded form) into the store.
 async fn commit(job: &BlobJob<'_>, partial: &mut Partial) -> std::result::Result<(), Ending> {
     partial.file.flush().map_err(Error::from)?;
-    let account = Arc::clone(job.account);
+    let service = job.service.clone();
     let blob = job.blob.clone();
     let path = partial.path.clone();
     let result = match blob.encoding {
@@ -280,7 +278,7 @@ async fn commit(job: &BlobJob<'_>, partial: &mut Partial) -> std::result::Result
                 }
             };
             if hash != blob.hash {
-                partial.reset(job.account).await?;
+                partial.reset(job.service).await?;
                 return Err(Error::Content(ContentError::HashMismatch {
                     hash: blob.hash.clone(),
                     actual: hash,
@@ -288,8 +286,8 @@ async fn commit(job: &BlobJob<'_>, partial: &mut Partial) -> std::result::Result
                 .into());
             }
             run_blocking(move || {
-                account.content().adopt(&blob.hash, &path)?;
-                finish(&account, &blob)
+                service.content().adopt(&blob.hash, &path)?;
+                finish(&service, &blob)
             })
             .await
         }
@@ -297,12 +295,12 @@ async fn commit(job: &BlobJob<'_>, partial: &mut Partial) -> std::result::Result
             let dictionary = job.dictionary.map(<[u8]>::to_vec);
             let ingested = run_blocking(move || {
                 let file = File::open(&path)?;
-                account.content().ingest(&blob, std::io::BufReader::new(file), dictionary.as_deref())?;
-                finish(&account, &blob)
+                service.content().ingest(&blob, std::io::BufReader::new(file), dictionary.as_deref())?;
+                finish(&service, &blob)
             })
             .await;
             if matches!(ingested, Err(Error::Content(_))) {
-                partial.reset(job.account).await?;
+                partial.reset(job.service).await?;
             }
             ingested
         }
@@ -311,8 +309,8 @@ async fn commit(job: &BlobJob<'_>, partial: &mut Partial) -> std::result::Result
 }
 
 /// Records a committed blob and forgets its partial state, in one transaction.
-fn finish(account: &Account, blob: &BlobEntry) -> Result<()> {
-    account.store().write(|tx| {
+fn finish(service: &DownloadService, blob: &BlobEntry) -> Result<()> {
+    service.store().write(|tx| {
         tx.prepare_cached(
             "INSERT INTO content_blob (hash, size, stored_at_ms) VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
         )?
@@ -321,14 +319,14 @@ fn finish(account: &Account, blob: &BlobEntry) -> Result<()> {
         Ok(())
     })?;
     // Left over only when the blob was decoded into the store rather than moved there.
-    remove_if_present(&account.content().partial_path(&blob.hash))
+    remove_if_present(&service.content().partial_path(&blob.hash))
 }
 
-async fn record_verify_failure(account: &Arc<Account>, hash: &str) -> Result<u32> {
-    let account = Arc::clone(account);
+async fn record_verify_failure(service: &DownloadService, hash: &str) -> Result<u32> {
+    let service = service.clone();
     let hash = hash.to_owned();
     run_blocking(move || {
-        account.store().write(|tx| {
+        service.store().write(|tx| {
             tx.execute(
                 "INSERT INTO partial_blob (hash, validator, verify_failures, updated_at_ms) VALUES (?1, NULL, 1, ?2)
                  ON CONFLICT (hash) DO UPDATE SET verify_failures = verify_failures + 1, updated_at_ms = ?2",
@@ -341,15 +339,15 @@ async fn record_verify_failure(account: &Arc<Account>, hash: &str) -> Result<u32
 }
 
 /// Drops every trace of a partial blob (its bytes and its row).
-pub async fn forget(account: &Arc<Account>, hash: &str) -> Result<()> {
-    let account = Arc::clone(account);
+pub async fn forget(service: &DownloadService, hash: &str) -> Result<()> {
+    let service = service.clone();
     let hash = hash.to_owned();
     run_blocking(move || {
-        account.store().write(|tx| {
+        service.store().write(|tx| {
             tx.execute("DELETE FROM partial_blob WHERE hash = ?1", [&hash])?;
             Ok(())
         })?;
-        remove_if_present(&account.content().partial_path(&hash))
+        remove_if_present(&service.content().partial_path(&hash))
     })
     .await
 }
@@ -368,18 +366,18 @@ struct Partial {
 }
 
 impl Partial {
-    async fn open(account: &Arc<Account>, hash: &str, size: u64) -> Result<Partial> {
-        let account = Arc::clone(account);
+    async fn open(service: &DownloadService, hash: &str, size: u64) -> Result<Partial> {
+        let service = service.clone();
         let hash = hash.to_owned();
         run_blocking(move || {
-            let path = account.content().partial_path(&hash);
+            let path = service.content().partial_path(&hash);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
             let mut file =
                 OpenOptions::new().create(true).read(true).write(true).truncate(false).open(&path)?;
             let len = file.seek(SeekFrom::End(0))?;
-            let validator: Option<String> = account.store().read(|c| {
+            let validator: Option<String> = service.store().read(|c| {
                 Ok(c.prepare_cached("SELECT validator FROM partial_blob WHERE hash = ?1")?
                     .query_row([&hash], |r| r.get(0))
                     .optional()?
@@ -405,25 +403,25 @@ impl Partial {
     }
 
     /// Drops the bytes on disk: the blob starts over.
-    async fn reset(&mut self, account: &Arc<Account>) -> Result<()> {
+    async fn reset(&mut self, service: &DownloadService) -> Result<()> {
         self.file.set_len(0)?;
         self.file.seek(SeekFrom::Start(0))?;
         self.len = 0;
         self.hasher = RunningHash::open(&self.path, 0, self.size).ok();
         if self.validator.is_some() {
-            self.set_validator(account, None).await?;
+            self.set_validator(service, None).await?;
         }
         Ok(())
     }
 
     /// Records the validator of the bytes about to be written (before writing them, so bytes on
     /// disk are never labelled with an older validator than theirs).
-    async fn set_validator(&mut self, account: &Arc<Account>, validator: Option<String>) -> Result<()> {
-        let account = Arc::clone(account);
+    async fn set_validator(&mut self, service: &DownloadService, validator: Option<String>) -> Result<()> {
+        let service = service.clone();
         let hash = self.hash.clone();
         let stored = validator.clone();
         run_blocking(move || {
-            account.store().write(|tx| {
+            service.store().write(|tx| {
                 tx.execute(
                     "INSERT INTO partial_blob (hash, validator, updated_at_ms) VALUES (?1, ?2, ?3)
                      ON CONFLICT (hash) DO UPDATE SET validator = excluded.validator, updated_at_ms = excluded.updated_at_ms",

@@ -1,11 +1,9 @@
 //! Fetching published courses and their files on the `Satchel` object.
 
-use std::sync::Arc;
-
 use super::{Satchel, SatchelError};
 use crate::catalog::{ImportOutcome, RenditionKind};
-use crate::content::course::{self, LocalFile};
-use crate::content::lite::{self, LiteLecture};
+use crate::content::course::LocalFile;
+use crate::content::lite::LiteLecture;
 
 #[uniffi::export]
 impl Satchel {
@@ -17,10 +15,7 @@ impl Satchel {
         base_url: String,
         course_id: String,
     ) -> Result<ImportOutcome, SatchelError> {
-        let account = self.shared_account();
-        crate::runtime::spawn(async move { course::fetch_course(&account, &base_url, &course_id).await })
-            .await
-            .map_err(Into::into)
+        self.spawn_downloads(move |d| async move { d.fetch_course(&base_url, &course_id).await }).await
     }
 
     /// Downloads a lesson rendition now, first in the queue, and returns its verified local
@@ -31,19 +26,13 @@ impl Satchel {
         lesson_id: String,
         rendition: RenditionKind,
     ) -> Result<Vec<LocalFile>, SatchelError> {
-        let account = self.shared_account();
-        crate::runtime::spawn(async move {
-            crate::downloads::runner::download_now(&account, &lesson_id, rendition).await
-        })
-        .await
-        .map_err(Into::into)
+        self.spawn_downloads(move |d| async move { d.download_now(&lesson_id, rendition).await }).await
     }
 
     /// A downloaded lite lecture ready to play: its audio, which slide to show when, and the
     /// transcript cues. `None` until the lite rendition is fully downloaded.
     pub async fn lite_lecture(&self, lesson_id: String) -> Result<Option<LiteLecture>, SatchelError> {
-        let account = self.shared_account();
-        self.with_account(move |a| a.store().read(|c| lite::lite_lecture(c, &account, &lesson_id))).await
+        self.with_downloads(move |d| d.lite_lecture(&lesson_id)).await
     }
 
     /// The verified local files of a rendition, or `None` unless every one is on the phone.
@@ -52,16 +41,6 @@ impl Satchel {
         lesson_id: String,
         rendition: RenditionKind,
     ) -> Result<Option<Vec<LocalFile>>, SatchelError> {
-        let account = self.shared_account();
-        self.with_account(move |a| {
-            a.store().read(|c| course::rendition_files(c, &account, &lesson_id, rendition))
-        })
-        .await
-    }
-}
-
-impl Satchel {
-    pub(super) fn shared_account(&self) -> Arc<crate::account::Account> {
-        Arc::clone(self.inner())
+        self.with_downloads(move |d| d.rendition_files(&lesson_id, rendition)).await
     }
 }

@@ -1,40 +1,20 @@
 //! The download queue, policies, storage and events on the `Satchel` object.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{Satchel, SatchelError};
+use super::{Satchel, SatchelError, TaskHandle};
 use crate::catalog::RenditionKind;
-use crate::downloads::resolve::{self, PlaybackSource};
+use crate::downloads::resolve::PlaybackSource;
 use crate::downloads::{
-    DataUsage, DownloadEstimate, DownloadEvent, DownloadInfo, DownloadSettings, DownloadTarget,
-    EvictionReport, NetworkType, RunSummary, StorageUsage, policy, queue, runner, storage,
+    DataUsage, DownloadEstimate, DownloadEvent, DownloadInfo, DownloadService, DownloadSettings,
+    DownloadTarget, EvictionReport, NetworkType, RunSummary, StorageUsage,
 };
-use crate::time::now_ms;
 
 /// Receives download events. Called on a core thread: hop to the UI thread yourself.
 #[uniffi::export(with_foreign)]
 pub trait DownloadListener: Send + Sync {
     fn on_event(&self, event: DownloadEvent);
-}
-
-/// A live subscription to download events. Dropping it (or calling `cancel`) stops the events.
-#[derive(uniffi::Object)]
-pub struct DownloadSubscription {
-    task: tokio::task::AbortHandle,
-}
-
-#[uniffi::export]
-impl DownloadSubscription {
-    pub fn cancel(&self) {
-        self.task.abort();
-    }
-}
-
-impl Drop for DownloadSubscription {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 #[uniffi::export]
@@ -45,7 +25,7 @@ impl Satchel {
         target: DownloadTarget,
         rendition: RenditionKind,
     ) -> Result<DownloadEstimate, SatchelError> {
-        self.read_with_account(move |c, a| queue::estimate(c, a, &target, rendition)).await
+        self.with_downloads(move |d| d.estimate(&target, rendition)).await
     }
 
     /// Queues a lesson, module or course in `rendition` (higher `priority` runs first) and
@@ -56,113 +36,77 @@ impl Satchel {
         rendition: RenditionKind,
         priority: i32,
     ) -> Result<Vec<DownloadInfo>, SatchelError> {
-        self.with_account(move |a| {
-            let infos = a.store().write(|tx| {
-                let ids = queue::enqueue(tx, a, &target, rendition, priority)?;
-                ids.into_iter().map(|id| queue::info(tx, id)).collect::<crate::Result<Vec<_>>>()
-            })?;
-            for info in &infos {
-                a.downloads().events().changed(info);
-            }
-            a.downloads().wake();
-            Ok(infos)
-        })
-        .await
+        self.with_downloads(move |d| d.enqueue(&target, rendition, priority)).await
     }
 
     /// Every download (of one course, or all), running first.
     pub async fn list_downloads(&self, course_id: Option<String>) -> Result<Vec<DownloadInfo>, SatchelError> {
-        self.read(move |c| queue::list(c, course_id.as_deref())).await
+        self.with_downloads(move |d| d.list(course_id.as_deref())).await
     }
 
     /// Pauses a download; only `resume_download` starts it again. Its bytes are kept.
     pub async fn pause_download(&self, download_id: i64) -> Result<(), SatchelError> {
-        self.with_account(move |a| {
-            if let Some(info) = a.store().write(|tx| queue::pause(tx, download_id))? {
-                a.downloads().stop(download_id);
-                a.downloads().events().changed(&info);
-            }
-            Ok(())
-        })
-        .await
+        self.with_downloads(move |d| d.pause(download_id)).await
     }
 
     /// Queues a paused or failed download again.
     pub async fn resume_download(&self, download_id: i64) -> Result<(), SatchelError> {
-        self.with_account(move |a| {
-            if let Some(info) = a.store().write(|tx| queue::resume(tx, download_id))? {
-                a.downloads().events().changed(&info);
-                a.downloads().wake();
-            }
-            Ok(())
-        })
-        .await
+        self.with_downloads(move |d| d.resume(download_id)).await
     }
 
     /// Cancels a download (or removes a finished one) and frees its bytes that nothing else uses.
     pub async fn cancel_download(&self, download_id: i64) -> Result<(), SatchelError> {
-        let account = self.shared_account();
-        self.with_account(move |_| storage::cancel(&account, download_id)).await
+        self.with_downloads(move |d| d.cancel(download_id)).await
     }
 
     /// Downloads for up to `max_duration_ms`, then returns with everything resumable: call it
     /// from a foreground service, WorkManager or a BGProcessingTask. Returns early when nothing
     /// more can be done now. One run at a time; a second call waits for the first.
     pub async fn run_downloads(&self, max_duration_ms: u64) -> Result<RunSummary, SatchelError> {
-        let account = self.shared_account();
-        let deadline = Instant::now() + Duration::from_millis(max_duration_ms.min(365 * 86_400_000));
-        crate::runtime::spawn(async move { runner::run_downloads(&account, deadline).await })
+        self.spawn_downloads(move |d| async move { d.run(Duration::from_millis(max_duration_ms)).await })
             .await
-            .map_err(Into::into)
     }
 
     /// Stops the current `run_downloads` soon (between two chunks), e.g. from an iOS background
     /// task's expiration handler. Everything stays resumable.
     pub fn stop_downloads(&self) {
-        self.inner().downloads().stop_run();
+        self.account().downloads().stop_run();
     }
 
     /// Tells the core which network the phone is on now. Until the first call the core assumes
     /// none and downloads nothing.
     pub fn set_network(&self, network: NetworkType) {
-        self.inner().downloads().set_network(network);
+        self.account().downloads().set_network(network);
     }
 
     pub async fn download_settings(&self) -> Result<DownloadSettings, SatchelError> {
-        self.read(policy::settings).await
+        self.with_downloads(DownloadService::settings).await
     }
 
     /// Saves the learner's download settings; a running `run_downloads` applies them at once.
     pub async fn set_download_settings(&self, settings: DownloadSettings) -> Result<(), SatchelError> {
-        self.with_account(move |a| {
-            a.store().write(|tx| policy::set_settings(tx, &settings))?;
-            a.downloads().wake();
-            Ok(())
-        })
-        .await
+        self.with_downloads(move |d| d.set_settings(&settings)).await
     }
 
     /// Bytes used this month by network type, the budget, and the bytes lite has saved.
     pub async fn data_usage(&self) -> Result<DataUsage, SatchelError> {
-        self.read(|c| policy::data_usage(c, now_ms())).await
+        self.with_downloads(DownloadService::data_usage).await
     }
 
     /// Space taken by content and partial downloads, the quota and the device's free space.
     pub async fn storage_usage(&self) -> Result<StorageUsage, SatchelError> {
-        self.read_with_account(storage::usage).await
+        self.with_downloads(DownloadService::storage_usage).await
     }
 
     /// Frees at least `bytes` by removing the downloads of the least recently studied courses
     /// (never the one being studied, never one downloading).
     pub async fn evict_downloads(&self, bytes: u64) -> Result<EvictionReport, SatchelError> {
-        let account = self.shared_account();
-        self.with_account(move |_| storage::evict(&account, bytes, &[])).await
+        self.with_downloads(move |d| d.evict(bytes)).await
     }
 
     /// Deletes everything downloaded for a course; returns the bytes freed.
     pub async fn delete_course_content(&self, course_id: String) -> Result<u64, SatchelError> {
-        let account = self.shared_account();
-        self.with_account(move |_| storage::delete_course_content(&account, &course_id)).await
+        self.with_downloads(move |d| d.delete_course_content(&course_id)).await
     }
 
     /// What the player should open: the best downloaded rendition's local files, else the
@@ -172,32 +116,18 @@ impl Satchel {
         lesson_id: String,
         preferred: RenditionKind,
     ) -> Result<PlaybackSource, SatchelError> {
-        self.read_with_account(move |c, a| resolve::playback_source(c, a, &lesson_id, preferred)).await
+        self.with_downloads(move |d| d.playback_source(&lesson_id, preferred)).await
     }
 
-    /// Subscribes to download events (state changes, and progress a few times a second).
-    pub fn subscribe_downloads(&self, listener: Arc<dyn DownloadListener>) -> Arc<DownloadSubscription> {
-        let mut events = self.inner().downloads().events().subscribe();
-        let task = crate::runtime::runtime().spawn(async move {
+    /// Subscribes to download events: every state change, and progress a few times a second
+    /// (coalesced per download when the listener is slow). Events stop when the returned
+    /// handle is cancelled or freed.
+    pub fn subscribe_downloads(&self, listener: Arc<dyn DownloadListener>) -> Arc<TaskHandle> {
+        let mut events = self.account().downloads().events().subscribe();
+        Arc::new(TaskHandle::spawn(async move {
             loop {
-                match events.recv().await {
-                    Ok(event) => listener.on_event(event),
-                    // Fell behind: the newest events are still to come.
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
+                listener.on_event(events.recv().await);
             }
-        });
-        Arc::new(DownloadSubscription { task: task.abort_handle() })
-    }
-}
-
-impl Satchel {
-    async fn read_with_account<T, F>(&self, f: F) -> Result<T, SatchelError>
-    where
-        F: FnOnce(&rusqlite::Connection, &crate::account::Account) -> crate::Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.with_account(move |a| a.store().read(|c| f(c, a))).await
+        }))
     }
 }

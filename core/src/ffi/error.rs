@@ -60,12 +60,12 @@ impl From<Error> for SatchelError {
                 SatchelError::IncompatibleStore { reason }
             }
             Error::NoSpace(_) => SatchelError::Storage { reason },
-            Error::Sql(_) | Error::Io(_) => {
+            Error::Sql(_) | Error::Io(_) | Error::Corrupt { .. } => {
                 tracing::error!(%reason, "storage failure");
                 SatchelError::Storage { reason }
             }
             Error::Closed => SatchelError::Closed,
-            Error::Internal(_) => {
+            Error::Internal(_) | Error::Json(_) => {
                 tracing::error!(%reason, "internal error");
                 SatchelError::Internal { reason }
             }

@@ -5,6 +5,7 @@ use crate::learning::{
     CourseProgress, Enrollment, LearningSummary, LessonProgress, Quiz, QuizAttempt, goals, progress, quiz,
     rollup,
 };
+use crate::outbox;
 use crate::time::now_ms;
 
 #[uniffi::export]
@@ -103,6 +104,6 @@ impl Satchel {
 
     /// How many local changes wait in the outbox for the next sync.
     pub async fn pending_changes(&self) -> Result<u32, SatchelError> {
-        self.read(|c| Ok(c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)).await
+        self.read(outbox::pending_count).await
     }
 }

@@ -1,7 +1,10 @@
-//! The UniFFI surface: one object, one config record, one error enum.
+//! The UniFFI surface: the `Satchel` object, its config record, the public error enum, the
+//! listener traits and the one `TaskHandle` every subscription returns.
 //!
-//! Everything here is a thin wrapper: argument conversion, handing work to the core runtime, and
-//! error mapping. Behaviour lives in the domain modules.
+//! Everything here is a thin wrapper: each export converts its arguments, hands one domain call
+//! (a `DownloadService` method, a `learning`/`notes` function) to the core runtime, and maps the
+//! error through `ffi::error`. Behaviour lives in the domain modules; this is the only module
+//! besides `account` that sees the whole `Account`.
 
 mod content;
 mod downloads;
@@ -10,8 +13,10 @@ mod learning;
 mod notes;
 mod satchel;
 mod sync;
+mod task_handle;
 
-pub use downloads::{DownloadListener, DownloadSubscription};
+pub use downloads::DownloadListener;
 pub use error::SatchelError;
 pub use satchel::{Satchel, SatchelConfig};
-pub use sync::{SyncListener, SyncSubscription};
+pub use sync::SyncListener;
+pub use task_handle::TaskHandle;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::SatchelError;
 use crate::account::Account;
 use crate::catalog::{self, CourseOutline, CourseSummary, ImportOutcome, Lesson, LinkedLecture};
+use crate::downloads::DownloadService;
 use crate::error::Result;
 use crate::runtime::run_blocking;
 
@@ -60,13 +61,13 @@ impl Satchel {
     /// "free this handle" on the generated class; freeing the last handle also closes the database,
     /// but silently.
     pub fn shutdown(&self) -> Result<(), SatchelError> {
-        self.inner.stop_background_work();
+        self.inner.sync().shutdown();
         Ok(self.inner.store().close()?)
     }
 
     /// Imports a course manifest (JSON) into the catalog.
     pub async fn import_manifest(&self, manifest_json: String) -> Result<ImportOutcome, SatchelError> {
-        self.with_account(move |account| catalog::import_manifest(account.store(), &manifest_json)).await
+        self.with_downloads(move |d| d.import_manifest(&manifest_json)).await
     }
 
     /// Every course in the catalog, by title, with download sizes per rendition.
@@ -130,7 +131,23 @@ impl Satchel {
         &self.inner
     }
 
-    pub(super) fn inner(&self) -> &Arc<Account> {
-        &self.inner
+    /// Runs blocking download work on the core runtime and maps its error for the FFI.
+    pub(super) async fn with_downloads<T, F>(&self, f: F) -> Result<T, SatchelError>
+    where
+        F: FnOnce(&DownloadService) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.with_account(move |account| f(account.download_service())).await
+    }
+
+    /// Runs async download work as a task on the core runtime (so a cancelled caller never
+    /// drops it half-way) and maps its error for the FFI.
+    pub(super) async fn spawn_downloads<T, F, Fut>(&self, f: F) -> Result<T, SatchelError>
+    where
+        F: FnOnce(DownloadService) -> Fut,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        Ok(crate::runtime::spawn(f(self.inner.download_service().clone())).await?)
     }
 }

@@ -4,33 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Satchel, SatchelError};
+use super::{Satchel, SatchelError, TaskHandle};
 use crate::notes::{self, Note, NoteRevision};
-use crate::sync::{RejectedOp, SyncEvent, SyncReport, TokenProvider};
+use crate::sync::{RejectedOp, SyncEvent, SyncReport, SyncService, TokenProvider};
 
 /// Receives sync status events. Called on a core thread: hop to the UI thread yourself.
 #[uniffi::export(with_foreign)]
 pub trait SyncListener: Send + Sync {
     fn on_event(&self, event: SyncEvent);
-}
-
-/// A live subscription to sync status. Dropping it (or calling `cancel`) stops the events.
-#[derive(uniffi::Object)]
-pub struct SyncSubscription {
-    task: tokio::task::AbortHandle,
-}
-
-#[uniffi::export]
-impl SyncSubscription {
-    pub fn cancel(&self) {
-        self.task.abort();
-    }
-}
-
-impl Drop for SyncSubscription {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 #[uniffi::export]
@@ -43,42 +24,41 @@ impl Satchel {
         base_url: String,
         tokens: Arc<dyn TokenProvider>,
     ) -> Result<(), SatchelError> {
-        Ok(self.inner().sync().configure(&base_url, tokens)?)
+        Ok(self.account().sync().configure(&base_url, tokens)?)
     }
 
     /// Syncs now for at most `max_duration_ms` (WorkManager, BGTaskScheduler, a "sync now"
     /// button): pushes local changes, pulls the learner's others. Waits for a running sync first.
     pub async fn sync(&self, max_duration_ms: u64) -> Result<SyncReport, SatchelError> {
-        let sync = self.inner().sync();
-        crate::runtime::spawn(async move { sync.sync(Duration::from_millis(max_duration_ms)).await })
-            .await
-            .map_err(Into::into)
+        let sync = self.account().sync().clone();
+        Ok(crate::runtime::spawn(async move { sync.sync(Duration::from_millis(max_duration_ms)).await }).await?)
     }
 
     /// Stops the running sync soon (e.g. an iOS background task expiring). Nothing is lost.
     pub fn stop_sync(&self) {
-        self.inner().sync().stop();
+        self.account().sync().stop();
     }
 
     /// Asks for a sync in the background, without waiting for it.
     pub fn request_sync(&self) {
-        self.inner().sync().request();
+        self.account().sync().request();
     }
 
     /// The app came to the foreground: sync soon.
     pub fn resume(&self) {
-        self.inner().sync().request();
+        self.account().sync().request();
     }
 
     /// The latest sync status.
     pub fn sync_status(&self) -> SyncEvent {
-        self.inner().sync().subscribe().0
+        self.account().sync().subscribe().0
     }
 
-    /// Subscribes to sync status: the current one at once, then every change.
-    pub fn subscribe_sync(&self, listener: Arc<dyn SyncListener>) -> Arc<SyncSubscription> {
-        let (latest, mut events) = self.inner().sync().subscribe();
-        let task = crate::runtime::runtime().spawn(async move {
+    /// Subscribes to sync status: the current one at once, then every change. Freeing the handle
+    /// (or `cancel`) stops the events.
+    pub fn subscribe_sync(&self, listener: Arc<dyn SyncListener>) -> Arc<TaskHandle> {
+        let (latest, mut events) = self.account().sync().subscribe();
+        Arc::new(TaskHandle::spawn(async move {
             listener.on_event(latest);
             loop {
                 match events.recv().await {
@@ -87,18 +67,17 @@ impl Satchel {
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 }
             }
-        });
-        Arc::new(SyncSubscription { task: task.abort_handle() })
+        }))
     }
 
     /// Operations the server refused for good, newest first.
     pub async fn rejected_sync_ops(&self) -> Result<Vec<RejectedOp>, SatchelError> {
-        self.with_account(|a| a.sync().rejected_ops()).await
+        self.with_sync(SyncService::rejected_ops).await
     }
 
     /// Removes a refused operation from the list (the learner has seen it).
     pub async fn dismiss_rejected_sync_op(&self, op_id: String) -> Result<(), SatchelError> {
-        self.with_account(move |a| a.sync().dismiss_rejected_op(&op_id)).await
+        self.with_sync(move |s| s.dismiss_rejected_op(&op_id)).await
     }
 
     /// A note's other versions (edits made concurrently on other devices), newest first; for a
@@ -129,5 +108,16 @@ impl Satchel {
     /// `note_revisions` + `restore_note_revision`).
     pub async fn deleted_notes(&self, course_id: String) -> Result<Vec<Note>, SatchelError> {
         self.read(move |c| notes::sync::deleted(c, &course_id)).await
+    }
+}
+
+impl Satchel {
+    /// Runs blocking sync work on the core runtime and maps its error for the FFI.
+    async fn with_sync<T, F>(&self, f: F) -> Result<T, SatchelError>
+    where
+        F: FnOnce(&SyncService) -> crate::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.with_account(move |account| f(account.sync())).await
     }
 }

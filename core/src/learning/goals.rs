@@ -9,6 +9,7 @@ use super::study_time;
 use crate::catalog;
 use crate::error::{Error, Result};
 use crate::outbox::{self, Priority};
+use crate::store::meta;
 use crate::sync::local as sync_record;
 use crate::time::now_ms;
 
@@ -79,11 +80,7 @@ pub fn set_weekly_goal(tx: &Transaction<'_>, device_id: &str, days: u8) -> Resul
     if !(1..=7).contains(&days) {
         return Err(Error::invalid(format!("a weekly goal of {days} days is not between 1 and 7")));
     }
-    tx.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES ('weekly_goal_days', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([days.to_string()])?;
+    meta::put(tx, WEEKLY_GOAL_KEY, &days.to_string())?;
     let stamp = outbox::stamp(tx, device_id)?;
     let value = serde_json::json!(days);
     let record = match sync_record::load_setting(tx, WEEKLY_GOAL_KEY)? {
@@ -107,11 +104,7 @@ pub(crate) fn backfill_records(tx: &Transaction<'_>, device_id: &str) -> Result<
             sync_record::save_local(tx, &Record::Enrollment(record), &stamp, Priority::Normal)?;
         }
     }
-    let goal: Option<String> = tx
-        .prepare_cached("SELECT value FROM meta WHERE key = 'weekly_goal_days'")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
-    if let Some(days) = goal.and_then(|g| g.parse::<u8>().ok()) {
+    if let Some(days) = meta::get(tx, WEEKLY_GOAL_KEY)?.and_then(|g| g.parse::<u8>().ok()) {
         if sync_record::load_setting(tx, WEEKLY_GOAL_KEY)?.is_none() {
             let stamp = outbox::stamp(tx, device_id)?;
             let record = SettingRecord::new(WEEKLY_GOAL_KEY, serde_json::json!(days), stamp.clone())?;
@@ -140,11 +133,7 @@ pub(crate) fn apply_remote_enrollment(tx: &Transaction<'_>, record: &EnrollmentR
 pub(crate) fn apply_remote_setting(tx: &Transaction<'_>, record: &SettingRecord) -> Result<()> {
     if record.key == WEEKLY_GOAL_KEY {
         if let Some(days) = record.value.value.as_u64().filter(|d| (1..=7).contains(d)) {
-            tx.prepare_cached(
-                "INSERT INTO meta (key, value) VALUES ('weekly_goal_days', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )?
-            .execute([days.to_string()])?;
+            meta::put(tx, WEEKLY_GOAL_KEY, &days.to_string())?;
         }
     }
     Ok(())
@@ -156,12 +145,12 @@ pub fn summary(conn: &Connection, now_ms: i64, utc_offset_minutes: i32) -> Resul
     if !(-18 * 60..=18 * 60).contains(&utc_offset_minutes) {
         return Err(Error::invalid(format!("UTC offset {utc_offset_minutes} minutes is out of range")));
     }
-    let goal: u8 = conn
-        .prepare_cached("SELECT value FROM meta WHERE key = 'weekly_goal_days'")?
-        .query_row([], |r| r.get::<_, String>(0))
-        .optional()?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_WEEKLY_GOAL_DAYS);
+    let goal: u8 = match meta::get(conn, WEEKLY_GOAL_KEY)? {
+        Some(text) => {
+            text.parse().map_err(|_| Error::corrupt("weekly goal", format!("{text:?} is not a number")))?
+        }
+        None => DEFAULT_WEEKLY_GOAL_DAYS,
+    };
     let days = study_time::per_local_day(conn, utc_offset_minutes)?;
     Ok(summarize(&days, now_ms, utc_offset_minutes, goal))
 }

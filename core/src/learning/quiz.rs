@@ -51,6 +51,12 @@ pub enum AttemptState {
     Graded,
 }
 
+crate::store::sql_text_enum!(AttemptState {
+    InProgress => "in_progress",
+    SubmittedPending => "submitted_pending",
+    Graded => "graded",
+});
+
 /// One answer as given.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, uniffi::Record)]
 pub struct QuizAnswer {
@@ -141,9 +147,9 @@ pub fn start_attempt(tx: &Transaction<'_>, device_id: &str, lesson_id: &str) -> 
     };
     tx.prepare_cached(
         "INSERT INTO quiz_attempt (id, lesson_id, course_id, mode, state, answers, started_at_ms)
-         VALUES (?1, ?2, ?3, ?4, 'in_progress', '{}', ?5)",
+         VALUES (?1, ?2, ?3, ?4, ?5, '{}', ?6)",
     )?
-    .execute(params![row.id, row.lesson_id, row.course_id, row.mode, row.started_at_ms])?;
+    .execute(params![row.id, row.lesson_id, row.course_id, row.mode, row.state, row.started_at_ms])?;
     row.record(tx, device_id)?;
     Ok(row.public(&content))
 }
@@ -237,7 +243,7 @@ struct StoredAttempt {
     lesson_id: String,
     course_id: String,
     mode: QuizMode,
-    state: String,
+    state: AttemptState,
     answers: String,
     started_at_ms: i64,
     submitted_at_ms: Option<i64>,
@@ -286,10 +292,9 @@ impl AttemptRow {
             lesson_id: row.lesson_id,
             course_id: row.course_id,
             mode: row.mode,
-            state: serde_json::from_value(serde_json::Value::String(row.state))
-                .map_err(|e| Error::Internal(format!("unknown attempt state: {e}")))?,
+            state: row.state,
             answers: serde_json::from_str(&row.answers)
-                .map_err(|e| Error::Internal(format!("stored answers are unreadable: {e}")))?,
+                .map_err(|e| Error::corrupt("quiz answers", e.to_string()))?,
             started_at_ms: row.started_at_ms,
             submitted_at_ms: row.submitted_at_ms,
             score_percent: row.score_percent,
@@ -298,13 +303,12 @@ impl AttemptRow {
     }
 
     fn save(&self, tx: &Transaction<'_>, device_id: &str) -> Result<()> {
-        let answers = serde_json::to_string(&self.answers).map_err(|e| Error::Internal(e.to_string()))?;
-        let state = serde_json::to_value(self.state).map_err(|e| Error::Internal(e.to_string()))?;
+        let answers = serde_json::to_string(&self.answers)?;
         tx.prepare_cached(
             "UPDATE quiz_attempt SET state = ?2, answers = ?3, submitted_at_ms = ?4, score_percent = ?5, passed = ?6
              WHERE id = ?1",
         )?
-        .execute(params![self.id, state.as_str(), answers, self.submitted_at_ms, self.score_percent, self.passed])?;
+        .execute(params![self.id, self.state, answers, self.submitted_at_ms, self.score_percent, self.passed])?;
         self.record(tx, device_id)
     }
 

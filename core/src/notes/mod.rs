@@ -41,6 +41,8 @@ pub enum NoteKind {
     Highlight,
 }
 
+crate::store::sql_text_enum!(NoteKind { Note => "note", Highlight => "highlight" });
+
 /// What the app passes to create a note.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct NewNote {
@@ -105,7 +107,7 @@ pub fn add(tx: &Transaction<'_>, device_id: &str, new: NewNote) -> Result<Note> 
         note.id,
         note.lesson_id,
         note.course_id,
-        kind_text(note.kind),
+        note.kind,
         note.body,
         json(&note.anchor)?,
         note.color,
@@ -198,12 +200,11 @@ fn note_from_offset_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<Note> 
     let bad = |e: serde_json::Error| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     };
-    let kind: String = row.get(offset + 3)?;
     Ok(Note {
         id: row.get(offset)?,
         lesson_id: row.get(offset + 1)?,
         course_id: row.get(offset + 2)?,
-        kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(bad)?,
+        kind: row.get(offset + 3)?,
         body: row.get(offset + 4)?,
         anchor: serde_json::from_str(&row.get::<_, String>(offset + 5)?).map_err(bad)?,
         color: row.get(offset + 6)?,

@@ -22,8 +22,12 @@ pub use satchel_protocol::EntityKind;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::error::{Error, Result};
+use crate::store::meta;
 use crate::time::now_ms;
 use hlc::Hlc;
+
+/// The `meta` key holding the last clock stamp this device issued.
+const HLC_KEY: &str = "hlc";
 
 /// Which entries go first when the link is metered. Stored as 0–2 in `outbox.priority`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,26 +64,16 @@ pub fn stamp(tx: &Transaction<'_>, device_id: &str) -> Result<Hlc> {
 
 /// The last stamp this device issued (or received: see `sync`), if any.
 pub fn last_stamp(conn: &Connection) -> Result<Option<Hlc>> {
-    let text: Option<String> = conn
-        .prepare_cached("SELECT value FROM meta WHERE key = 'hlc'")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
     // A stamp that does not parse means the store is damaged: starting the clock over could stamp
     // new changes below ones already sent, so refuse instead.
-    text.map(|t| {
-        t.parse::<Hlc>().map_err(|e| Error::Internal(format!("the stored clock stamp is unreadable: {e}")))
-    })
-    .transpose()
+    meta::get(conn, HLC_KEY)?
+        .map(|text| text.parse::<Hlc>().map_err(|e| Error::corrupt("clock stamp", format!("{text:?}: {e}"))))
+        .transpose()
 }
 
 /// Replaces the clock's last stamp (after receiving newer stamps, or a server clamp).
 pub fn set_last_stamp(tx: &Transaction<'_>, stamp: &Hlc) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES ('hlc', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([stamp.to_string()])?;
-    Ok(())
+    meta::put(tx, HLC_KEY, &stamp.to_string())
 }
 
 /// Puts an entity's new state in the outbox: replaces its unfrozen entry if there is one (keeping
@@ -146,6 +140,11 @@ pub fn frozen(conn: &Connection, limit: u32) -> Result<Vec<OutboxEntry>> {
 /// Every entry, frozen ones first (in sequence order), then the rest oldest first.
 pub fn pending(conn: &Connection) -> Result<Vec<OutboxEntry>> {
     select(conn, "ORDER BY device_seq IS NULL, device_seq, seq", [])
+}
+
+/// How many changes wait for the next sync.
+pub fn pending_count(conn: &Connection) -> Result<u32> {
+    Ok(counts(conn)?.0)
 }
 
 /// Entries waiting, and how many of those are not frozen yet.

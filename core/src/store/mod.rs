@@ -5,8 +5,12 @@
 //! function that fails half-way leaves nothing behind. The store is synchronous on purpose: the
 //! FFI layer runs these closures on the core runtime's blocking pool, never on an async thread.
 
+pub mod meta;
 mod open;
 pub mod schema;
+mod text_enum;
+
+pub(crate) use text_enum::sql_text_enum;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

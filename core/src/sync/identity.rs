@@ -12,9 +12,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use rusqlite::{OptionalExtension, Transaction};
+use rusqlite::Transaction;
 
 use crate::error::Result;
+use crate::store::meta;
 
 /// Name of the file holding the device id, in the account directory.
 pub const DEVICE_ID_FILE: &str = "device-id";
@@ -36,8 +37,8 @@ pub struct DeviceIdentity {
 /// call [`write_file`]. A crash in between only makes the next open choose yet another new id,
 /// which is harmless.
 pub fn settle(tx: &Transaction<'_>, dir: &Path) -> Result<DeviceIdentity> {
-    let in_db = get(tx, "device_id")?;
-    let marker = get(tx, FILE_MARKER_KEY)?;
+    let in_db = meta::get(tx, "device_id")?;
+    let marker = meta::get(tx, FILE_MARKER_KEY)?;
     let in_file = read_file(dir)?;
     let (device_id, replaced) = match (in_db, in_file) {
         (None, _) => (new_id(), false),
@@ -45,8 +46,8 @@ pub fn settle(tx: &Transaction<'_>, dir: &Path) -> Result<DeviceIdentity> {
         (Some(db), None) if marker.is_none() => (db, false),
         (Some(_), _) => (new_id(), true),
     };
-    put(tx, "device_id", &device_id)?;
-    put(tx, FILE_MARKER_KEY, &device_id)?;
+    meta::put(tx, "device_id", &device_id)?;
+    meta::put(tx, FILE_MARKER_KEY, &device_id)?;
     Ok(DeviceIdentity { device_id, replaced })
 }
 
@@ -74,26 +75,7 @@ fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn get(tx: &Transaction<'_>, key: &str) -> Result<Option<String>> {
-    Ok(tx
-        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?)
-}
-
-fn put(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([key, value])?;
-    Ok(())
-}
-
 /// The device's display name for the server's device list (empty if never set).
 pub fn device_name(conn: &rusqlite::Connection) -> Result<String> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM meta WHERE key = 'device_name'")?
-        .query_row([], |r| r.get::<_, String>(0))
-        .optional()?
-        .unwrap_or_default())
+    Ok(meta::get(conn, "device_name")?.unwrap_or_default())
 }

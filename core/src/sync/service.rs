@@ -90,6 +90,11 @@ impl SyncService {
         &self.store
     }
 
+    /// Stops serving triggers and the running sync (the account is closing).
+    pub fn shutdown(&self) {
+        self.sync.shutdown();
+    }
+
     /// Where to sync and how to get tokens. Starts serving triggers (reconnect, foreground, the
     /// period); replaces an earlier configuration.
     pub fn configure(&self, base_url: &str, tokens: Arc<dyn TokenProvider>) -> Result<()> {

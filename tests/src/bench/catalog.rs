@@ -46,28 +46,26 @@ pub fn outline() -> Result<Row> {
     catalog::import_manifest(&store, &big_manifest())?;
 
     let ours = median_time(10, RUNS, || {
-        let outline = store.read(|c| catalog::course_outline(c, "big")).expect("outline");
+        let outline = store.read(|c| catalog::course_outline(c, "big"))?;
         assert_eq!(outline.modules.len(), MODULES);
-    });
+        Ok(())
+    })?;
 
     let raw_conn = Connection::open(&path)?;
     let raw = median_time(10, RUNS, || {
-        let mut stmt = raw_conn
-            .prepare_cached(
-                "SELECT l.id, l.course_id, l.module_id, l.title, l.kind, l.duration_ms, r.kind, r.bytes
+        let mut stmt = raw_conn.prepare_cached(
+            "SELECT l.id, l.course_id, l.module_id, l.title, l.kind, l.duration_ms, r.kind, r.bytes
                  FROM lesson l JOIN module m ON m.id = l.module_id
                  LEFT JOIN rendition r ON r.lesson_id = l.id
                  WHERE l.course_id = 'big' ORDER BY m.position, l.position, r.kind",
-            )
-            .expect("prepare");
+        )?;
         let rows: Vec<RawRow> = stmt
             .query_map([], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
-            })
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
+            })?
+            .collect::<Result<_, _>>()?;
         assert_eq!(rows.len(), MODULES * LESSONS_PER_MODULE * 3);
-    });
+        Ok(())
+    })?;
     Ok(Row::at_most("catalog_outline_ms", ms(ours), "ms", "raw rusqlite: one query, same rows", ms(raw), 2.0))
 }

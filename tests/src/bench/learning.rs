@@ -183,9 +183,10 @@ pub fn note_search() -> Result<Row> {
     let ours = median_time(5, 120, || {
         let q = queries[i % queries.len()];
         i += 1;
-        let hits = store.read(|c| notes::search(c, q, None, 50)).expect("search");
+        let hits = store.read(|c| notes::search(c, q, None, 50))?;
         assert!(!hits.is_empty(), "{q} finds notes");
-    });
+        Ok(())
+    })?;
     let raw = Connection::open(dir.path().join("bench.db"))?;
     let mut j = 0;
     let peer = median_time(5, 120, || {
@@ -196,14 +197,13 @@ pub fn note_search() -> Result<Row> {
             "SELECT id FROM note WHERE deleted = 0 AND {} ORDER BY updated_at_ms DESC LIMIT 50",
             (1..=words.len()).map(|n| format!("body LIKE ?{n}")).collect::<Vec<_>>().join(" AND ")
         );
-        let mut stmt = raw.prepare_cached(&sql).expect("prepare");
+        let mut stmt = raw.prepare_cached(&sql)?;
         let hits: Vec<String> = stmt
-            .query_map(rusqlite::params_from_iter(words.iter()), |r| r.get(0))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
+            .query_map(rusqlite::params_from_iter(words.iter()), |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         assert!(!hits.is_empty());
-    });
+        Ok(())
+    })?;
     Ok(Row::new(
         "note_search_10k_median_ms",
         ms(ours),

@@ -11,20 +11,24 @@ pub mod sync;
 
 use std::time::{Duration, Instant};
 
-/// Median of `runs` timings of `f`, after `warmup` untimed runs.
-pub fn median_time(warmup: usize, runs: usize, mut f: impl FnMut()) -> Duration {
+/// Median of `runs` timings of `f`, after `warmup` untimed runs. The first failing run ends the
+/// benchmark with its error.
+pub fn median_time(
+    warmup: usize,
+    runs: usize,
+    mut f: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Duration> {
     for _ in 0..warmup {
-        f();
+        f()?;
     }
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        f()?;
+        times.push(start.elapsed());
+    }
     times.sort();
-    times[times.len() / 2]
+    times.get(times.len() / 2).copied().ok_or_else(|| anyhow::anyhow!("no timed runs"))
 }
 
 pub fn ms(d: Duration) -> f64 {

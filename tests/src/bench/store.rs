@@ -16,19 +16,21 @@ pub fn open_migrate() -> Result<Row> {
     let mut n = 0;
     let ours = median_time(3, RUNS, || {
         n += 1;
-        let store = Store::open(dir.path().join(format!("ours-{n}.db"))).expect("open store");
-        store.close().expect("close store");
-    });
+        let store = Store::open(dir.path().join(format!("ours-{n}.db")))?;
+        store.close()?;
+        Ok(())
+    })?;
     let raw = median_time(3, RUNS, || {
         n += 1;
-        let mut conn = Connection::open(dir.path().join(format!("raw-{n}.db"))).expect("open raw");
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).expect("wal");
-        let tx = conn.transaction().expect("tx");
+        let mut conn = Connection::open(dir.path().join(format!("raw-{n}.db")))?;
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        let tx = conn.transaction()?;
         for sql in MIGRATIONS {
-            tx.execute_batch(sql).expect("schema");
+            tx.execute_batch(sql)?;
         }
-        tx.commit().expect("commit");
-    });
+        tx.commit()?;
+        Ok(())
+    })?;
     Ok(Row::at_most(
         "store_open_migrate_ms",
         ms(ours),
