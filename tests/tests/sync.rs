@@ -1,6 +1,8 @@
 //! Sync end to end: learners' devices (real accounts, real SQLite files) syncing through the
 //! reference sync server running as a real process on loopback.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
