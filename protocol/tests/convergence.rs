@@ -5,6 +5,8 @@
 //! an edit that saw it, the latest write of every field, the earliest completion, each
 //! device's own study time exactly once, the furthest an attempt got.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;

@@ -2,6 +2,8 @@
 //! that type, pass its validation, and encode back to the same JSON: the spec cannot drift
 //! from the code.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 use satchel_protocol::Record;
 use satchel_protocol::messages::{
     ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, RegisterRequest, RegisterResponse,

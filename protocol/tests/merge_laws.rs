@@ -3,6 +3,8 @@
 //! properties a learner relies on: no note text lost unless an edit that saw it replaced it,
 //! completion sticky, study time never counted twice, attempts never going backwards.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use proptest::prelude::*;

@@ -1,6 +1,8 @@
 //! The operator commands through the real binary: `sync-secret`, `sync-token`,
 //! `serve --sync-db --sync-secret --grading`, and `sync-new-epoch`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod support;
 
 use std::io::{BufRead, BufReader};

@@ -1,6 +1,8 @@
 //! The sync API over real HTTP on loopback: the protocol's happy path, every kind of bad input,
 //! isolation between learners, limits, and the reset handshakes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
 mod support;
 
 use reqwest::StatusCode;

@@ -1,6 +1,7 @@
 //! A sync server on loopback for the HTTP tests: the real router (static content + sync API)
 //! over a real SQLite file, spawned in-process on 127.0.0.1:0, and a reqwest client.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 #![allow(dead_code)] // Each test file uses its own part of the harness.
 
 use std::path::PathBuf;

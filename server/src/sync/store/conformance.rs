@@ -10,6 +10,9 @@
 //! fresh, empty [`TestStore`]. Compiled into the library (hidden from the docs) so a backend in
 //! another crate, or behind a feature, can run the same suite.
 
+// Test code compiled into the library: a failed unwrap is a failed conformance test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::any::Any;
 
 use satchel_protocol::messages::{
