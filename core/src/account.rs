@@ -13,14 +13,16 @@ use crate::downloads::{DownloadService, Downloads};
 use crate::error::{Error, Result};
 use crate::learning::StudyClock;
 use crate::store::{DATABASE_FILE, Store, meta};
+use crate::sync::{self, SyncRuntime, SyncService, identity};
 
 /// Everything the core holds open for one account. The FFI `Satchel` object wraps one of these.
 pub struct Account {
     dir: PathBuf,
     store: Arc<Store>,
-    device_id: String,
+    device_id: Arc<str>,
     clock: Arc<StudyClock>,
     downloads: DownloadService,
+    sync: SyncService,
 }
 
 impl Account {
@@ -44,27 +46,34 @@ impl Account {
             if !device_name.trim().is_empty() {
                 meta::put(tx, "device_name", device_name.trim())?;
             }
-            // The device id is made once and never changes: sync uses it to tell this device's
-            // changes from those of the learner's other devices.
-            match meta::get(tx, "device_id")? {
-                Some(id) => Ok(id),
-                None => {
-                    let id = uuid::Uuid::new_v4().to_string();
-                    meta::put(tx, "device_id", &id)?;
-                    Ok(id)
-                }
+            // The device id is made once and kept, unless the database turns out to be a copy:
+            // sync uses it to tell this device's changes from those of the learner's others.
+            let identity = identity::settle(tx, &dir)?;
+            if identity.replaced {
+                sync::reset::start_over_as_new_device(tx, &identity.device_id)?;
             }
+            sync::backfill::run_if_needed(tx, &identity.device_id)?;
+            Ok(identity.device_id)
         })?;
+        identity::write_file(&dir, &device_id)?;
+        let device_id: Arc<str> = device_id.into();
         let clock = Arc::new(StudyClock::default());
+        let live_downloads = Arc::new(Downloads::default());
         let downloads = DownloadService::new(
             Arc::clone(&store),
             ContentStore::new(dir.join("content")),
-            Arc::new(Downloads::default()),
+            Arc::clone(&live_downloads),
             Arc::clone(&clock),
             LazyClient::default(),
             trusted_keys.into(),
         );
-        Ok(Account { dir, store, device_id, clock, downloads })
+        let sync = SyncService::new(
+            Arc::clone(&store),
+            Arc::clone(&device_id),
+            live_downloads,
+            Arc::new(SyncRuntime::default()),
+        );
+        Ok(Account { dir, store, device_id, clock, downloads, sync })
     }
 
     pub fn dir(&self) -> &Path {
@@ -95,8 +104,20 @@ impl Account {
         &self.downloads
     }
 
+    /// Sync's operations over this account's store, network and data meter.
+    pub fn sync(&self) -> &SyncService {
+        &self.sync
+    }
+
     /// This installation's stable id.
     pub fn device_id(&self) -> &str {
         &self.device_id
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        // The trigger task holds the sync machinery, not the account: stop it with the account.
+        self.sync.shutdown();
     }
 }

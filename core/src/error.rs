@@ -59,6 +59,14 @@ pub enum Error {
     #[error("no {kind} with id {id:?}")]
     NotFound { kind: &'static str, id: String },
 
+    /// A synced record refused a change (over a protocol limit, or a stale clock stamp).
+    #[error("sync record: {0}")]
+    Record(#[from] satchel_protocol::RecordError),
+
+    /// Sync with the server failed (see [`crate::sync::SyncError`]); the outbox is intact.
+    #[error("sync: {0}")]
+    Sync(#[from] crate::sync::SyncError),
+
     /// Something the core wrote earlier reads back wrong (a damaged database or file). Never
     /// "repaired" by resetting it: that could lose or reorder a learner's changes.
     #[error("stored {what} is unreadable: {reason}")]

@@ -32,6 +32,7 @@ pub mod outbox;
 mod run_loop;
 pub mod runtime;
 pub mod store;
+pub mod sync;
 pub mod time;
 
 pub use error::{Error, Result};

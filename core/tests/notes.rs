@@ -95,8 +95,10 @@ fn notes_are_created_edited_and_deleted_with_outbox_entries() {
     let entries = store.read(outbox::pending).unwrap();
     assert_eq!(entries.len(), 1, "edits of an unsent note coalesce");
     let change: serde_json::Value = serde_json::from_str(&entries[0].change).unwrap();
-    assert_eq!(change["body"], "DNS: names to addresses");
-    assert_eq!(change["deleted"], false);
+    let heads = change["body"]["heads"].as_object().unwrap();
+    assert_eq!(heads.len(), 1, "an edit replaces the version it was made from: {heads:?}");
+    assert_eq!(heads.values().next().unwrap()["text"], "DNS: names to addresses");
+    assert_eq!(change["deleted"]["value"], false);
 
     store.write(|tx| notes::delete(tx, DEVICE, &note.id)).unwrap();
     assert!(store.read(|c| notes::for_lesson(c, VIDEO)).unwrap().is_empty());
@@ -107,7 +109,7 @@ fn notes_are_created_edited_and_deleted_with_outbox_entries() {
     assert_eq!(tombstones, 1, "the deletion is kept as a tombstone for sync");
     let change: serde_json::Value =
         serde_json::from_str(&store.read(outbox::pending).unwrap()[0].change).unwrap();
-    assert_eq!(change["deleted"], true);
+    assert_eq!(change["deleted"]["value"], true);
     assert!(
         store.read(|c| notes::search(c, "phone", None, 10)).unwrap().is_empty(),
         "deleted notes are not found"

@@ -17,6 +17,7 @@ const FIXTURES: &[(u32, &str)] = &[
     (2, include_str!("fixtures/schema_v2.sql")),
     (3, include_str!("fixtures/schema_v3.sql")),
     (4, include_str!("fixtures/schema_v4.sql")),
+    (5, include_str!("fixtures/schema_v5.sql")),
 ];
 
 #[test]
@@ -92,4 +93,45 @@ fn a_course_fetched_before_pins_existed_refuses_unsigned_imports() {
         "{err:?}"
     );
     assert_eq!(store.read(|c| Ok(common::dump(c))).unwrap(), before);
+}
+
+/// A database from before sync opened as an account: every pending change becomes its entity's
+/// sync record, keeping the operation id it was queued under, and nothing else is queued.
+#[test]
+fn pending_changes_from_before_sync_become_records_under_their_op_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Connection::open(dir.path().join("satchel.db")).unwrap();
+    conn.execute_batch(include_str!("fixtures/schema_v4.sql")).unwrap();
+    let before: Vec<(String, String, String)> = conn
+        .prepare("SELECT op_id, entity_kind, entity_id FROM outbox ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(conn);
+
+    let account = satchel_core::account::Account::open(dir.path(), "", &[]).unwrap();
+    let after = account.store().read(satchel_core::outbox::pending).unwrap();
+    let mut ids: Vec<(String, String, String)> =
+        after.iter().map(|e| (e.op_id.clone(), e.entity_kind.clone(), e.entity_id.clone())).collect();
+    ids.sort();
+    let mut expected = before.clone();
+    expected.sort();
+    assert_eq!(ids, expected);
+    for entry in &after {
+        let record: satchel_protocol::Record = serde_json::from_str(&entry.change).unwrap();
+        assert_eq!(record.key().0.as_str(), entry.entity_kind);
+        assert_eq!(record.key().1, entry.entity_id);
+        record.validate().unwrap();
+    }
+    let records: i64 = account
+        .store()
+        .read(|c| Ok(c.query_row("SELECT count(*) FROM sync_record", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(records as usize, before.len());
+    // Opening again changes nothing.
+    drop(account);
+    let again = satchel_core::account::Account::open(dir.path(), "", &[]).unwrap();
+    assert_eq!(again.store().read(satchel_core::outbox::pending).unwrap(), after);
 }

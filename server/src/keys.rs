@@ -18,14 +18,7 @@ pub fn generate(path: &Path) -> Result<String> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut file = crate::private_file::create(path, true)?;
     writeln!(file, "{}", STANDARD.encode(seed))?;
     Ok(STANDARD.encode(key.verifying_key().to_bytes()))
 }

@@ -4,13 +4,15 @@
 //! addressed content, `serve` hosts it (byte ranges, strong ETags, If-Range) as any static host
 //! would, `rotate` hands published courses over from an old publisher key to a new one, and
 //! `sample-course` builds the sample course's source with generated lecture videos.
-//! The sync API joins it with its issue.
+//! `serve --sync-db --sync-secret` adds the sync API beside the content; `sync-secret`,
+//! `sync-token` and `sync-new-epoch` are its operator commands.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use satchel_server::sync::auth::{self, TokenKey};
 use satchel_server::{keys, pack, rotate, sample, serve};
 
 #[derive(Parser)]
@@ -37,6 +39,10 @@ enum Command {
         /// The publisher key from `keygen`.
         #[arg(long)]
         key: PathBuf,
+        /// Where to write the private answer keys of graded quizzes (never publish this
+        /// folder; give it to `serve --grading`). Default: `<OUT>.grading` beside OUT.
+        #[arg(long)]
+        grading_out: Option<PathBuf>,
     },
     /// After packing OUT with a new key: sign, with the old key, a rotation to the new one into
     /// every manifest under OUT, so apps that pinned the courses to the old key accept the new.
@@ -59,6 +65,38 @@ enum Command {
         /// Address to listen on; port 0 picks a free port. The chosen address is printed first.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Enables the sync API (`/sync/v1/…`) with its SQLite database here (created if new).
+        #[arg(long, requires = "sync_secret")]
+        sync_db: Option<PathBuf>,
+        /// The token secret from `sync-secret`; required with --sync-db.
+        #[arg(long, requires = "sync_db")]
+        sync_secret: Option<PathBuf>,
+        /// Folder of grading files from `pack` (answer keys of graded quizzes).
+        #[arg(long, requires = "sync_db")]
+        grading: Option<PathBuf>,
+    },
+    /// Make the secret that signs sync tokens (created readable by you only).
+    SyncSecret {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Mint a sync bearer token for a learner; prints it on stdout.
+    SyncToken {
+        /// The learner id (1 to 128 of A-Z a-z 0-9 . _ - @).
+        #[arg(long)]
+        learner: String,
+        /// Seconds the token stays valid.
+        #[arg(long, default_value_t = 30 * 24 * 3600)]
+        ttl_s: u64,
+        /// The secret from `sync-secret`.
+        #[arg(long)]
+        secret: PathBuf,
+    },
+    /// Give the sync database a new epoch: run it after restoring a backup, so every device
+    /// notices and resends what the backup lacks (the reset handshake).
+    SyncNewEpoch {
+        #[arg(long)]
+        sync_db: PathBuf,
     },
 }
 
@@ -66,14 +104,35 @@ fn main() -> Result<()> {
     tracing_subscriber::fmt().with_writer(std::io::stderr).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match Cli::parse().command {
-        Command::Serve { dir, listen } => runtime.block_on(serve::run(dir, listen)),
+        Command::Serve { dir, listen, sync_db, sync_secret, grading } => {
+            let sync = match (sync_db, sync_secret) {
+                (Some(db), Some(secret)) => Some(serve::SyncOptions { db, secret, grading }),
+                _ => None,
+            };
+            runtime.block_on(serve::run_with(serve::ServeOptions { dir, listen, sync }))
+        }
+        Command::SyncSecret { out } => {
+            auth::generate_secret(&out)?;
+            eprintln!("wrote {}; keep it private and pass it to serve --sync-secret", out.display());
+            Ok(())
+        }
+        Command::SyncToken { learner, ttl_s, secret } => {
+            let key = TokenKey::load(&secret)?;
+            println!("{}", key.mint(&learner, auth::now_s().saturating_add(ttl_s))?);
+            Ok(())
+        }
+        Command::SyncNewEpoch { sync_db } => {
+            let epoch = runtime.block_on(serve::new_epoch(&sync_db))?;
+            println!("{epoch}");
+            Ok(())
+        }
         Command::Keygen { out } => {
             println!("{}", keys::generate(&out)?);
             Ok(())
         }
-        Command::Pack { src, out, key } => {
+        Command::Pack { src, out, key, grading_out } => {
             let key = keys::load(&key)?;
-            let report = pack::pack(&src, &out, &key)?;
+            let report = pack::pack_with(&src, &out, &key, &pack::PackOptions { grading_out })?;
             pack::print_report(&report);
             Ok(())
         }

@@ -1,12 +1,18 @@
-//! Static hosting of published content.
+//! Static hosting of published content, and the sync API beside it when enabled.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use axum::Router;
 
+use crate::grading::AnswerKeys;
 use crate::static_files;
+use crate::sync::auth::TokenKey;
+use crate::sync::rate_limit::RateLimit;
+use crate::sync::store::{SqliteStore, SyncStore};
+use crate::sync::{self, SyncService};
 
 /// The router that serves `dir`: plain files with byte ranges and validators, as nginx or a CDN
 /// would, so the core can be tested against either.
@@ -14,23 +20,90 @@ pub fn router(dir: PathBuf) -> Router {
     Router::new().fallback(static_files::serve).with_state(dir)
 }
 
+/// The static router with the sync routes (`/sync/v1/…`) beside it. Every other path is served
+/// exactly as [`router`] serves it.
+pub fn router_with_sync(dir: PathBuf, service: Arc<SyncService>) -> Router {
+    sync::http::routes(service).merge(router(dir))
+}
+
+/// `serve` with everything it can be given.
+pub struct ServeOptions {
+    pub dir: PathBuf,
+    pub listen: SocketAddr,
+    /// `None`: static content only.
+    pub sync: Option<SyncOptions>,
+}
+
+/// Where the sync API keeps its state and secrets.
+pub struct SyncOptions {
+    pub db: PathBuf,
+    pub secret: PathBuf,
+    /// Grading files from `pack`; `None`: graded attempts stay pending.
+    pub grading: Option<PathBuf>,
+}
+
+/// Opens the sync store and loads the secret and answer keys.
+pub async fn sync_service(options: &SyncOptions) -> Result<Arc<SyncService>> {
+    let store = SqliteStore::open(&options.db)
+        .await
+        .with_context(|| format!("cannot open the sync database {}", options.db.display()))?;
+    let tokens = TokenKey::load(&options.secret)?;
+    let answer_keys = match &options.grading {
+        Some(dir) => AnswerKeys::load_dir(dir)?,
+        None => AnswerKeys::default(),
+    };
+    if answer_keys.is_empty() {
+        tracing::warn!("no answer keys loaded: attempts at graded quizzes will stay pending");
+    } else {
+        tracing::info!(quizzes = answer_keys.len(), "answer keys loaded");
+    }
+    Ok(Arc::new(SyncService::new(Arc::new(store), tokens, answer_keys, RateLimit::default())))
+}
+
 /// Serves `dir` on `listen` until interrupted. Prints `listening on http://ADDR` as its first
 /// line on stdout, so scripts and tests can use port 0.
 pub async fn run(dir: PathBuf, listen: SocketAddr) -> Result<()> {
+    run_with(ServeOptions { dir, listen, sync: None }).await
+}
+
+/// Serves the content, and the sync API when configured (with its hourly tombstone purge).
+pub async fn run_with(options: ServeOptions) -> Result<()> {
+    let ServeOptions { dir, listen, sync } = options;
     if !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
+    let (app, purge) = match &sync {
+        None => (router(dir.clone()), None),
+        Some(sync_options) => {
+            let service = sync_service(sync_options).await?;
+            let purge = sync::spawn_purge(service.store.clone(), sync::PURGE_EVERY);
+            (router_with_sync(dir.clone(), service), Some(purge))
+        }
+    };
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     println!("listening on http://{local}");
-    tracing::info!(%local, dir = %dir.display(), "serving content");
-    axum::serve(listener, router(dir))
+    tracing::info!(%local, dir = %dir.display(), sync = sync.is_some(), "serving content");
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
-        .await?;
+        .await;
+    if let Some(purge) = purge {
+        purge.abort();
+    }
+    served?;
     Ok(())
+}
+
+/// `satchel-server sync-new-epoch`: renews the epoch of the database at `db`.
+pub async fn new_epoch(db: &Path) -> Result<String> {
+    if !db.is_file() {
+        bail!("{} does not exist", db.display());
+    }
+    let store = SqliteStore::open(db).await.with_context(|| format!("cannot open {}", db.display()))?;
+    Ok(store.new_epoch().await?)
 }
 
 /// A server running in the background of a tokio runtime; stops when dropped.
@@ -50,12 +123,17 @@ pub async fn spawn(dir: PathBuf, listen: SocketAddr) -> Result<Background> {
     if !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
+    spawn_router(router(dir), listen).await
+}
+
+/// Serves `app` on `listen` as a task of the current runtime (tests, benches, the demo).
+pub async fn spawn_router(app: Router, listen: SocketAddr) -> Result<Background> {
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router(dir)).await {
-            tracing::error!(%error, "embedded content server stopped");
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "embedded server stopped");
         }
     });
     Ok(Background { addr, task })

@@ -54,7 +54,7 @@ struct State {
     upstream: SocketAddr,
     faults: Mutex<Faults>,
     counters: Counters,
-    /// The first line and Range/If-Range headers of every request seen.
+    /// The first line and Range/If-Range headers of every request seen (GET, HEAD, POST).
     requests: Mutex<Vec<String>>,
     /// Bumped when the faults change: open connections close, so the client's pooled
     /// keep-alive connections cannot dodge the new faults.
@@ -304,7 +304,9 @@ fn rewrite_content_range(chunk: Vec<u8>) -> Vec<u8> {
 
 fn log_request(state: &State, bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
-    let Some(first) = text.lines().next().filter(|l| l.starts_with("GET ") || l.starts_with("HEAD ")) else {
+    let Some(first) =
+        text.lines().next().filter(|l| ["GET ", "HEAD ", "POST "].iter().any(|m| l.starts_with(m)))
+    else {
         return;
     };
     let header = |name: &str| {

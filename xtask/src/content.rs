@@ -7,11 +7,14 @@ use anyhow::{Context, Result, bail};
 
 use crate::{paths, tools};
 
-/// A running `satchel-server serve` of the packed sample; killed when dropped.
+/// A running `satchel-server serve` of the packed sample, with the sync API on; killed when
+/// dropped.
 pub struct SampleServer {
     child: Child,
     pub base_url: String,
     pub public_key: String,
+    /// Sync bearer tokens for two learners, minted from the server's secret.
+    pub sync_tokens: [String; 2],
 }
 
 impl Drop for SampleServer {
@@ -29,8 +32,10 @@ pub fn serve_sample() -> Result<SampleServer> {
     let work = paths::target_dir().join("kotlin-tests");
     let key = work.join("publisher.key");
     let packed = work.join("content");
+    let sync_db = work.join("sync.db");
+    let sync_secret = work.join("sync.secret");
     std::fs::create_dir_all(&work)?;
-    for stale in [&key, &packed] {
+    for stale in [&key, &packed, &sync_db, &sync_secret] {
         if stale.is_dir() {
             std::fs::remove_dir_all(stale)?;
         } else if stale.exists() {
@@ -53,10 +58,30 @@ pub fn serve_sample() -> Result<SampleServer> {
             .stdout(Stdio::null()),
     )?;
 
+    tools::run(
+        Command::new(&server).arg("sync-secret").arg("--out").arg(&sync_secret).stderr(Stdio::null()),
+    )?;
+    let mut sync_tokens = Vec::new();
+    for learner in ["kotlin-amina", "kotlin-bilal"] {
+        let output = Command::new(&server)
+            .args(["sync-token", "--learner", learner, "--ttl-s", "86400", "--secret"])
+            .arg(&sync_secret)
+            .output()?;
+        if !output.status.success() {
+            bail!("sync-token failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        sync_tokens.push(String::from_utf8_lossy(&output.stdout).trim().to_owned());
+    }
+    let sync_tokens: [String; 2] =
+        sync_tokens.try_into().map_err(|_| anyhow::anyhow!("expected two sync tokens"))?;
+
     let mut child = Command::new(&server)
         .arg("serve")
         .arg(&packed)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--sync-db"])
+        .arg(&sync_db)
+        .arg("--sync-secret")
+        .arg(&sync_secret)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
@@ -66,5 +91,5 @@ pub fn serve_sample() -> Result<SampleServer> {
         let _ = child.kill();
         bail!("unexpected first line from satchel-server: {first:?}");
     };
-    Ok(SampleServer { base_url: format!("{addr}/"), child, public_key })
+    Ok(SampleServer { base_url: format!("{addr}/"), child, public_key, sync_tokens })
 }

@@ -55,6 +55,8 @@ pub fn run_tests(tools: &TestTools, generated: &Generated, content: &SampleServe
             .arg(format!("-Djna.library.path={}", library_dir.display()))
             .arg(format!("-Dsatchel.contentUrl={}", content.base_url))
             .arg(format!("-Dsatchel.publisherKey={}", content.public_key))
+            .arg(format!("-Dsatchel.syncToken={}", content.sync_tokens[0]))
+            .arg(format!("-Dsatchel.otherSyncToken={}", content.sync_tokens[1]))
             .arg("-classpath")
             .arg(join_paths(&classpath)?)
             .arg(RUNNER_CLASS)

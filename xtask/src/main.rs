@@ -4,6 +4,7 @@
 //!   -D warnings`), installs what the tests need, then runs the Rust tests, a bounded
 //!   `cargo fuzz` run of each fuzz target, and the Kotlin tests on the JVM against the freshly
 //!   built core library.
+//! - `cargo xtask kotlin`: only the Kotlin tests (bindings, the sample server, the JVM run).
 //! - `cargo xtask bench [FILTER]`: runs the benchmarks and writes `target/bench/results.json`.
 //! - `cargo xtask bindings`: generates the Kotlin and Swift bindings into `target/bindings/`.
 
@@ -28,6 +29,8 @@ struct Cli {
 enum Command {
     /// Install missing tools, then run every Rust, Kotlin/JVM and end-to-end test.
     Test,
+    /// Run only the Kotlin/JVM tests against a fresh debug build of the core.
+    Kotlin,
     /// Run the benchmarks (optionally only those whose name contains FILTER).
     Bench { filter: Option<String> },
     /// Generate the Kotlin and Swift bindings from a debug build of the core.
@@ -37,6 +40,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Command::Test => test(),
+        Command::Kotlin => kotlin_only(),
         Command::Bench { filter } => bench(filter),
         Command::Bindings => bindings::generate().map(|_| ()),
     };
@@ -57,6 +61,13 @@ fn test() -> Result<()> {
     tools::cargo(&["build", "--workspace", "--all-targets"])?;
     tools::cargo(&["test", "--workspace", "--no-fail-fast"])?;
     fuzz::run_bounded()?;
+    let generated = bindings::generate()?;
+    let server = content::serve_sample()?;
+    kotlin::run_tests(&tools, &generated, &server)
+}
+
+fn kotlin_only() -> Result<()> {
+    let tools = tools::ensure_test_tools()?;
     let generated = bindings::generate()?;
     let server = content::serve_sample()?;
     kotlin::run_tests(&tools, &generated, &server)

@@ -15,7 +15,7 @@ mod hashing;
 pub mod policy;
 pub mod queue;
 pub mod resolve;
-mod retry;
+pub(crate) mod retry;
 pub mod runner;
 mod service;
 pub mod storage;
@@ -144,6 +144,11 @@ impl Downloads {
         self.network.send_replace(network);
     }
 
+    /// Follows the reported network (sync starts when the phone reconnects).
+    pub fn watch_network(&self) -> watch::Receiver<NetworkType> {
+        self.network.subscribe()
+    }
+
     pub fn tuning(&self) -> Tuning {
         lock(&self.tuning).clone()
     }
@@ -151,6 +156,11 @@ impl Downloads {
     /// Replaces the transfer knobs (tests, or an app with unusual needs).
     pub fn set_tuning(&self, tuning: Tuning) {
         *lock(&self.tuning) = tuning;
+    }
+
+    /// The data meter downloads and sync both count their bytes on.
+    pub(crate) fn meter(&self) -> &policy::Meter {
+        &self.meter
     }
 
     pub fn events(&self) -> &events::EventHub {

@@ -54,7 +54,8 @@ impl From<Error> for SatchelError {
             }
             Error::NotFound { .. } => SatchelError::NotFound { reason },
             Error::Content(_) => SatchelError::Integrity { reason },
-            Error::Network(_) => SatchelError::Network { reason },
+            Error::Network(_) | Error::Sync(_) => SatchelError::Network { reason },
+            Error::Record(_) => SatchelError::InvalidInput { reason },
             Error::ForeignDatabase(_) | Error::DatabaseTooNew { .. } => {
                 SatchelError::IncompatibleStore { reason }
             }

@@ -12,9 +12,11 @@ mod error;
 mod learning;
 mod notes;
 mod satchel;
+mod sync;
 mod task_handle;
 
 pub use downloads::DownloadListener;
 pub use error::SatchelError;
 pub use satchel::{Satchel, SatchelConfig};
+pub use sync::SyncListener;
 pub use task_handle::TaskHandle;

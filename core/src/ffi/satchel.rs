@@ -61,6 +61,7 @@ impl Satchel {
     /// "free this handle" on the generated class; freeing the last handle also closes the database,
     /// but silently.
     pub fn shutdown(&self) -> Result<(), SatchelError> {
+        self.inner.sync().shutdown();
         Ok(self.inner.store().close()?)
     }
 

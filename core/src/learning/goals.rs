@@ -2,20 +2,23 @@
 //! on the phone from local data.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
+use satchel_protocol::Record;
+use satchel_protocol::records::{EnrollmentRecord, SettingRecord};
 
 use super::study_time;
 use crate::catalog;
 use crate::error::{Error, Result};
-use crate::outbox::{self, Coalesce, EntityKind};
+use crate::outbox::{self, Priority};
 use crate::store::meta;
+use crate::sync::local as sync_record;
 use crate::time::now_ms;
 
 /// A day counts towards the goal and the streak with at least this much learning.
 pub const STUDY_DAY_MIN_MS: i64 = 60_000;
 const DAY_MS: i64 = 86_400_000;
 const DEFAULT_WEEKLY_GOAL_DAYS: u8 = 3;
-const WEEKLY_GOAL_KEY: &str = "weekly_goal_days";
+/// The synced setting (and `meta` key) of the weekly goal.
+pub const WEEKLY_GOAL_KEY: &str = "weekly_goal_days";
 
 /// A course the learner enrolled in.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -40,12 +43,6 @@ pub struct LearningSummary {
     pub total_ms: i64,
 }
 
-#[derive(Serialize)]
-struct EnrollmentChange<'a> {
-    course_id: &'a str,
-    enrolled_at_ms: i64,
-}
-
 /// Enrols in a course; enrolling again changes nothing.
 pub fn enroll(tx: &Transaction<'_>, device_id: &str, course_id: &str) -> Result<Enrollment> {
     catalog::course(tx, course_id)?;
@@ -59,8 +56,13 @@ pub fn enroll(tx: &Transaction<'_>, device_id: &str, course_id: &str) -> Result<
     let enrolled_at_ms = now_ms();
     tx.prepare_cached("INSERT INTO enrollment (course_id, enrolled_at_ms) VALUES (?1, ?2)")?
         .execute(params![course_id, enrolled_at_ms])?;
-    let change = EnrollmentChange { course_id, enrolled_at_ms };
-    outbox::record(tx, device_id, EntityKind::Enrollment, course_id, &change, Coalesce::ReplacePending)?;
+    let stamp = outbox::stamp(tx, device_id)?;
+    let mine = EnrollmentRecord::new(course_id, enrolled_at_ms, stamp.clone())?;
+    let record = match sync_record::load_enrollment(tx, course_id)? {
+        Some(previous) => previous.merge(mine),
+        None => mine,
+    };
+    sync_record::save_local(tx, &Record::Enrollment(record), &stamp, Priority::Normal)?;
     Ok(Enrollment { course_id: course_id.to_owned(), enrolled_at_ms })
 }
 
@@ -79,14 +81,61 @@ pub fn set_weekly_goal(tx: &Transaction<'_>, device_id: &str, days: u8) -> Resul
         return Err(Error::invalid(format!("a weekly goal of {days} days is not between 1 and 7")));
     }
     meta::put(tx, WEEKLY_GOAL_KEY, &days.to_string())?;
-    outbox::record(
-        tx,
-        device_id,
-        EntityKind::Setting,
-        "weekly_goal_days",
-        &serde_json::json!({ "weekly_goal_days": days }),
-        Coalesce::ReplacePending,
-    )?;
+    let stamp = outbox::stamp(tx, device_id)?;
+    let value = serde_json::json!(days);
+    let record = match sync_record::load_setting(tx, WEEKLY_GOAL_KEY)? {
+        Some(mut record) => {
+            record.set(value, stamp.clone())?;
+            record
+        }
+        None => SettingRecord::new(WEEKLY_GOAL_KEY, value, stamp.clone())?,
+    };
+    sync_record::save_local(tx, &Record::Setting(record), &stamp, Priority::Normal)?;
+    Ok(())
+}
+
+/// Builds the sync records of enrolments and the goal set before sync existed.
+pub(crate) fn backfill_records(tx: &Transaction<'_>, device_id: &str) -> Result<()> {
+    for enrollment in enrollments(tx)? {
+        if sync_record::load_enrollment(tx, &enrollment.course_id)?.is_none() {
+            let stamp = outbox::stamp(tx, device_id)?;
+            let record =
+                EnrollmentRecord::new(&enrollment.course_id, enrollment.enrolled_at_ms, stamp.clone())?;
+            sync_record::save_local(tx, &Record::Enrollment(record), &stamp, Priority::Normal)?;
+        }
+    }
+    if let Some(days) = meta::get(tx, WEEKLY_GOAL_KEY)?.and_then(|g| g.parse::<u8>().ok()) {
+        if sync_record::load_setting(tx, WEEKLY_GOAL_KEY)?.is_none() {
+            let stamp = outbox::stamp(tx, device_id)?;
+            let record = SettingRecord::new(WEEKLY_GOAL_KEY, serde_json::json!(days), stamp.clone())?;
+            sync_record::save_local(tx, &Record::Setting(record), &stamp, Priority::Normal)?;
+        }
+    }
+    Ok(())
+}
+
+/// Stores an enrolment as a record pulled from the server (merged with the local one) says.
+pub(crate) fn apply_remote_enrollment(tx: &Transaction<'_>, record: &EnrollmentRecord) -> Result<()> {
+    if record.unenrolled.value {
+        tx.prepare_cached("DELETE FROM enrollment WHERE course_id = ?1")?.execute([&record.course_id])?;
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO enrollment (course_id, enrolled_at_ms) VALUES (?1, ?2)
+             ON CONFLICT (course_id) DO UPDATE SET enrolled_at_ms = excluded.enrolled_at_ms",
+        )?
+        .execute(params![record.course_id, record.enrolled_at_ms])?;
+    }
+    Ok(())
+}
+
+/// Stores a setting pulled from the server. Settings this version does not know stay in their
+/// sync record only (a newer app on another device may use them).
+pub(crate) fn apply_remote_setting(tx: &Transaction<'_>, record: &SettingRecord) -> Result<()> {
+    if record.key == WEEKLY_GOAL_KEY {
+        if let Some(days) = record.value.value.as_u64().filter(|d| (1..=7).contains(d)) {
+            meta::put(tx, WEEKLY_GOAL_KEY, &days.to_string())?;
+        }
+    }
     Ok(())
 }
 

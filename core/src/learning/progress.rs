@@ -10,15 +10,17 @@
 use std::time::{Duration, Instant};
 
 use rusqlite::{OptionalExtension, Transaction, params};
-use serde::Serialize;
+use satchel_protocol::Record;
+use satchel_protocol::records::{LocalProgress, ProgressRecord};
 
 use super::session::StudyClock;
 use super::study_time;
-use super::watched::WatchedRanges;
+use super::watched::{self, WatchedRanges};
 use crate::catalog::{self, LessonKind};
 use crate::error::{Error, Result};
-use crate::outbox::{self, Coalesce, EntityKind};
+use crate::outbox::{self, Priority};
 use crate::store::Store;
+use crate::sync::local as sync_record;
 use crate::time::now_ms;
 
 /// Share of a video that must be played for it to count as complete.
@@ -49,19 +51,6 @@ pub struct LessonProgress {
     /// Learning time spent on this lesson on this device and synced from others.
     pub time_spent_ms: i64,
     pub updated_at_ms: i64,
-}
-
-/// The state that goes to the outbox: everything another device needs to merge.
-#[derive(Serialize)]
-struct ProgressChange<'a> {
-    lesson_id: &'a str,
-    course_id: &'a str,
-    position_ms: i64,
-    furthest_ms: i64,
-    watched: &'a [(i64, i64)],
-    scroll_fraction: f64,
-    completed_at_ms: Option<i64>,
-    time_spent_ms: i64,
 }
 
 /// Where a report came from.
@@ -164,9 +153,8 @@ fn record(
             }
         }
         let counted_ms = duration_ms(gap.counted);
-        row.time_spent_ms += counted_ms;
         study_time::add(tx, counted_ms)?;
-        save(tx, device_id, &mut row)
+        save(tx, device_id, &mut row, counted_ms)
     })?;
     clock.record(lesson_id, now, position_for_clock);
     Ok(progress)
@@ -193,7 +181,7 @@ pub(crate) fn mark_complete(
     let mut row = load_row(tx, lesson_id)?.unwrap_or_else(|| Row::new(lesson_id, course_id));
     if row.completed_at_ms.is_none() {
         row.complete();
-        save(tx, device_id, &mut row)?;
+        save(tx, device_id, &mut row, 0)?;
     }
     Ok(())
 }
@@ -229,6 +217,33 @@ impl Row {
             completed_at_ms: None,
             time_spent_ms: 0,
             updated_at_ms: 0,
+        }
+    }
+
+    /// The row a record materialises to (time spent: the sum over the learner's devices).
+    fn from_record(record: &ProgressRecord) -> Row {
+        Row {
+            lesson_id: record.lesson_id.clone(),
+            course_id: record.course_id.clone(),
+            position_ms: record.position_ms.value,
+            furthest_ms: record.furthest_ms,
+            watched: WatchedRanges::from_ranges(&record.watched),
+            scroll_fraction: record.scroll_fraction,
+            completed_at_ms: record.completed_at_ms,
+            time_spent_ms: record.total_time_ms(),
+            updated_at_ms: now_ms(),
+        }
+    }
+
+    /// The row as this device's contribution to the lesson's record.
+    fn local(&self, device_time_ms: i64) -> LocalProgress<'_> {
+        LocalProgress {
+            position_ms: self.position_ms,
+            furthest_ms: self.furthest_ms,
+            watched: self.watched.ranges(),
+            scroll_fraction: self.scroll_fraction,
+            completed_at_ms: self.completed_at_ms,
+            device_time_ms,
         }
     }
 
@@ -275,8 +290,63 @@ fn load_row(conn: &rusqlite::Connection, lesson_id: &str) -> Result<Option<Row>>
         .optional()?)
 }
 
-fn save(tx: &Transaction<'_>, device_id: &str, row: &mut Row) -> Result<LessonProgress> {
-    row.updated_at_ms = now_ms();
+/// Folds the row's new local state (and `counted_ms` more learning time on this device) into
+/// the lesson's sync record, then stores the row as the record now says, with its outbox entry.
+fn save(tx: &Transaction<'_>, device_id: &str, row: &mut Row, counted_ms: i64) -> Result<LessonProgress> {
+    let stamp = outbox::stamp(tx, device_id)?;
+    let previous = sync_record::load_progress(tx, &row.lesson_id)?;
+    let was_complete = previous.as_ref().is_some_and(|r| r.completed_at_ms.is_some());
+    let device_time_ms = previous
+        .as_ref()
+        .map_or(row.time_spent_ms, |r| r.time_by_device.get(device_id).copied().unwrap_or(0))
+        .saturating_add(counted_ms);
+    let local = row.local(device_time_ms);
+    let mut record = match previous {
+        Some(mut record) => {
+            record.observe_local(stamp.clone(), &local)?;
+            record
+        }
+        None => ProgressRecord::from_local(&row.lesson_id, &row.course_id, stamp.clone(), &local)?,
+    };
+    record.compact_watched(watched::MAX_RANGES);
+    // A completion is what the learner waits to see on their other phone: first on a metered link.
+    let priority =
+        if !was_complete && record.completed_at_ms.is_some() { Priority::Urgent } else { Priority::Bulk };
+    *row = Row::from_record(&record);
+    write_row(tx, row)?;
+    tx.prepare_cached("UPDATE course SET last_studied_at_ms = ?1 WHERE id = ?2")?
+        .execute(params![row.updated_at_ms, row.course_id])?;
+    sync_record::save_local(tx, &Record::Progress(record), &stamp, priority)?;
+    Ok(row.public())
+}
+
+/// Stores a lesson's progress as a record pulled from the server (merged with the local one)
+/// says. Nothing goes to the outbox: the server has it.
+pub(crate) fn apply_remote(tx: &Transaction<'_>, record: &ProgressRecord) -> Result<()> {
+    write_row(tx, &Row::from_record(record))
+}
+
+/// Builds the sync records of progress written before sync existed (all of it this device's).
+pub(crate) fn backfill_records(tx: &Transaction<'_>, device_id: &str) -> Result<()> {
+    let lessons: Vec<String> = tx
+        .prepare_cached(
+            "SELECT lesson_id FROM progress p WHERE NOT EXISTS
+                 (SELECT 1 FROM sync_record r WHERE r.kind = 'progress' AND r.entity_id = p.lesson_id)",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for lesson_id in lessons {
+        let Some(row) = load_row(tx, &lesson_id)? else { continue };
+        let stamp = outbox::stamp(tx, device_id)?;
+        let local = row.local(row.time_spent_ms);
+        let record = ProgressRecord::from_local(&row.lesson_id, &row.course_id, stamp.clone(), &local)?;
+        let priority = if record.completed_at_ms.is_some() { Priority::Urgent } else { Priority::Bulk };
+        sync_record::save_local(tx, &Record::Progress(record), &stamp, priority)?;
+    }
+    Ok(())
+}
+
+fn write_row(tx: &Transaction<'_>, row: &Row) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO progress (lesson_id, course_id, position_ms, furthest_ms, watched, watched_ms,
                                scroll_fraction, completed_at_ms, time_spent_ms, updated_at_ms)
@@ -299,18 +369,5 @@ fn save(tx: &Transaction<'_>, device_id: &str, row: &mut Row) -> Result<LessonPr
         row.time_spent_ms,
         row.updated_at_ms
     ])?;
-    tx.prepare_cached("UPDATE course SET last_studied_at_ms = ?1 WHERE id = ?2")?
-        .execute(params![row.updated_at_ms, row.course_id])?;
-    let change = ProgressChange {
-        lesson_id: &row.lesson_id,
-        course_id: &row.course_id,
-        position_ms: row.position_ms,
-        furthest_ms: row.furthest_ms,
-        watched: row.watched.ranges(),
-        scroll_fraction: row.scroll_fraction,
-        completed_at_ms: row.completed_at_ms,
-        time_spent_ms: row.time_spent_ms,
-    };
-    outbox::record(tx, device_id, EntityKind::Progress, &row.lesson_id, &change, Coalesce::ReplacePending)?;
-    Ok(row.public())
+    Ok(())
 }

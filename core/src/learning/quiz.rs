@@ -5,12 +5,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use satchel_protocol::Record;
+use satchel_protocol::records::{
+    AnswerRecord, AttemptRecord, AttemptState as WireState, QuizMode as WireMode,
+};
 use serde::{Deserialize, Serialize};
 
 use super::progress;
 use crate::catalog::{self, LessonKind, QuestionEntry, QuizMode};
 use crate::error::{Error, Result};
-use crate::outbox::{self, Coalesce, EntityKind};
+use crate::outbox::{self, Priority};
+use crate::sync::local as sync_record;
 use crate::time::now_ms;
 
 /// A quiz as the learner sees it: no answer keys.
@@ -81,21 +86,6 @@ pub struct QuizAttempt {
     pub passed: Option<bool>,
     /// Per question, once a practice attempt is graded; empty otherwise.
     pub results: Vec<QuestionResult>,
-}
-
-/// What goes to the outbox: the whole attempt (state-based, so later answers replace earlier
-/// unsent entries).
-#[derive(Serialize)]
-struct AttemptChange<'a> {
-    lesson_id: &'a str,
-    course_id: &'a str,
-    mode: QuizMode,
-    state: AttemptState,
-    answers: &'a BTreeMap<String, QuizAnswer>,
-    started_at_ms: i64,
-    submitted_at_ms: Option<i64>,
-    score_percent: Option<u8>,
-    passed: Option<bool>,
 }
 
 struct QuizContent {
@@ -322,20 +312,51 @@ impl AttemptRow {
         self.record(tx, device_id)
     }
 
+    /// Folds the row into the attempt's sync record and queues it. A cleared answer stays in
+    /// the record as an empty, newer answer: merge is a join, so a removed entry would come back.
     fn record(&self, tx: &Transaction<'_>, device_id: &str) -> Result<()> {
-        let change = AttemptChange {
-            lesson_id: &self.lesson_id,
-            course_id: &self.course_id,
-            mode: self.mode,
-            state: self.state,
-            answers: &self.answers,
+        let stamp = outbox::stamp(tx, device_id)?;
+        let previous = sync_record::load_attempt(tx, &self.id)?;
+        let mut answers = previous.as_ref().map(|r| r.answers.clone()).unwrap_or_default();
+        let now = now_ms();
+        for (question, answer) in answers.iter_mut() {
+            if !self.answers.contains_key(question) && !answer.choice_ids.is_empty() {
+                *answer = AnswerRecord {
+                    answered_at_ms: now.max(answer.answered_at_ms + 1),
+                    choice_ids: Vec::new(),
+                };
+            }
+        }
+        for (question, answer) in &self.answers {
+            let earlier = answers.get(question);
+            if earlier.is_some_and(|e| e.choice_ids == answer.choice_ids) {
+                continue;
+            }
+            // Later than the version it replaces, even if the wall clock went back.
+            let at = answer.answered_at_ms.max(earlier.map_or(0, |e| e.answered_at_ms + 1));
+            answers.insert(
+                question.clone(),
+                AnswerRecord { answered_at_ms: at, choice_ids: answer.choice_ids.clone() },
+            );
+        }
+        let mine = AttemptRecord {
+            attempt_id: self.id.clone(),
+            lesson_id: self.lesson_id.clone(),
+            course_id: self.course_id.clone(),
+            mode: wire_mode(self.mode),
+            state: wire_state(self.state),
+            answers,
             started_at_ms: self.started_at_ms,
             submitted_at_ms: self.submitted_at_ms,
             score_percent: self.score_percent,
             passed: self.passed,
+            graded_by_server: false,
         };
-        outbox::record(tx, device_id, EntityKind::QuizAttempt, &self.id, &change, Coalesce::ReplacePending)?;
-        Ok(())
+        let record = match previous {
+            Some(previous) => previous.merge(mine),
+            None => mine,
+        };
+        sync_record::save_local(tx, &Record::QuizAttempt(record), &stamp, Priority::Urgent)
     }
 
     fn public(&self, content: &QuizContent) -> QuizAttempt {
@@ -364,5 +385,96 @@ impl AttemptRow {
             passed: self.passed,
             results,
         }
+    }
+}
+
+/// Builds the sync records of attempts made before sync existed.
+pub(crate) fn backfill_records(tx: &Transaction<'_>, device_id: &str) -> Result<()> {
+    let ids: Vec<String> = tx
+        .prepare_cached(
+            "SELECT id FROM quiz_attempt a WHERE NOT EXISTS
+                 (SELECT 1 FROM sync_record r WHERE r.kind = 'quiz_attempt' AND r.entity_id = a.id)",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        AttemptRow::load(tx, &id)?.record(tx, device_id)?;
+    }
+    Ok(())
+}
+
+/// Stores an attempt as a record pulled from the server (merged with the local one) says. A
+/// graded quiz the server passed completes its lesson, as a practice pass does on the phone.
+pub(crate) fn apply_remote(tx: &Transaction<'_>, device_id: &str, record: &AttemptRecord) -> Result<()> {
+    let answers: BTreeMap<String, QuizAnswer> = record
+        .answers
+        .iter()
+        .filter(|(_, a)| !a.choice_ids.is_empty())
+        .map(|(question, a)| {
+            let answer = QuizAnswer {
+                question_id: question.clone(),
+                choice_ids: a.choice_ids.clone(),
+                answered_at_ms: a.answered_at_ms,
+            };
+            (question.clone(), answer)
+        })
+        .collect();
+    let answers = serde_json::to_string(&answers).map_err(|e| Error::Internal(e.to_string()))?;
+    let mode = local_mode(record.mode);
+    let state =
+        serde_json::to_value(local_state(record.state)).map_err(|e| Error::Internal(e.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO quiz_attempt (id, lesson_id, course_id, mode, state, answers, started_at_ms,
+                                   submitted_at_ms, score_percent, passed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, answers = excluded.answers,
+             started_at_ms = excluded.started_at_ms, submitted_at_ms = excluded.submitted_at_ms,
+             score_percent = excluded.score_percent, passed = excluded.passed",
+    )?
+    .execute(params![
+        record.attempt_id,
+        record.lesson_id,
+        record.course_id,
+        mode,
+        state.as_str(),
+        answers,
+        record.started_at_ms,
+        record.submitted_at_ms,
+        record.score_percent,
+        record.passed
+    ])?;
+    if record.graded_by_server && record.passed == Some(true) {
+        progress::mark_complete(tx, device_id, &record.lesson_id, &record.course_id)?;
+    }
+    Ok(())
+}
+
+fn wire_mode(mode: QuizMode) -> WireMode {
+    match mode {
+        QuizMode::Practice => WireMode::Practice,
+        QuizMode::Graded => WireMode::Graded,
+    }
+}
+
+fn local_mode(mode: WireMode) -> QuizMode {
+    match mode {
+        WireMode::Practice => QuizMode::Practice,
+        WireMode::Graded => QuizMode::Graded,
+    }
+}
+
+fn wire_state(state: AttemptState) -> WireState {
+    match state {
+        AttemptState::InProgress => WireState::InProgress,
+        AttemptState::SubmittedPending => WireState::SubmittedPending,
+        AttemptState::Graded => WireState::Graded,
+    }
+}
+
+fn local_state(state: WireState) -> AttemptState {
+    match state {
+        WireState::InProgress => AttemptState::InProgress,
+        WireState::SubmittedPending => AttemptState::SubmittedPending,
+        WireState::Graded => AttemptState::Graded,
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// More ranges than this are merged across their smallest gaps, to bound the row size of a
 /// lecture watched in many scattered pieces.
-const MAX_RANGES: usize = 64;
+pub const MAX_RANGES: usize = 64;
 
 /// Sorted, disjoint, non-empty `[start, end)` ranges in milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +18,13 @@ impl WatchedRanges {
     /// learner's tick.
     pub fn from_json(text: &str) -> WatchedRanges {
         let mut ranges: WatchedRanges = serde_json::from_str(text).unwrap_or_default();
+        ranges.normalize();
+        ranges
+    }
+
+    /// Ranges from a sync record (any order, any count: normalised and capped here).
+    pub fn from_ranges(ranges: &[(i64, i64)]) -> WatchedRanges {
+        let mut ranges = WatchedRanges(ranges.to_vec());
         ranges.normalize();
         ranges
     }

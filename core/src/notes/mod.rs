@@ -4,16 +4,21 @@
 mod anchor;
 mod export;
 mod search;
+pub mod sync;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use satchel_protocol::Record;
+use satchel_protocol::records::NoteRecord;
 use serde::{Deserialize, Serialize};
 
 pub use anchor::{NoteAnchor, reanchor};
 pub use search::SafeQuery;
+pub use sync::NoteRevision;
 
 use crate::catalog::{self, LessonKind};
 use crate::error::{Error, Result};
-use crate::outbox::{self, Coalesce, EntityKind};
+use crate::outbox::{self, Priority};
+use crate::sync::local as sync_record;
 use crate::time::now_ms;
 
 /// Limits that keep one note from filling a phone or a sync payload.
@@ -66,19 +71,12 @@ pub struct Note {
     pub orphaned: bool,
 }
 
-/// What goes to the outbox: the whole note, plus whether it is deleted.
-#[derive(Serialize)]
-struct NoteChange<'a> {
-    #[serde(flatten)]
-    note: &'a Note,
-    deleted: bool,
-}
-
-const SELECT_NOTE: &str = "SELECT n.id, n.lesson_id, n.course_id, n.kind, n.body, n.anchor, n.color, n.tags,
+pub(crate) const SELECT_NOTE: &str =
+    "SELECT n.id, n.lesson_id, n.course_id, n.kind, n.body, n.anchor, n.color, n.tags,
                                   n.created_at_ms, n.updated_at_ms, n.orphaned
                            FROM note n";
 
-fn note_from_row(row: &Row<'_>) -> rusqlite::Result<Note> {
+pub(crate) fn note_from_row(row: &Row<'_>) -> rusqlite::Result<Note> {
     note_from_offset_row(row, 0)
 }
 
@@ -117,7 +115,9 @@ pub fn add(tx: &Transaction<'_>, device_id: &str, new: NewNote) -> Result<Note> 
         note.created_at_ms,
         note.updated_at_ms
     ])?;
-    record(tx, device_id, &note, false)?;
+    let stamp = outbox::stamp(tx, device_id)?;
+    let record = NoteRecord::create(sync::draft(&note)?, stamp.clone(), now)?;
+    sync_record::save_local(tx, &Record::Note(record), &stamp, Priority::Normal)?;
     Ok(note)
 }
 
@@ -137,7 +137,7 @@ pub fn update(
     note.updated_at_ms = now_ms();
     tx.prepare_cached("UPDATE note SET body = ?2, color = ?3, tags = ?4, updated_at_ms = ?5 WHERE id = ?1")?
         .execute(params![note.id, note.body, note.color, json(&note.tags)?, note.updated_at_ms])?;
-    record(tx, device_id, &note, false)?;
+    sync::record_edit(tx, device_id, &note, sync::Edit::Fields)?;
     Ok(note)
 }
 
@@ -147,7 +147,7 @@ pub fn delete(tx: &Transaction<'_>, device_id: &str, id: &str) -> Result<()> {
     note.updated_at_ms = now_ms();
     tx.prepare_cached("UPDATE note SET deleted = 1, updated_at_ms = ?2 WHERE id = ?1")?
         .execute(params![note.id, note.updated_at_ms])?;
-    record(tx, device_id, &note, true)?;
+    sync::record_edit(tx, device_id, &note, sync::Edit::Delete)?;
     Ok(())
 }
 
@@ -307,20 +307,15 @@ pub fn resolve_text_anchors(tx: &Transaction<'_>, lesson_id: &str, text: &str) -
     for_lesson(tx, lesson_id)
 }
 
-fn record(tx: &Transaction<'_>, device_id: &str, note: &Note, deleted: bool) -> Result<()> {
-    outbox::record(
-        tx,
-        device_id,
-        EntityKind::Note,
-        &note.id,
-        &NoteChange { note, deleted },
-        Coalesce::ReplacePending,
-    )?;
-    Ok(())
+pub(crate) fn kind_text(kind: NoteKind) -> &'static str {
+    match kind {
+        NoteKind::Note => "note",
+        NoteKind::Highlight => "highlight",
+    }
 }
 
-fn json<T: Serialize>(value: &T) -> Result<String> {
-    Ok(serde_json::to_string(value)?)
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("cannot encode note: {e}")))
 }
 
 fn chars(text: &str) -> usize {

@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_content.sql"),
     include_str!("migrations/0004_downloads.sql"),
     include_str!("migrations/0005_publisher.sql"),
+    include_str!("migrations/0006_sync.sql"),
 ];
 
 /// The schema version this build writes and understands.

@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use ed25519_dalek::SigningKey;
 use satchel_core::catalog::{
-    BlobEntry, LessonEntry, LessonKind, MANIFEST_FORMAT, Manifest, ModuleEntry, QuizEntry, RenditionEntry,
-    RenditionKind, TextPack,
+    BlobEntry, LessonEntry, LessonKind, MANIFEST_FORMAT, Manifest, ModuleEntry, QuizEntry, QuizMode,
+    RenditionEntry, RenditionKind, TextPack,
 };
 use satchel_core::content::signed;
 use serde_json::json;
 
+use crate::grading::{self, GradingFile};
 use crate::media;
 use blobs::BlobWriter;
 use source::{CourseSource, LessonSource, resolve};
@@ -48,7 +49,25 @@ pub struct PackReport {
     pub dictionary_bytes: u64,
     /// The lite text pack as stored: every lite transcript, reading and slide timeline.
     pub text_pack_bytes: u64,
+    /// The private answer keys of the graded quizzes, outside the published tree (`None`: the
+    /// course has no graded quiz with keys).
+    pub grading_path: Option<PathBuf>,
     pub seconds: f64,
+}
+
+/// Where `pack` puts what must not be published.
+#[derive(Debug, Clone, Default)]
+pub struct PackOptions {
+    /// The folder for the grading file; default `<out>.grading` beside the published tree.
+    pub grading_out: Option<PathBuf>,
+}
+
+/// The default grading folder of a published tree: its sibling `<out>.grading`.
+pub fn default_grading_dir(out: &Path) -> Result<PathBuf> {
+    let name = out
+        .file_name()
+        .with_context(|| format!("{} has no folder name; pass --grading-out", out.display()))?;
+    Ok(out.with_file_name(format!("{}.grading", name.to_string_lossy())))
 }
 
 /// The media of a video lesson, made before the text so the slide timeline can be compressed
@@ -63,7 +82,12 @@ struct VideoWork {
     cues: Vec<u8>,
 }
 
+/// Packs with the default options (grading file in `<out>.grading`).
 pub fn pack(src: &Path, out: &Path, key: &SigningKey) -> Result<PackReport> {
+    pack_with(src, out, key, &PackOptions::default())
+}
+
+pub fn pack_with(src: &Path, out: &Path, key: &SigningKey, options: &PackOptions) -> Result<PackReport> {
     let started = std::time::Instant::now();
     let course = CourseSource::load(src)?;
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -113,10 +137,15 @@ pub fn pack(src: &Path, out: &Path, key: &SigningKey) -> Result<PackReport> {
     let mut modules = Vec::new();
     let mut reports = Vec::new();
     let mut lite_texts: Vec<LiteText> = Vec::new();
+    let mut grading =
+        GradingFile { course_id: course.id.clone(), course_version: course.version, ..Default::default() };
     for module in &course.modules {
         let mut lessons = Vec::new();
         for lesson in &module.lessons {
             let (entry, report, texts) = pack_lesson(src, lesson, videos.get(&lesson.id), &mut writer)?;
+            if let Some(key) = quiz_key(src, &course.id, lesson, entry.quiz.as_ref())? {
+                grading.quizzes.insert(lesson.id.clone(), key);
+            }
             lessons.push(entry);
             reports.push(report);
             for (blob, bytes) in texts {
@@ -157,14 +186,56 @@ pub fn pack(src: &Path, out: &Path, key: &SigningKey) -> Result<PackReport> {
     let tmp = manifest_dir.join(".manifest.signed.json.tmp");
     fs::write(&tmp, serde_json::to_vec(&envelope)?)?;
     fs::rename(&tmp, &manifest_path)?;
+    let grading_path = if grading.quizzes.is_empty() {
+        None
+    } else {
+        let dir = match &options.grading_out {
+            Some(dir) => dir.clone(),
+            None => default_grading_dir(out)?,
+        };
+        Some(grading.write(&dir)?)
+    };
     Ok(PackReport {
         course_id: course.id,
         manifest_path,
         lessons: reports,
         dictionary_bytes: dictionary.map_or(0, |d| d.stored_size),
         text_pack_bytes: text_pack.map_or(0, |p| p.blob.stored_size),
+        grading_path,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The private key of a graded quiz lesson, read from `quiz.keys.json` beside its `quiz.json`.
+/// A graded quiz without one is packed (its attempts stay pending on the server, which says so
+/// in its log); keys beside a practice quiz are refused, since practice keys are public.
+fn quiz_key(
+    src: &Path,
+    course_id: &str,
+    lesson: &LessonSource,
+    quiz: Option<&QuizEntry>,
+) -> Result<Option<grading::QuizKey>> {
+    let (Some(quiz), Some(file)) = (quiz, lesson.quiz.as_deref()) else { return Ok(None) };
+    let keys = grading::keys_path(&resolve(src, file)?);
+    match (quiz.mode, keys.is_file()) {
+        (QuizMode::Graded, true) => Ok(Some(grading::read_keys(&keys, course_id, quiz)?)),
+        (QuizMode::Graded, false) => {
+            eprintln!(
+                "pack: {}: graded quiz without {}: the server cannot grade it",
+                lesson.id,
+                keys.display()
+            );
+            Ok(None)
+        }
+        (QuizMode::Practice, true) => {
+            anyhow::bail!(
+                "lesson {:?}: {} beside a practice quiz (its keys go in the quiz)",
+                lesson.id,
+                keys.display()
+            )
+        }
+        (QuizMode::Practice, false) => Ok(None),
+    }
 }
 
 /// Audio, slides and timeline of one lecture.
@@ -311,4 +382,7 @@ pub fn print_report(report: &PackReport) {
         report.dictionary_bytes, report.text_pack_bytes, report.seconds
     );
     println!("manifest: {}", report.manifest_path.display());
+    if let Some(path) = &report.grading_path {
+        println!("answer keys (keep private; serve --grading): {}", path.display());
+    }
 }

@@ -44,7 +44,7 @@ pub fn generate(source: &Path, out: &Path) -> Result<()> {
     let stamp_file = out.join(".generated");
     if fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
         eprintln!("sample course in {} is up to date", out.display());
-        return Ok(());
+        return copy_answer_keys(source, out);
     }
     if out.exists() {
         fs::remove_dir_all(out)?;
@@ -82,7 +82,29 @@ pub fn generate(source: &Path, out: &Path) -> Result<()> {
     }
     fs::write(out.join("course.json"), serde_json::to_string_pretty(&course_out)?)?;
     fs::write(stamp_file, stamp)?;
+    copy_answer_keys(source, out)
+}
+
+/// Private answer keys (`*.keys.json`, beside graded quizzes) are copied on every call and kept
+/// out of the cache stamp: they change nothing generated, and re-rendering every lecture in the
+/// shared cache because a key changed would cost minutes for nothing.
+fn copy_answer_keys(source: &Path, out: &Path) -> Result<()> {
+    let mut files = Vec::new();
+    collect(source, &mut files)?;
+    for file in files.iter().filter(|f| is_answer_keys(f)) {
+        // Lesson folders keep their name in the generated tree (see `generate`).
+        let relative = file.strip_prefix(source)?;
+        let target = out.join(relative);
+        if let Some(dir) = target.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        fs::copy(file, &target).with_context(|| format!("cannot copy {}", relative.display()))?;
+    }
     Ok(())
+}
+
+fn is_answer_keys(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".keys.json"))
 }
 
 /// A hash of every source file and the generator version: regenerate only when one changes.
@@ -92,7 +114,7 @@ fn inputs_hash(source: &Path) -> Result<String> {
     files.sort();
     let mut hasher = Sha256::new();
     hasher.update(GENERATOR_VERSION);
-    for file in files {
+    for file in files.into_iter().filter(|f| !is_answer_keys(f)) {
         hasher.update(file.strip_prefix(source)?.to_string_lossy().as_bytes());
         hasher.update(fs::read(&file)?);
     }

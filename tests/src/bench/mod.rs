@@ -8,6 +8,7 @@ pub mod learning;
 pub mod manifest;
 pub mod report;
 pub mod store;
+pub mod sync;
 
 use std::time::{Duration, Instant};
 

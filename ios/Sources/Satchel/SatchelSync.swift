@@ -1,0 +1,28 @@
+import Foundation
+import SatchelFFI
+
+/// The mirror of the Android shell's `syncEvents()` flow
+/// (android/satchel/src/main/kotlin/org/satchel/SatchelSync.kt).
+extension Satchel {
+    /// Sync status as an `AsyncStream`: the current status at once, then every change. Iterating
+    /// subscribes; ending the iteration (or cancelling its task) unsubscribes.
+    public func syncEvents() -> AsyncStream<SyncEvent> {
+        AsyncStream(bufferingPolicy: .unbounded) { continuation in
+            let subscription = self.subscribeSync(listener: SyncStreamListener(continuation: continuation))
+            continuation.onTermination = { _ in subscription.cancel() }
+        }
+    }
+}
+
+/// Forwards core callbacks (on a core thread) into the stream.
+private final class SyncStreamListener: SyncListener, @unchecked Sendable {
+    private let continuation: AsyncStream<SyncEvent>.Continuation
+
+    init(continuation: AsyncStream<SyncEvent>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func onEvent(event: SyncEvent) {
+        continuation.yield(event)
+    }
+}

@@ -1,0 +1,597 @@
+//! Sync end to end: learners' devices (real accounts, real SQLite files) syncing through the
+//! reference sync server running as a real process on loopback.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use satchel_core::downloads::NetworkType;
+use satchel_core::learning::{AttemptState, progress};
+use satchel_core::notes::{NewNote, NoteAnchor, NoteKind};
+use satchel_core::runtime::runtime;
+use satchel_core::sync::{SyncOutcome, SyncReport, SyncTuning, TokenProvider};
+use satchel_core::{Satchel, SatchelConfig};
+use satchel_tests::sync_server::SyncServer;
+
+const VIDEO: &str = "web-basics.what-happens";
+const READING: &str = "web-basics.reading-urls";
+const PRACTICE: &str = "web-basics.http-quiz";
+const COURSE: &str = "web-basics";
+
+/// Tokens as a shell hands them over: the current one, and what `refresh` gives next.
+struct Tokens {
+    current: Mutex<String>,
+    next: Mutex<Option<String>>,
+    refreshes: AtomicU32,
+}
+
+impl Tokens {
+    fn new(token: String) -> Arc<Tokens> {
+        Arc::new(Tokens { current: Mutex::new(token), next: Mutex::new(None), refreshes: AtomicU32::new(0) })
+    }
+}
+
+impl TokenProvider for Tokens {
+    fn token(&self) -> Option<String> {
+        Some(self.current.lock().unwrap().clone())
+    }
+
+    fn refresh(&self) -> Option<String> {
+        self.refreshes.fetch_add(1, Ordering::SeqCst);
+        let next = self.next.lock().unwrap().take()?;
+        *self.current.lock().unwrap() = next.clone();
+        Some(next)
+    }
+}
+
+/// One of the learner's devices (its account directory lives as long as it does).
+struct Device {
+    satchel: Arc<Satchel>,
+    dir: tempfile::TempDir,
+}
+
+impl Device {
+    fn open(name: &str) -> Device {
+        let dir = tempfile::tempdir().unwrap();
+        let satchel = open_account(dir.path(), name);
+        let manifest = std::fs::read_to_string(satchel_tests::sample_manifest_path()).unwrap();
+        runtime().block_on(satchel.import_manifest(manifest)).unwrap();
+        Device { satchel, dir }
+    }
+
+    /// Points the device at `url` with `tokens`, on Wi-Fi, with fast retries and no timers.
+    fn connect(&self, url: &str, tokens: Arc<dyn TokenProvider>) {
+        let account = self.satchel.account();
+        account.downloads().set_network(NetworkType::Unmetered);
+        account.sync().set_tuning(SyncTuning {
+            stall_timeout: Duration::from_secs(2),
+            backoff_base: Duration::from_millis(20),
+            backoff_cap: Duration::from_millis(200),
+            period: None,
+            ..SyncTuning::default()
+        });
+        self.satchel.configure_sync(url.to_owned(), tokens).unwrap();
+    }
+
+    fn sync(&self) -> SyncReport {
+        runtime().block_on(self.satchel.sync(30_000)).unwrap()
+    }
+
+    fn play(&self, lesson: &str, from_s: i64, to_s: i64) {
+        let account = self.satchel.account();
+        let mut t = Instant::now();
+        let mut s = from_s;
+        while s <= to_s {
+            progress::record_playback_at(
+                account.store(),
+                account.clock(),
+                account.device_id(),
+                lesson,
+                s * 1000,
+                t,
+            )
+            .unwrap();
+            t += Duration::from_secs(5);
+            s += 5;
+        }
+        account.clock().end_session();
+    }
+
+    fn pending(&self) -> u32 {
+        runtime().block_on(self.satchel.pending_changes()).unwrap()
+    }
+}
+
+fn open_account(dir: &Path, name: &str) -> Arc<Satchel> {
+    Satchel::open(
+        dir.to_str().unwrap().to_owned(),
+        SatchelConfig { device_name: name.into(), trusted_publisher_keys: vec![] },
+    )
+    .unwrap()
+}
+
+fn finished(report: &SyncReport) {
+    assert_eq!(report.outcome, SyncOutcome::Finished, "{report:?}");
+    assert_eq!(report.remaining, 0, "{report:?}");
+}
+
+fn time_note(text: &str) -> NewNote {
+    NewNote {
+        lesson_id: VIDEO.into(),
+        kind: NoteKind::Note,
+        body: text.into(),
+        anchor: NoteAnchor::Time { start_ms: 10_000, end_ms: 20_000 },
+        color: None,
+        tags: vec!["dns".into()],
+    }
+}
+
+#[test]
+fn two_devices_of_one_learner_converge_on_progress_notes_and_attempts() {
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let token = server.token("amina", 86_400).unwrap();
+
+    let phone = Device::open("phone");
+    phone.connect(&server.base_url(), Tokens::new(token.clone()));
+    phone.play(VIDEO, 0, 120);
+    let p = &phone.satchel;
+    runtime().block_on(p.record_reading(READING.into(), 1.0)).unwrap();
+    let note = runtime().block_on(p.add_note(time_note("DNS turns names into addresses"))).unwrap();
+    let attempt = runtime().block_on(p.start_quiz_attempt(PRACTICE.into())).unwrap();
+    runtime().block_on(p.answer_question(attempt.id.clone(), "q1".into(), vec!["c".into()])).unwrap();
+    let graded = runtime().block_on(p.submit_quiz_attempt(attempt.id.clone())).unwrap();
+    runtime().block_on(p.enroll(COURSE.into())).unwrap();
+    runtime().block_on(p.set_weekly_goal(5)).unwrap();
+    let before = phone.pending();
+    assert!(before >= 6, "{before} pending");
+
+    let report = phone.sync();
+    finished(&report);
+    assert_eq!(report.pushed, before);
+    assert_eq!(phone.pending(), 0);
+
+    let tablet = Device::open("tablet");
+    tablet.connect(&server.base_url(), Tokens::new(token.clone()));
+    let report = tablet.sync();
+    finished(&report);
+    assert!(report.pulled >= before, "{report:?}");
+    let t = &tablet.satchel;
+    let video = runtime().block_on(t.lesson_progress(VIDEO.into())).unwrap();
+    let mine = runtime().block_on(p.lesson_progress(VIDEO.into())).unwrap();
+    assert_eq!(video.position_ms, mine.position_ms);
+    assert_eq!(video.watched_ms, mine.watched_ms);
+    assert_eq!(video.time_spent_ms, mine.time_spent_ms);
+    assert!(video.time_spent_ms > 0);
+    assert!(runtime().block_on(t.lesson_progress(READING.into())).unwrap().completed);
+    let notes = runtime().block_on(t.notes_for_lesson(VIDEO.into())).unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].id, note.id);
+    assert_eq!(notes[0].body, note.body);
+    let attempts = runtime().block_on(t.quiz_attempts(PRACTICE.into())).unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].state, AttemptState::Graded);
+    assert_eq!(attempts[0].score_percent, graded.score_percent);
+    assert_eq!(runtime().block_on(t.enrollments()).unwrap().len(), 1);
+    assert_eq!(runtime().block_on(t.learning_summary(0)).unwrap().weekly_goal_days, 5);
+    assert_eq!(tablet.pending(), 0, "pulling queues nothing");
+
+    // The tablet carries on where the phone stopped; its time adds to the phone's, never twice.
+    tablet.play(VIDEO, 120, 200);
+    finished(&tablet.sync());
+    finished(&phone.sync());
+    finished(&tablet.sync());
+    let on_phone = runtime().block_on(p.lesson_progress(VIDEO.into())).unwrap();
+    let on_tablet = runtime().block_on(t.lesson_progress(VIDEO.into())).unwrap();
+    assert_eq!(on_phone.position_ms, 200_000);
+    assert_eq!(without_local_time(on_phone.clone()), without_local_time(on_tablet));
+    assert_eq!(on_phone.time_spent_ms, mine.time_spent_ms + 80_000, "{on_phone:?}");
+}
+
+/// Progress without the local `updated_at_ms` (when this device last wrote the row).
+fn without_local_time(
+    mut p: satchel_core::learning::LessonProgress,
+) -> satchel_core::learning::LessonProgress {
+    p.updated_at_ms = 0;
+    p
+}
+
+/// Every note the server holds for the learner, as a fresh device pulls them: (id, text, deleted).
+fn server_notes(server_url: &str, token: &str) -> Vec<(String, String)> {
+    let fresh = Device::open("auditor");
+    fresh.connect(server_url, Tokens::new(token.to_owned()));
+    finished(&fresh.sync());
+    let mut notes: Vec<(String, String)> = runtime()
+        .block_on(fresh.satchel.notes_for_course(COURSE.into()))
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.id, n.body))
+        .collect();
+    notes.sort();
+    notes
+}
+
+#[test]
+fn concurrent_edits_of_a_note_are_kept_as_revisions_and_an_edit_racing_a_delete_survives() {
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let token = server.token("amina", 86_400).unwrap();
+    let phone = Device::open("phone");
+    let tablet = Device::open("tablet");
+    phone.connect(&server.base_url(), Tokens::new(token.clone()));
+    tablet.connect(&server.base_url(), Tokens::new(token.clone()));
+    let (p, t) = (&phone.satchel, &tablet.satchel);
+    let note = runtime().block_on(p.add_note(time_note("first words"))).unwrap();
+    finished(&phone.sync());
+    finished(&tablet.sync());
+
+    // Both edit offline: the text and the colour on the phone, the tags on the tablet.
+    runtime()
+        .block_on(p.update_note(
+            note.id.clone(),
+            "phone's words".into(),
+            Some("red".into()),
+            vec!["dns".into()],
+        ))
+        .unwrap();
+    runtime()
+        .block_on(t.update_note(note.id.clone(), "tablet's words".into(), None, vec!["exam".into()]))
+        .unwrap();
+    finished(&phone.sync());
+    finished(&tablet.sync());
+    finished(&phone.sync());
+    let on_phone = runtime().block_on(p.notes_for_lesson(VIDEO.into())).unwrap();
+    let on_tablet = runtime().block_on(t.notes_for_lesson(VIDEO.into())).unwrap();
+    assert_eq!(on_phone.len(), 1);
+    assert_eq!(on_phone[0].body, on_tablet[0].body, "one winner everywhere");
+    assert_eq!(on_phone[0].tags, ["exam"], "tags: the tablet's later write");
+    assert_eq!(on_phone[0].color.as_deref(), Some("red"), "colour: only the phone changed it");
+    let revisions = runtime().block_on(p.note_revisions(note.id.clone())).unwrap();
+    assert_eq!(revisions.len(), 1, "the losing edit is a revision: {revisions:?}");
+    let loser = revisions[0].clone();
+    assert_ne!(loser.text, on_phone[0].body);
+    assert!(["phone's words", "tablet's words"].contains(&loser.text.as_str()));
+
+    // Restoring the revision makes it the text on every device, with no revisions left.
+    let restored =
+        runtime().block_on(t.restore_note_revision(note.id.clone(), loser.revision_id.clone())).unwrap();
+    assert_eq!(restored.body, loser.text);
+    finished(&tablet.sync());
+    finished(&phone.sync());
+    assert_eq!(runtime().block_on(p.notes_for_lesson(VIDEO.into())).unwrap()[0].body, loser.text);
+    assert!(runtime().block_on(p.note_revisions(note.id.clone())).unwrap().is_empty());
+
+    // An edit racing a delete: the note is deleted, and its edited text is restorable.
+    runtime().block_on(p.delete_note(note.id.clone())).unwrap();
+    runtime().block_on(t.update_note(note.id.clone(), "edited offline".into(), None, vec![])).unwrap();
+    finished(&phone.sync());
+    finished(&tablet.sync());
+    finished(&phone.sync());
+    assert!(runtime().block_on(t.notes_for_lesson(VIDEO.into())).unwrap().is_empty(), "the delete wins");
+    let deleted = runtime().block_on(p.deleted_notes(COURSE.into())).unwrap();
+    assert_eq!(deleted.len(), 1);
+    let texts = runtime().block_on(p.note_revisions(note.id.clone())).unwrap();
+    let edited = texts.iter().find(|r| r.text == "edited offline").expect("the racing edit is kept");
+    runtime().block_on(p.restore_note_revision(note.id.clone(), edited.revision_id.clone())).unwrap();
+    finished(&phone.sync());
+    finished(&tablet.sync());
+    let back = runtime().block_on(t.notes_for_lesson(VIDEO.into())).unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].body, "edited offline");
+}
+
+#[test]
+fn three_devices_converge_whatever_the_order() {
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let token = server.token("amina", 86_400).unwrap();
+    let devices: Vec<Device> = ["phone", "tablet", "laptop"].iter().map(|n| Device::open(n)).collect();
+    for (i, device) in devices.iter().enumerate() {
+        device.connect(&server.base_url(), Tokens::new(token.clone()));
+        device.play(VIDEO, i as i64 * 60, i as i64 * 60 + 50);
+        runtime().block_on(device.satchel.add_note(time_note(&format!("note from device {i}")))).unwrap();
+    }
+    for device in devices.iter().rev() {
+        finished(&device.sync());
+    }
+    for device in &devices {
+        finished(&device.sync());
+    }
+    let views: Vec<_> = devices
+        .iter()
+        .map(|d| {
+            let progress = runtime().block_on(d.satchel.lesson_progress(VIDEO.into())).unwrap();
+            let mut notes: Vec<String> = runtime()
+                .block_on(d.satchel.notes_for_lesson(VIDEO.into()))
+                .unwrap()
+                .into_iter()
+                .map(|n| n.body)
+                .collect();
+            notes.sort();
+            (without_local_time(progress), notes)
+        })
+        .collect();
+    assert_eq!(views[0], views[1]);
+    assert_eq!(views[1], views[2]);
+    assert_eq!(views[0].1.len(), 3);
+    assert_eq!(views[0].0.time_spent_ms, 3 * 50_000, "each device's time counted once");
+}
+
+#[test]
+fn one_fault_at_each_step_still_drains_the_queue_with_no_further_writes() {
+    use satchel_tests::fault_proxy::{FaultProxy, Faults};
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let token = server.token("amina", 86_400).unwrap();
+    let proxy = FaultProxy::start(server.addr, Faults::default()).unwrap();
+    let phone = Device::open("phone");
+    let tokens = Tokens::new(server.token("amina", 0).unwrap());
+    *tokens.next.lock().unwrap() = Some(token.clone());
+    phone.connect(&proxy.base_url(), tokens.clone());
+    let p = &phone.satchel;
+    let write = |text: &str| runtime().block_on(p.add_note(time_note(text))).unwrap();
+
+    // 401: the expired token is refreshed once and the sync goes on.
+    write("one");
+    finished(&phone.sync());
+    assert_eq!(tokens.refreshes.load(Ordering::SeqCst), 1);
+
+    // 5xx with Retry-After, then 429: backoff and retry within the same sync.
+    write("two");
+    proxy.set_faults(Faults { fail_with: vec![503, 429], retry_after: Some(1), ..Faults::default() });
+    let started = Instant::now();
+    finished(&phone.sync());
+    assert!(started.elapsed() >= Duration::from_secs(2), "Retry-After was obeyed");
+
+    // The reply lost after the server committed the push: resent identically, a duplicate.
+    write("three");
+    proxy.set_faults(Faults {
+        stall_after: Some(0),
+        stall_connections: 1,
+        one_request_per_connection: true,
+        ..Faults::default()
+    });
+    proxy.reset_counters();
+    finished(&phone.sync());
+    assert_eq!(pushes(&proxy), 2, "sent again after the lost reply: {:?}", proxy.requests());
+
+    // A malformed reply (a byte flipped in the zstd or JSON body): typed error, retried.
+    write("four");
+    proxy.set_faults(Faults {
+        corrupt_at: Some(200),
+        corrupt_connections: 1,
+        one_request_per_connection: true,
+        ..Faults::default()
+    });
+    proxy.reset_counters();
+    finished(&phone.sync());
+    assert_eq!(pushes(&proxy), 2, "sent again after the spoiled reply: {:?}", proxy.requests());
+
+    // Connection refused: the server is down; the outbox stays; it drains once it is back.
+    proxy.set_faults(Faults::default());
+    write("five");
+    let addr = server.addr;
+    server.stop();
+    let report = phone.sync();
+    assert!(matches!(report.outcome, SyncOutcome::Failed { .. }), "{report:?}");
+    assert_eq!(report.remaining, 1);
+    assert_eq!(phone.pending(), 1);
+    let server = SyncServer::serve(state.path(), Some(addr)).unwrap();
+    finished(&phone.sync());
+
+    let notes: Vec<String> =
+        server_notes(&server.base_url(), &token).into_iter().map(|(_, text)| text).collect();
+    let mut expected: Vec<String> =
+        ["one", "two", "three", "four", "five"].iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    let mut notes = notes;
+    notes.sort();
+    assert_eq!(notes, expected, "every note exactly once");
+}
+
+/// Pushes the proxy saw.
+fn pushes(proxy: &satchel_tests::fault_proxy::FaultProxy) -> usize {
+    proxy.requests().iter().filter(|r| r.starts_with("POST /sync/v1/push")).count()
+}
+
+#[test]
+fn a_poison_op_mid_queue_is_rejected_listed_and_does_not_wedge_the_queue() {
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let token = server.token("amina", 86_400).unwrap();
+    let phone = Device::open("phone");
+    phone.connect(&server.base_url(), Tokens::new(token.clone()));
+    let p = &phone.satchel;
+    runtime().block_on(p.add_note(time_note("before"))).unwrap();
+    runtime().block_on(p.record_reading(READING.into(), 0.5)).unwrap();
+    runtime().block_on(p.add_note(time_note("after"))).unwrap();
+    // Damage the middle entry the way a buggy older build might have written it.
+    phone
+        .satchel
+        .account()
+        .store()
+        .write(|tx| {
+            let change: String =
+                tx.query_row("SELECT change FROM outbox WHERE entity_kind = 'progress'", [], |r| r.get(0))?;
+            let mut record: serde_json::Value = serde_json::from_str(&change).unwrap();
+            record["scroll_fraction"] = serde_json::json!(7.5);
+            tx.execute("UPDATE outbox SET change = ?1 WHERE entity_kind = 'progress'", [record.to_string()])?;
+            Ok(())
+        })
+        .unwrap();
+    let report = phone.sync();
+    finished(&report);
+    assert_eq!(report.rejected, 1);
+    assert_eq!(report.pushed, 2);
+    let rejected = runtime().block_on(p.rejected_sync_ops()).unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].entity_kind, "progress");
+    assert_eq!(rejected[0].code, "invalid_record");
+    assert_eq!(server_notes(&server.base_url(), &token).len(), 2, "the ops after it went through");
+    runtime().block_on(p.dismiss_rejected_sync_op(rejected[0].op_id.clone())).unwrap();
+    assert!(runtime().block_on(p.rejected_sync_ops()).unwrap().is_empty());
+}
+
+#[test]
+fn a_cloned_database_takes_a_new_device_id_and_both_copies_keep_syncing() {
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let token = server.token("amina", 86_400).unwrap();
+    let phone = Device::open("phone");
+    phone.connect(&server.base_url(), Tokens::new(token.clone()));
+    runtime().block_on(phone.satchel.add_note(time_note("written before the copy"))).unwrap();
+    finished(&phone.sync());
+    runtime().block_on(phone.satchel.add_note(time_note("unsent when copied"))).unwrap();
+    phone.satchel.pause().unwrap();
+
+    // A backup of the database restored onto a new phone: the file beside it does not come along.
+    let copy_dir = tempfile::tempdir().unwrap();
+    std::fs::copy(phone.dir.path().join("satchel.db"), copy_dir.path().join("satchel.db")).unwrap();
+    let copy = open_account(copy_dir.path(), "new phone");
+    assert_ne!(copy.device_id(), phone.satchel.device_id(), "a copy is a new device");
+    let copy = Device { satchel: copy, dir: copy_dir };
+    copy.connect(&server.base_url(), Tokens::new(token.clone()));
+    runtime().block_on(copy.satchel.add_note(time_note("written on the copy"))).unwrap();
+    // Reopening the original keeps its id.
+    assert_eq!(open_account(phone.dir.path(), "").device_id(), phone.satchel.device_id());
+
+    finished(&copy.sync());
+    runtime().block_on(phone.satchel.add_note(time_note("written on the original"))).unwrap();
+    finished(&phone.sync());
+    finished(&copy.sync());
+    let mut texts: Vec<String> =
+        server_notes(&server.base_url(), &token).into_iter().map(|(_, t)| t).collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        ["unsent when copied", "written before the copy", "written on the copy", "written on the original"],
+        "nothing of either copy was taken for a duplicate of the other"
+    );
+}
+
+/// Copies the server's database files (it is stopped, so they are consistent).
+fn copy_db(from: &Path, to: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let source = Path::new(&format!("{}{suffix}", from.display())).to_path_buf();
+        let target = Path::new(&format!("{}{suffix}", to.display())).to_path_buf();
+        if source.exists() {
+            std::fs::copy(&source, &target).unwrap();
+        } else if target.exists() {
+            std::fs::remove_file(&target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_server_restored_from_an_older_copy_gets_back_everything_from_the_devices() {
+    for renew_epoch in [true, false] {
+        let state = tempfile::tempdir().unwrap();
+        let backup = tempfile::tempdir().unwrap();
+        let server = SyncServer::create(state.path()).unwrap();
+        let addr = server.addr;
+        let token = server.token("amina", 86_400).unwrap();
+        let phone = Device::open("phone");
+        phone.connect(&server.base_url(), Tokens::new(token.clone()));
+        runtime().block_on(phone.satchel.add_note(time_note("before the backup"))).unwrap();
+        finished(&phone.sync());
+        server.stop();
+        copy_db(&state.path().join("sync.db"), &backup.path().join("sync.db"));
+
+        let server = SyncServer::serve(state.path(), Some(addr)).unwrap();
+        runtime().block_on(phone.satchel.add_note(time_note("after the backup, phone"))).unwrap();
+        finished(&phone.sync());
+        let tablet = Device::open("tablet");
+        tablet.connect(&server.base_url(), Tokens::new(token.clone()));
+        runtime().block_on(tablet.satchel.add_note(time_note("after the backup, tablet"))).unwrap();
+        finished(&tablet.sync());
+        server.stop();
+
+        // The operator restores last night's copy (and, done right, renews the epoch).
+        copy_db(&backup.path().join("sync.db"), &state.path().join("sync.db"));
+        if renew_epoch {
+            let status = std::process::Command::new(satchel_tests::workspace_bin("satchel-server").unwrap())
+                .args(["sync-new-epoch", "--sync-db"])
+                .arg(state.path().join("sync.db"))
+                .stdout(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let server = SyncServer::serve(state.path(), Some(addr)).unwrap();
+        finished(&phone.sync());
+        finished(&tablet.sync());
+        finished(&phone.sync());
+        let mut texts: Vec<String> =
+            server_notes(&server.base_url(), &token).into_iter().map(|(_, t)| t).collect();
+        texts.sort();
+        assert_eq!(
+            texts,
+            ["after the backup, phone", "after the backup, tablet", "before the backup"],
+            "renewed epoch: {renew_epoch}"
+        );
+        assert_eq!(runtime().block_on(phone.satchel.notes_for_course(COURSE.into())).unwrap().len(), 3);
+    }
+}
+
+#[test]
+fn a_device_offline_for_400_days_after_tombstone_cleanup_syncs_without_loss_or_resurrection() {
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let addr = server.addr;
+    let token = server.token("amina", 86_400).unwrap();
+    let phone = Device::open("phone");
+    let tablet = Device::open("tablet");
+    phone.connect(&server.base_url(), Tokens::new(token.clone()));
+    tablet.connect(&server.base_url(), Tokens::new(token.clone()));
+    let doomed =
+        runtime().block_on(phone.satchel.add_note(time_note("deleted while the tablet is away"))).unwrap();
+    runtime().block_on(phone.satchel.add_note(time_note("kept"))).unwrap();
+    finished(&phone.sync());
+    finished(&tablet.sync());
+    assert_eq!(runtime().block_on(tablet.satchel.notes_for_course(COURSE.into())).unwrap().len(), 2);
+
+    // The tablet goes in a drawer; the phone deletes a note; a year and more later the server
+    // purges the tombstone (the tablet was retired after 90 days unseen).
+    runtime().block_on(phone.satchel.delete_note(doomed.id.clone())).unwrap();
+    finished(&phone.sync());
+    runtime().block_on(tablet.satchel.add_note(time_note("written in the drawer"))).unwrap();
+    tablet.play(VIDEO, 0, 60);
+    server.stop();
+    let purged = runtime()
+        .block_on(async {
+            use satchel_server::sync::store::{SqliteStore, SyncStore};
+            let store = SqliteStore::open(&state.path().join("sync.db")).await?;
+            store.purge_tombstones(satchel_server::sync::now_ms() + 400 * 86_400_000).await
+        })
+        .unwrap();
+    assert_eq!(purged.tombstones, 1);
+    let server = SyncServer::serve(state.path(), Some(addr)).unwrap();
+
+    finished(&tablet.sync());
+    finished(&phone.sync());
+    let texts = |d: &Device| {
+        let mut t: Vec<String> = runtime()
+            .block_on(d.satchel.notes_for_course(COURSE.into()))
+            .unwrap()
+            .into_iter()
+            .map(|n| n.body)
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(
+        texts(&tablet),
+        ["kept", "written in the drawer"],
+        "the deleted note is gone, the new one kept"
+    );
+    assert_eq!(texts(&phone), ["kept", "written in the drawer"], "nothing came back from the dead");
+    let mut on_server: Vec<String> =
+        server_notes(&server.base_url(), &token).into_iter().map(|(_, t)| t).collect();
+    on_server.sort();
+    assert_eq!(on_server, ["kept", "written in the drawer"]);
+    let progress = runtime().block_on(phone.satchel.lesson_progress(VIDEO.into())).unwrap();
+    assert_eq!(progress.position_ms, 60_000, "the drawer's progress arrived");
+}
