@@ -107,8 +107,9 @@ async fn admit<T: DeserializeOwned>(
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .unwrap_or_default();
     let learner = service.tokens.verify(token, super::auth::now_s())?;
     service.limiter.check(&learner).map_err(ApiError::rate_limited)?;
