@@ -156,7 +156,10 @@ pub fn pack_with(src: &Path, out: &Path, key: &SigningKey, options: &PackOptions
         }
         modules.push(ModuleEntry { id: module.id.clone(), title: module.title.clone(), lessons });
     }
-    let text_pack = if lite_texts.is_empty() {
+    // A single text is its own pack: fetching it alone is the same one request, and a pack of
+    // it would be the same bytes under the same hash, one name for two different entries (the
+    // core refuses a hash listed with two media types).
+    let text_pack = if lite_texts.len() < 2 {
         None
     } else {
         let joined: Vec<u8> = lite_texts.iter().flat_map(|(_, bytes)| bytes.iter().copied()).collect();
