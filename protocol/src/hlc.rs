@@ -386,6 +386,7 @@ mod tests {
         assert_eq!(json, "\"000000000000001234-000007-dev\"");
         assert_eq!(serde_json::from_str::<Hlc>(&json).unwrap(), stamp);
         assert!(serde_json::from_str::<Hlc>("\"nope\"").is_err());
-        assert!(serde_json::from_str::<Hlc>("12").is_err());
+        let err = serde_json::from_str::<Hlc>("12").unwrap_err().to_string();
+        assert!(err.contains("a clock stamp such as"), "{err}");
     }
 }

@@ -27,18 +27,18 @@ pub const PULL_PATH: &str = "sync/v1/pull";
 /// Most ops in one push.
 pub const MAX_OPS_PER_PUSH: usize = 1_000;
 /// Largest push body, decoded (after zstd), in bytes.
-pub const MAX_PUSH_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_PUSH_BYTES: usize = 4_194_304; // 4 MiB
 /// Largest register body, decoded, in bytes.
-pub const MAX_REGISTER_BYTES: usize = 4 * 1024;
+pub const MAX_REGISTER_BYTES: usize = 4_096;
 /// Largest pull request body, decoded, in bytes.
-pub const MAX_PULL_REQUEST_BYTES: usize = 4 * 1024;
+pub const MAX_PULL_REQUEST_BYTES: usize = 4_096;
 /// Pull page size when the client does not ask for one.
-pub const DEFAULT_PULL_PAGE_BYTES: u32 = 256 * 1024;
+pub const DEFAULT_PULL_PAGE_BYTES: u32 = 262_144; // 256 KiB
 /// The server never sends a page larger than this (except a single record that is larger on
 /// its own: a page always holds at least one record, or the client could never get past it).
-pub const MAX_PULL_PAGE_BYTES: u32 = 1024 * 1024;
+pub const MAX_PULL_PAGE_BYTES: u32 = 1_048_576; // 1 MiB
 /// Largest response body a client decodes, in bytes. Bounds a compromised or broken server.
-pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_RESPONSE_BYTES: usize = 16_777_216; // 16 MiB
 /// A stamp more than this far ahead of the server clock is clamped to it.
 pub const MAX_FUTURE_SKEW_MS: i64 = 3_600_000;
 /// Characters in a device name.

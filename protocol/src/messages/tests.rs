@@ -213,3 +213,34 @@ fn responses_round_trip() {
     let text = serde_json::to_string(&pull).unwrap();
     assert_eq!(serde_json::from_str::<PullResponse>(&text).unwrap(), pull);
 }
+
+/// The limits docs/protocol.md promises.
+#[test]
+fn limits_match_the_spec() {
+    assert_eq!(MAX_OPS_PER_PUSH, 1000);
+    assert_eq!(MAX_PUSH_BYTES, 4 << 20);
+    assert_eq!(MAX_REGISTER_BYTES, 4 << 10);
+    assert_eq!(MAX_PULL_REQUEST_BYTES, 4 << 10);
+    assert_eq!(DEFAULT_PULL_PAGE_BYTES, 256 << 10);
+    assert_eq!(MAX_PULL_PAGE_BYTES, 1 << 20);
+    assert_eq!(MAX_RESPONSE_BYTES, 16 << 20);
+    assert_eq!(MAX_FUTURE_SKEW_MS, 60 * 60 * 1000);
+    assert_eq!(MAX_DEVICE_NAME_CHARS, 64);
+    assert_eq!(MAX_EPOCH_CHARS, 64);
+    assert_eq!(PROTOCOL_VERSION, 1);
+    assert_eq!(
+        (PROTOCOL_HEADER, ZSTD_ENCODING, CONTENT_TYPE),
+        ("Satchel-Protocol", "zstd", "application/json")
+    );
+    assert_eq!((REGISTER_PATH, PUSH_PATH, PULL_PATH), ("sync/v1/devices", "sync/v1/push", "sync/v1/pull"));
+    use crate::records::limits;
+    assert_eq!(limits::NOTE_TEXT_BYTES, 64 << 10);
+    assert_eq!(limits::JSON_VALUE_BYTES, 16 << 10);
+    assert_eq!((limits::TAGS, limits::TAG_CHARS, limits::COLOR_CHARS), (32, 64, 32));
+    assert_eq!((limits::NOTE_HEADS, limits::NOTE_SUPERSEDED), (256, 65_536));
+    assert_eq!(
+        (limits::WATCHED_RANGES, limits::DEVICES, limits::ANSWERS, limits::CHOICES),
+        (10_000, 256, 1_000, 64)
+    );
+    assert_eq!(crate::MAX_ID_BYTES, 128);
+}

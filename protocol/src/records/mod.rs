@@ -28,7 +28,7 @@ use crate::messages::RejectCode;
 /// Size limits a record must stay within (checked by `validate`).
 pub mod limits {
     /// A note body (each version), in bytes of UTF-8.
-    pub const NOTE_TEXT_BYTES: usize = 64 * 1024;
+    pub const NOTE_TEXT_BYTES: usize = 65_536; // 64 KiB
     /// Tags on one note.
     pub const TAGS: usize = 32;
     /// Characters in one tag.
@@ -36,7 +36,7 @@ pub mod limits {
     /// Characters in a note colour name.
     pub const COLOR_CHARS: usize = 32;
     /// A note anchor or a setting value, as JSON bytes.
-    pub const JSON_VALUE_BYTES: usize = 16 * 1024;
+    pub const JSON_VALUE_BYTES: usize = 16_384; // 16 KiB
     /// Concurrent body versions (revisions) of one note.
     pub const NOTE_HEADS: usize = 256;
     /// Superseded body versions one note remembers.

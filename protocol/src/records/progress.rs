@@ -338,5 +338,9 @@ mod tests {
         assert_eq!(rec.watched, vec![(0, 60)]);
         rec.compact_watched(5);
         assert_eq!(rec.watched, vec![(0, 60)]);
+        // The gap in milliseconds decides, not where the ranges sit.
+        rec.watched = vec![(0, 100), (150, 200), (1_000, 1_010), (1_012, 1_020)];
+        rec.compact_watched(3);
+        assert_eq!(rec.watched, vec![(0, 100), (150, 200), (1_000, 1_020)]);
     }
 }
