@@ -55,6 +55,21 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
 }
 
+/// The address a just-started `satchel-server serve` prints as its first line; kills the child
+/// and fails if the line is anything else.
+pub fn listening_addr(child: &mut std::process::Child) -> Result<SocketAddr> {
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first)?;
+    match first.trim().strip_prefix("listening on http://") {
+        Some(addr) => Ok(addr.parse()?),
+        None => {
+            let _ = child.kill();
+            bail!("unexpected first line from satchel-server: {first:?}");
+        }
+    }
+}
+
 impl ServerProcess {
     pub fn serve(dir: &Path) -> Result<ServerProcess> {
         let mut child = Command::new(workspace_bin("satchel-server")?)
@@ -64,16 +79,7 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first)?;
-        let addr = match first.trim().strip_prefix("listening on http://") {
-            Some(addr) => addr.parse()?,
-            None => {
-                let _ = child.kill();
-                bail!("unexpected first line from satchel-server: {first:?}");
-            }
-        };
+        let addr = listening_addr(&mut child)?;
         Ok(ServerProcess { child, addr })
     }
 

@@ -1,15 +1,14 @@
 //! The reference sync server as a real child process (`satchel-server serve --sync-db
 //! --sync-secret`), with tokens minted from its secret, for the sync end-to-end tests.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use satchel_server::sync::auth::{self, TokenKey};
 
-use crate::workspace_bin;
+use crate::{listening_addr, workspace_bin};
 
 /// A sync server over a state directory (database, secret, an empty content folder); killed
 /// when dropped. The directory outlives restarts, so a test can stop, copy and restart it.
@@ -47,16 +46,7 @@ impl SyncServer {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut first = String::new();
-        BufReader::new(stdout).read_line(&mut first)?;
-        let addr = match first.trim().strip_prefix("listening on http://") {
-            Some(addr) => addr.parse()?,
-            None => {
-                let _ = child.kill();
-                bail!("unexpected first line from satchel-server: {first:?}");
-            }
-        };
+        let addr = listening_addr(&mut child)?;
         Ok(SyncServer { child, addr, state: state.to_path_buf() })
     }
 
