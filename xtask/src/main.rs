@@ -55,15 +55,55 @@ fn main() -> std::process::ExitCode {
 
 fn test() -> Result<()> {
     // Formatting and lints first: fail loudly before the long test run.
+    let phase = Phases::start();
     tools::cargo(&["fmt", "--all", "--check"])?;
     tools::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    let phase = phase.done("fmt and clippy");
     let tools = tools::ensure_test_tools()?;
+    let phase = phase.done("tools");
     tools::cargo(&["build", "--workspace", "--all-targets"])?;
     tools::cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    let phase = phase.done("Rust tests");
     fuzz::run_bounded()?;
+    let phase = phase.done("bounded fuzz runs");
     let generated = bindings::generate()?;
     let server = content::serve_sample()?;
+    // The Kotlin runner's `N passed, N failed` stays the last line; its time is the rest.
+    phase.summary();
     kotlin::run_tests(&tools, &generated, &server)
+}
+
+/// How long each phase of `cargo xtask test` took, so the suite's 20-minute budget can be
+/// watched: each finished phase prints its time, and the summary sits before the last runner.
+struct Phases {
+    started: std::time::Instant,
+    phase_started: std::time::Instant,
+    done: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        let now = std::time::Instant::now();
+        Phases { started: now, phase_started: now, done: Vec::new() }
+    }
+
+    fn done(mut self, name: &'static str) -> Phases {
+        let took = self.phase_started.elapsed();
+        eprintln!("xtask: {name} took {:.0} s", took.as_secs_f64());
+        self.done.push((name, took));
+        self.phase_started = std::time::Instant::now();
+        self
+    }
+
+    fn summary(self) {
+        let parts: Vec<String> =
+            self.done.iter().map(|(name, took)| format!("{name} {:.0} s", took.as_secs_f64())).collect();
+        eprintln!(
+            "xtask: {:.0} s so far ({}); the Kotlin tests run last",
+            self.started.elapsed().as_secs_f64(),
+            parts.join(", ")
+        );
+    }
 }
 
 fn kotlin_only() -> Result<()> {
