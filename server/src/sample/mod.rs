@@ -19,7 +19,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Bump when the generator's output changes for the same inputs.
-const GENERATOR_VERSION: &str = "1";
+const GENERATOR_VERSION: &str = "2";
 
 /// Where generated media and tools are cached between runs: `$SATCHEL_TOOLS_DIR`, else
 /// `~/.cache/satchel`. The sample course's source goes under `sample-course/`.
@@ -53,6 +53,7 @@ pub fn generate(source: &Path, out: &Path) -> Result<()> {
     let course: Value = serde_json::from_str(&fs::read_to_string(source.join("course.json"))?)
         .context("server/sample/course.json is not valid JSON")?;
     let mut course_out = course.clone();
+    let mut lectures = Vec::new();
     let modules = course_out["modules"].as_array_mut().context("course.json has no modules")?;
     for module in modules {
         let lessons = module["lessons"].as_array_mut().context("a module has no lessons")?;
@@ -64,10 +65,7 @@ pub fn generate(source: &Path, out: &Path) -> Result<()> {
             let object = lesson.as_object_mut().context("a lesson is not an object")?;
             if let Some(script) = object.remove("script") {
                 let script_path = source.join(script.as_str().context("script is not a path")?);
-                eprintln!("generating lecture {id}");
-                let slides = script::parse(&fs::read_to_string(&script_path)?)?;
-                let narration = speech::synthesize(&slides, &lesson_out)?;
-                video::render(&slides, &narration, &lesson_out)?;
+                lectures.push(Lecture { id, script: script_path, out: lesson_out.clone() });
                 object.insert("video".into(), format!("{folder}/video.mp4").into());
                 object.insert("transcript".into(), format!("{folder}/transcript.vtt").into());
             }
@@ -80,9 +78,63 @@ pub fn generate(source: &Path, out: &Path) -> Result<()> {
             }
         }
     }
+    render_all(&lectures)?;
     fs::write(out.join("course.json"), serde_json::to_string_pretty(&course_out)?)?;
     fs::write(stamp_file, stamp)?;
     copy_answer_keys(source, out)
+}
+
+/// A lecture to generate: its script and its lesson folder.
+struct Lecture {
+    id: String,
+    script: PathBuf,
+    out: PathBuf,
+}
+
+/// How many lectures render at once. Two, even on two cores: each lecture spends a good part of
+/// its time in single-threaded work (espeak-ng sentence by sentence, one ffmpeg run per slide
+/// image, x264's serial start and end), which the other lecture's encoding fills.
+const PARALLEL_LECTURES: usize = 2;
+
+/// Renders every lecture, a few at a time, longest script first so the last one to start is
+/// short. The first failure is returned once the running renders have finished.
+fn render_all(lectures: &[Lecture]) -> Result<()> {
+    let mut by_size = Vec::new();
+    for lecture in lectures {
+        by_size.push((fs::metadata(&lecture.script)?.len(), lecture));
+    }
+    by_size.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
+    let queue = std::sync::Mutex::new(by_size.into_iter().map(|(_, lecture)| lecture));
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..PARALLEL_LECTURES)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    loop {
+                        let next =
+                            queue.lock().map_err(|_| anyhow::anyhow!("a render worker panicked"))?.next();
+                        let Some(lecture) = next else { return Ok(()) };
+                        render_lecture(lecture)
+                            .with_context(|| format!("cannot generate lecture {}", lecture.id))?;
+                    }
+                })
+            })
+            .collect();
+        let mut first_error = None;
+        for worker in workers {
+            let outcome = worker.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a render worker panicked")));
+            if let Err(error) = outcome {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    })
+}
+
+fn render_lecture(lecture: &Lecture) -> Result<()> {
+    eprintln!("generating lecture {}", lecture.id);
+    let slides = script::parse(&fs::read_to_string(&lecture.script)?)?;
+    let narration = speech::synthesize(&slides, &lecture.out)?;
+    video::render(&slides, &narration, &lecture.out)
 }
 
 /// Private answer keys (`*.keys.json`, beside graded quizzes) are copied on every call and kept
