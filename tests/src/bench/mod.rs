@@ -9,6 +9,10 @@ pub mod manifest;
 pub mod report;
 pub mod store;
 pub mod sync;
+pub mod sync_device;
+pub mod sync_pull;
+pub mod sync_week;
+pub mod wire_meter;
 
 use std::time::{Duration, Instant};
 

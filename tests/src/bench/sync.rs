@@ -66,14 +66,9 @@ pub fn server_ops() -> Result<Vec<Row>> {
 /// Seconds to push every batch: learners in parallel, each device's batches in order.
 async fn push_over_http(batches: &[Vec<Vec<Op>>]) -> Result<f64> {
     let dir = tempfile::tempdir()?;
-    let store = SqliteStore::open(&dir.path().join("sync.db")).await?;
-    let key = TokenKey::from_bytes(&[3u8; 32])?;
-    let unlimited = RateLimit { burst: 1e9, per_second: 1e9 };
-    let service = Arc::new(SyncService::new(Arc::new(store), key.clone(), AnswerKeys::default(), unlimited));
-    std::fs::create_dir_all(dir.path().join("www"))?;
-    let app = serve::router_with_sync(dir.path().join("www"), service.clone());
-    let server = serve::spawn_router(app, "127.0.0.1:0".parse()?).await?;
-    let base = format!("http://{}/sync/v1", server.addr);
+    let server = BenchServer::start(dir.path()).await?;
+    let (service, key) = (server.service.clone(), server.key.clone());
+    let base = format!("http://{}/sync/v1", server.http.addr);
     let http = reqwest::Client::new();
 
     // Encoded up front, as a client's outbox batch is: the server's work is what is timed.
@@ -121,7 +116,40 @@ async fn push_over_http(batches: &[Vec<Vec<Op>>]) -> Result<f64> {
     Ok(seconds)
 }
 
-async fn post(http: &reqwest::Client, url: &str, token: &str, body: Vec<u8>, zstd: bool) -> Result<Vec<u8>> {
+/// The reference sync server in this process, over a fresh SQLite file in `dir`, with no rate
+/// limit (the benches measure work, not the limiter).
+pub(super) struct BenchServer {
+    pub service: Arc<SyncService>,
+    pub key: TokenKey,
+    pub http: serve::Background,
+}
+
+impl BenchServer {
+    pub async fn start(dir: &std::path::Path) -> Result<BenchServer> {
+        let store = SqliteStore::open(&dir.join("sync.db")).await?;
+        let key = TokenKey::from_bytes(&[3u8; 32])?;
+        let unlimited = RateLimit { burst: 1e9, per_second: 1e9 };
+        let service =
+            Arc::new(SyncService::new(Arc::new(store), key.clone(), AnswerKeys::default(), unlimited));
+        std::fs::create_dir_all(dir.join("www"))?;
+        let app = serve::router_with_sync(dir.join("www"), service.clone());
+        let http = serve::spawn_router(app, "127.0.0.1:0".parse()?).await?;
+        Ok(BenchServer { service, key, http })
+    }
+
+    /// A token for `learner`, valid for an hour.
+    pub fn token(&self, learner: &str) -> Result<String> {
+        self.key.mint(learner, auth::now_s() + 3600)
+    }
+}
+
+pub(super) async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+    zstd: bool,
+) -> Result<Vec<u8>> {
     let mut request = http.post(url).header("Satchel-Protocol", "1").bearer_auth(token).body(body);
     if zstd {
         request = request.header("Content-Encoding", "zstd");
@@ -233,7 +261,7 @@ fn record(device: &str, n: usize, at: i64) -> Result<Record> {
 }
 
 /// A deterministic UUID-shaped op id.
-fn uuid(device: &str, seq: u64) -> String {
+pub(super) fn uuid(device: &str, seq: u64) -> String {
     let tag = device.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
     format!("{tag:08x}-0000-4000-8000-{seq:012x}")
 }
