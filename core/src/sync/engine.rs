@@ -242,8 +242,7 @@ impl<T: Transport> Engine<T> {
         if held_back {
             return Ok(Pass::Blocked);
         }
-        let at = now_ms();
-        self.write(move |tx| state::set_last_synced(tx, at)).await?;
+        self.write(|tx| state::set_last_synced(tx, crate::store::clock::now_ms(tx)?)).await?;
         Ok(Pass::Done)
     }
 

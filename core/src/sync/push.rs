@@ -172,7 +172,7 @@ fn clamp_local(
 pub(crate) fn raise_clock(tx: &rusqlite::Transaction<'_>, device_id: &str, seen: Option<&Hlc>) -> Result<()> {
     if let Some(seen) = seen {
         let last = outbox::last_stamp(tx)?;
-        let next = Hlc::receive(last.as_ref(), seen, now_ms(), device_id);
+        let next = Hlc::receive(last.as_ref(), seen, crate::store::clock::now_ms(tx)?, device_id);
         outbox::set_last_stamp(tx, &next)?;
     }
     Ok(())
