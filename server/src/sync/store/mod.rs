@@ -51,11 +51,12 @@ pub trait SyncStore: Send + Sync + 'static {
     /// Applies a batch of ops in seq order, all in one transaction:
     /// - unknown device → `UnknownDevice`; `request.epoch` set and not the server's →
     ///   `ResetRequired` (nothing applied);
-    /// - op seq ≤ last applied → `Duplicate`, no effect;
+    /// - op seq ≤ last applied → no effect, answered as the op was first (its reply may have
+    ///   been lost): `Duplicate` with the `clamped_to` its record got, or the same `Rejected`;
     /// - the first new seq > last + 1 → `SeqGap { expected: last + 1 }` and nothing of the batch
     ///   is applied (batches are consecutive, checked by `PushRequest::validate`);
     /// - an op whose `op_id` was already taken (under another seq, e.g. resent after a reset)
-    ///   → `Duplicate`, seq advances;
+    ///   → `Duplicate` (with its first `clamped_to`, or the same `Rejected`), seq advances;
     /// - a record failing `validate()` → `Rejected` with its code and reason, seq advances;
     /// - otherwise stamps beyond `now_ms + MAX_FUTURE_SKEW_MS` are clamped (reported in
     ///   `clamped_to`), `stored = merge(stored, record)`, seq advances → `Applied`.
