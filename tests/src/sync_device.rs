@@ -139,3 +139,22 @@ fn open_account_with_clock(dir: &Path, name: &str, clock: Arc<WallClock>) -> Res
 pub fn is_finished(report: &SyncReport) -> bool {
     report.outcome == SyncOutcome::Finished && report.remaining == 0
 }
+
+impl Device {
+    /// Damages the pending outbox entry of `kind` the way a buggy older build might have written
+    /// it: sets `field` of its record to `value` (the server will refuse it).
+    pub fn damage_pending(&self, kind: &str, field: &str, value: serde_json::Value) -> Result<()> {
+        let (kind, field) = (kind.to_owned(), field.to_owned());
+        self.satchel.account().store().write(move |tx| {
+            let change: String =
+                tx.query_row("SELECT change FROM outbox WHERE entity_kind = ?1", [&kind], |r| r.get(0))?;
+            let mut record: serde_json::Value = serde_json::from_str(&change).map_err(|e| {
+                satchel_core::Error::Internal(format!("an outbox change that is not JSON: {e}"))
+            })?;
+            record[field.as_str()] = value;
+            tx.execute("UPDATE outbox SET change = ?1 WHERE entity_kind = ?2", [record.to_string(), kind])?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+}

@@ -311,19 +311,7 @@ fn a_poison_op_mid_queue_is_rejected_listed_and_does_not_wedge_the_queue() {
     runtime().block_on(p.record_reading(READING.into(), 0.5)).unwrap();
     runtime().block_on(p.add_note(time_note("after"))).unwrap();
     // Damage the middle entry the way a buggy older build might have written it.
-    phone
-        .satchel
-        .account()
-        .store()
-        .write(|tx| {
-            let change: String =
-                tx.query_row("SELECT change FROM outbox WHERE entity_kind = 'progress'", [], |r| r.get(0))?;
-            let mut record: serde_json::Value = serde_json::from_str(&change).unwrap();
-            record["scroll_fraction"] = serde_json::json!(7.5);
-            tx.execute("UPDATE outbox SET change = ?1 WHERE entity_kind = 'progress'", [record.to_string()])?;
-            Ok(())
-        })
-        .unwrap();
+    phone.damage_pending("progress", "scroll_fraction", serde_json::json!(7.5)).unwrap();
     let report = phone.sync().unwrap();
     finished(&report);
     assert_eq!(report.rejected, 1);

@@ -200,7 +200,7 @@ impl<T: Transport> Engine<T> {
             };
             let batch = self.tuning.push_batch.clamp(1, MAX_OPS_PER_PUSH as u32);
             let bytes = AtomicU64::new(0);
-            let round = push::round(self, token, batch, max_priority, budget, &bytes).await;
+            let round = push::round(self, token, batch, max_priority, budget, network, &bytes).await;
             self.count_bytes(network, &bytes);
             match round? {
                 push::Round::Sent { acknowledged, rejected } => {
@@ -232,7 +232,7 @@ impl<T: Transport> Engine<T> {
                 Allowance::Unlimited => self.tuning.pull_page_bytes,
             };
             let bytes = AtomicU64::new(0);
-            let more = self.pull_page(token, page.max(1024), tally, &bytes).await;
+            let more = self.pull_page(token, page.max(1024), tally, network, &bytes).await;
             self.count_bytes(network, &bytes);
             if !more? {
                 break;
@@ -270,6 +270,7 @@ impl<T: Transport> Engine<T> {
         token: &str,
         max_bytes: u32,
         tally: &mut Tally,
+        network: NetworkType,
         bytes: &AtomicU64,
     ) -> Result<bool> {
         let current = self.read(state::load).await?;
@@ -280,7 +281,10 @@ impl<T: Transport> Engine<T> {
             cursor: current.cursor,
             max_bytes,
         };
-        let response = self.transport.pull(token, &request, bytes).await?;
+        let response = self.transport.pull(token, &request, bytes).await;
+        // On the meter before the transaction below flushes it.
+        self.count_bytes(network, bytes);
+        let response = response?;
         apply::check_page(&request, &response)?;
         let more = response.more;
         let count = response.records.len() as u32;
@@ -306,6 +310,10 @@ impl<T: Transport> Engine<T> {
     }
 
     async fn finish(&self, outcome: SyncOutcome, tally: Tally) -> Result<SyncReport> {
+        // Bytes of the last exchange (or a failed one) are still in memory: store them, so the
+        // data usage the app shows after a sync is exact.
+        let downloads = Arc::clone(&self.downloads);
+        self.write(move |tx| downloads.meter().flush(tx, now_ms())).await?;
         let (remaining, _) = self.read(outbox::counts).await?;
         let status = match &outcome {
             SyncOutcome::Finished | SyncOutcome::DeadlineReached | SyncOutcome::Stopped => SyncStatus::Idle,
@@ -344,8 +352,10 @@ impl<T: Transport> Engine<T> {
         Ok((network, policy::allowance(&settings, network, used + pending)))
     }
 
-    fn count_bytes(&self, network: NetworkType, bytes: &AtomicU64) {
-        self.downloads.meter().add(network, bytes.load(Ordering::Relaxed));
+    /// Moves the bytes `bytes` counted onto the data meter (taking them, so counting twice adds
+    /// nothing twice).
+    pub(crate) fn count_bytes(&self, network: NetworkType, bytes: &AtomicU64) {
+        self.downloads.meter().add(network, bytes.swap(0, Ordering::Relaxed));
     }
 
     async fn ask_token(&self, refresh: bool) -> Result<Option<String>> {
