@@ -486,3 +486,61 @@ fn a_device_offline_for_400_days_after_tombstone_cleanup_syncs_without_loss_or_r
     let progress = runtime().block_on(phone.satchel.lesson_progress(VIDEO.into())).unwrap();
     assert_eq!(progress.position_ms, 60_000, "the drawer's progress arrived");
 }
+
+#[test]
+fn a_pulled_record_the_device_cannot_accept_is_set_aside_listed_and_pulls_go_on() {
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let token = server.token("amina", 86_400).unwrap();
+    let phone = Device::open("phone").unwrap();
+    phone.connect(&server.base_url(), Tokens::new(token.clone())).unwrap();
+    runtime().block_on(phone.satchel.record_reading(READING.into(), 0.5)).unwrap();
+    finished(&phone.sync().unwrap());
+
+    // The server comes to hold a record that breaks the rules (a server bug, or one whose
+    // limits differ from this build's), followed by a good one.
+    let db = rusqlite::Connection::open(server.db()).unwrap();
+    db.busy_timeout(Duration::from_secs(5)).unwrap();
+    let body: String = db
+        .query_row("SELECT body FROM record WHERE learner_id = 'amina' AND kind = 'progress'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let mut damaged: serde_json::Value = serde_json::from_str(&body).unwrap();
+    damaged["scroll_fraction"] = serde_json::json!(7.5);
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let cursor: i64 = db
+        .query_row(
+            "UPDATE learner SET cursor = cursor + 1 WHERE learner_id = 'amina' RETURNING cursor",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    db.execute(
+        "UPDATE record SET body = ?1, cursor = ?2 WHERE learner_id = 'amina' AND kind = 'progress'",
+        rusqlite::params![damaged.to_string(), cursor],
+    )
+    .unwrap();
+    db.execute_batch("COMMIT").unwrap();
+    runtime().block_on(phone.satchel.add_note(time_note("after the bad record"))).unwrap();
+    finished(&phone.sync().unwrap());
+
+    let tablet = Device::open("tablet").unwrap();
+    tablet.connect(&server.base_url(), Tokens::new(token)).unwrap();
+    let report = tablet.sync().unwrap();
+    finished(&report);
+    assert_eq!(report.rejected, 1, "{report:?}");
+    let notes = runtime().block_on(tablet.satchel.notes_for_course(COURSE.into())).unwrap();
+    assert_eq!(notes.len(), 1, "the record after it arrived");
+    let set_aside = runtime().block_on(tablet.satchel.rejected_sync_ops()).unwrap();
+    assert_eq!(set_aside.len(), 1, "{set_aside:?}");
+    assert_eq!(set_aside[0].code, "unusable_pulled_record");
+    assert_eq!((set_aside[0].entity_kind.as_str(), set_aside[0].entity_id.as_str()), ("progress", READING));
+    assert_eq!(tablet.satchel.sync_status().rejected_ops, 1);
+    // Not pulled again, not listed twice; the device's own progress for it is untouched.
+    let again = tablet.sync().unwrap();
+    finished(&again);
+    assert_eq!((again.pulled, again.rejected), (0, 0), "{again:?}");
+    assert_eq!(runtime().block_on(tablet.satchel.rejected_sync_ops()).unwrap().len(), 1);
+    assert!(!runtime().block_on(tablet.satchel.lesson_progress(READING.into())).unwrap().completed);
+}

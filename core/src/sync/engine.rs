@@ -50,7 +50,8 @@ pub struct SyncReport {
     pub pushed: u32,
     /// Records pulled and applied.
     pub pulled: u32,
-    /// Operations the server refused (now in the rejected list).
+    /// Operations the server refused, and pulled records this device could not accept (both
+    /// now in the rejected list).
     pub rejected: u32,
     /// Local changes still waiting to be sent.
     pub remaining: u32,
@@ -290,12 +291,15 @@ impl<T: Transport> Engine<T> {
         let count = response.records.len() as u32;
         let device = Arc::clone(&self.device_id);
         let downloads = Arc::clone(&self.downloads);
-        self.write(move |tx| {
-            apply::apply_page(tx, &device, response)?;
-            downloads.meter().flush(tx, now_ms())
-        })
-        .await?;
-        tally.pulled += count;
+        let set_aside = self
+            .write(move |tx| {
+                let set_aside = apply::apply_page(tx, &device, response)?;
+                downloads.meter().flush(tx, now_ms())?;
+                Ok(set_aside)
+            })
+            .await?;
+        tally.pulled += count - set_aside;
+        tally.rejected += set_aside;
         Ok(more)
     }
 
