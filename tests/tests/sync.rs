@@ -544,3 +544,59 @@ fn a_pulled_record_the_device_cannot_accept_is_set_aside_listed_and_pulls_go_on(
     assert_eq!(runtime().block_on(tablet.satchel.rejected_sync_ops()).unwrap().len(), 1);
     assert!(!runtime().block_on(tablet.satchel.lesson_progress(READING.into())).unwrap().completed);
 }
+
+#[test]
+fn a_graded_quiz_taken_before_its_keys_were_loaded_is_graded_once_they_are() {
+    use satchel_server::grading::{GradingFile, QuizKey};
+    use satchel_tests::sync_device::GRADED;
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let addr = server.addr;
+    let token = server.token("amina", 86_400).unwrap();
+    let phone = Device::open("phone").unwrap();
+    phone.connect(&server.base_url(), Tokens::new(token.clone())).unwrap();
+    let p = &phone.satchel;
+    let attempt = runtime().block_on(p.start_quiz_attempt(GRADED.into())).unwrap();
+    for (question, choice) in [("f1", "a"), ("f2", "a"), ("f3", "b")] {
+        runtime()
+            .block_on(p.answer_question(attempt.id.clone(), question.into(), vec![choice.into()]))
+            .unwrap();
+    }
+    let submitted = runtime().block_on(p.submit_quiz_attempt(attempt.id.clone())).unwrap();
+    assert_eq!(submitted.state, AttemptState::SubmittedPending);
+    finished(&phone.sync().unwrap());
+    let pending = runtime().block_on(p.quiz_attempts(GRADED.into())).unwrap();
+    assert_eq!(pending[0].state, AttemptState::SubmittedPending, "no keys: the attempt waits");
+
+    // The operator loads the grading file and restarts the server.
+    server.stop();
+    let grading = tempfile::tempdir().unwrap();
+    let correct = [("f1", "a"), ("f2", "a"), ("f3", "a")]
+        .into_iter()
+        .map(|(q, c)| (q.to_owned(), [c.to_owned()].into()))
+        .collect();
+    let key = QuizKey { course_id: COURSE.into(), pass_percent: 70, correct };
+    GradingFile { course_id: COURSE.into(), course_version: 1, quizzes: [(GRADED.to_owned(), key)].into() }
+        .write(grading.path())
+        .unwrap();
+    let server = SyncServer::serve_with(state.path(), Some(addr), Some(grading.path())).unwrap();
+
+    let report = phone.sync().unwrap();
+    finished(&report);
+    assert_eq!(report.pulled, 1, "the grade comes back: {report:?}");
+    let graded = runtime().block_on(p.quiz_attempts(GRADED.into())).unwrap();
+    assert_eq!(graded.len(), 1);
+    assert_eq!(
+        (graded[0].state, graded[0].score_percent, graded[0].passed),
+        (AttemptState::Graded, Some(66), Some(false))
+    );
+    let tablet = Device::open("tablet").unwrap();
+    tablet.connect(&server.base_url(), Tokens::new(token)).unwrap();
+    finished(&tablet.sync().unwrap());
+    let on_tablet = runtime().block_on(tablet.satchel.quiz_attempts(GRADED.into())).unwrap();
+    assert_eq!(on_tablet[0].score_percent, Some(66));
+    // Graded once: a restart grades nothing again.
+    server.stop();
+    let _server = SyncServer::serve_with(state.path(), Some(addr), Some(grading.path())).unwrap();
+    assert_eq!(phone.sync().unwrap().pulled, 0);
+}

@@ -19,7 +19,9 @@ use satchel_protocol::messages::{
     MAX_FUTURE_SKEW_MS, Op, OpResult, Outcome, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest,
     PushResponse, RegisterRequest, RejectCode,
 };
-use satchel_protocol::records::{NoteDraft, NoteKind, NoteRecord, SettingRecord};
+use satchel_protocol::records::{
+    AnswerRecord, AttemptRecord, AttemptState, NoteDraft, NoteKind, NoteRecord, QuizMode, SettingRecord,
+};
 use satchel_protocol::{Hlc, Record};
 
 use super::{DEVICE_RETIRE_AFTER_MS, StoreError, SyncStore};
@@ -57,6 +59,7 @@ macro_rules! sync_store_conformance {
             a_merge_that_changes_nothing_takes_no_cursor,
             future_stamps_are_clamped_and_reported,
             a_clamped_op_sent_again_is_told_its_clamp_again,
+            pending_attempts_are_listed_and_a_server_grade_is_pulled_with_a_new_cursor,
             an_epoch_change_requires_a_reset_and_register_gives_next_seq,
             a_cursor_ahead_of_the_server_requires_a_reset,
             tombstones_are_purged_once_every_active_device_pulled_past,
@@ -451,6 +454,52 @@ pub async fn a_clamped_op_sent_again_is_told_its_clamp_again(store: &dyn SyncSto
     let renumbered = vec![Op { seq: 2, ..batch[0].clone() }];
     let third = push(store, "amina", "phone", renumbered).await.expect("push renumbered");
     assert_eq!(third.results[0], OpResult { seq: 2, outcome: Outcome::Duplicate, clamped_to: Some(limit) });
+}
+
+pub async fn pending_attempts_are_listed_and_a_server_grade_is_pulled_with_a_new_cursor(
+    store: &dyn SyncStore,
+) {
+    register(store, "amina", "phone").await;
+    register(store, "bo", "phone").await;
+    let pending = AttemptRecord {
+        attempt_id: "att-1".into(),
+        lesson_id: "exam".into(),
+        course_id: "c".into(),
+        mode: QuizMode::Graded,
+        state: AttemptState::SubmittedPending,
+        answers: [("q1".to_owned(), AnswerRecord { answered_at_ms: NOW, choice_ids: vec!["a".into()] })]
+            .into(),
+        started_at_ms: NOW - 1000,
+        submitted_at_ms: Some(NOW),
+        score_percent: None,
+        passed: None,
+        graded_by_server: false,
+    };
+    push(
+        store,
+        "amina",
+        "phone",
+        ops(1, vec![Record::QuizAttempt(pending.clone()), setting("a", 1, NOW, "phone")]),
+    )
+    .await
+    .expect("push");
+    push(store, "bo", "phone", ops(1, vec![setting("a", 1, NOW, "phone")])).await.expect("push");
+    assert_eq!(store.pending_attempts().await.expect("pending"), vec![("amina".to_owned(), pending.clone())]);
+    let (_, cursor) = pull_all(store, "amina", "phone", 0).await;
+
+    let graded = pending.clone().graded_by_server(100, true).expect("grade");
+    assert!(store.merge_server_record("amina", Record::QuizAttempt(graded.clone())).await.expect("merge"));
+    let (records, after) = pull_all(store, "amina", "phone", cursor).await;
+    assert_eq!(records, vec![(cursor + 1, Record::QuizAttempt(graded.clone()))], "pulled at a new cursor");
+    assert_eq!(after, cursor + 1);
+    assert!(store.pending_attempts().await.expect("pending").is_empty());
+    assert!(
+        !store.merge_server_record("amina", Record::QuizAttempt(graded)).await.expect("again"),
+        "no change"
+    );
+    let mut broken = pending;
+    broken.lesson_id = "not an id!".into();
+    assert!(store.merge_server_record("amina", Record::QuizAttempt(broken)).await.is_err());
 }
 
 pub async fn an_epoch_change_requires_a_reset_and_register_gives_next_seq(store: &dyn SyncStore) {

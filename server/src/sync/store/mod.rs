@@ -7,9 +7,11 @@ pub mod conformance;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use satchel_protocol::Record;
 use satchel_protocol::messages::{
     PullRequest, PullResponse, PushRequest, PushResponse, RegisterRequest, RegisterResponse,
 };
+use satchel_protocol::records::AttemptRecord;
 
 pub use sqlite::SqliteStore;
 
@@ -84,6 +86,16 @@ pub trait SyncStore: Send + Sync + 'static {
     /// [`DEVICE_RETIRE_AFTER_MS`] of `now_ms`) has pulled past, raising the learner's horizon to
     /// the largest purged cursor.
     async fn purge_tombstones(&self, now_ms: i64) -> Result<PurgeReport, StoreError>;
+
+    /// Every learner's attempts stored `submitted_pending` (the server held no key for their
+    /// quiz when they came), as (learner, attempt): what to grade once keys are loaded.
+    async fn pending_attempts(&self) -> Result<Vec<(String, AttemptRecord)>, StoreError>;
+
+    /// Merges a record the server made (a grade) into `learner`'s stored one, as a push would:
+    /// `stored = merge(stored, record)`, taking the learner's next cursor if that changes
+    /// anything, so every device pulls it. Returns whether it changed anything. A record failing
+    /// `validate()` is a `Backend` error and changes nothing.
+    async fn merge_server_record(&self, learner: &str, record: Record) -> Result<bool, StoreError>;
 
     /// The database's epoch.
     async fn epoch(&self) -> Result<String, StoreError>;

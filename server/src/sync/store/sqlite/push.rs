@@ -151,7 +151,7 @@ fn reject_code_from_text(text: &str) -> RejectCode {
 
 /// `stored = merge(stored, record)` under `cursor` if that changes anything. Returns whether it
 /// did (and so took the cursor).
-fn merge_into_store(
+pub(super) fn merge_into_store(
     tx: &Transaction<'_>,
     learner: &str,
     record: Record,
