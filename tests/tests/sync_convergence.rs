@@ -1,12 +1,14 @@
 //! Convergence under faults, against the real thing: two or three devices of one learner (real
 //! accounts on real SQLite files, clocks a day off and one a year off) each behind its own fault
 //! proxy to the reference sync server (a real process on loopback), doing random sequences of
-//! study, notes, quiz attempts and settings interleaved with syncs whose requests are dropped,
-//! duplicated, delivered late behind newer ones, or answered after the server committed with the
-//! reply lost. After one fault-free round every device must hold what every other holds and what
-//! the server holds, and nothing the learner wrote may be lost or come back from deletion.
+//! study, notes (with concurrent edits, restored and dismissed revisions), quiz attempts,
+//! enrolment and settings interleaved with syncs whose requests are dropped, duplicated,
+//! delivered late behind newer ones, or answered after the server committed with the reply
+//! lost. After one fault-free round every device must hold what every other holds and what the
+//! server holds, and nothing the learner wrote may be lost or come back from deletion.
 //!
-//! Cases: `PROPTEST_CASES` (default 32: about 15 s on an idle 2-core machine), shrinking on (`PROPTEST_MAX_SHRINK_ITERS`, default 24).
+//! Cases: `PROPTEST_CASES` (default 32: 15–20 s on a shared 2-core machine), shrinking on
+//! (`PROPTEST_MAX_SHRINK_ITERS`, default 24).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
@@ -58,6 +60,29 @@ enum Step {
         device: usize,
         pick: usize,
     },
+    /// Restores the `rev`-th version of the `pick`-th note (shown or deleted) that has other
+    /// versions on the device.
+    RestoreRevision {
+        device: usize,
+        pick: usize,
+        rev: usize,
+    },
+    /// Dismisses the `rev`-th revision of the `pick`-th shown note that has revisions.
+    DismissRevision {
+        device: usize,
+        pick: usize,
+        rev: usize,
+    },
+    Enroll {
+        device: usize,
+    },
+    /// Every device syncs in turn over a sound link.
+    SyncAll,
+    /// Every device edits the `pick`-th note it shows, none syncing in between: concurrent
+    /// edits, kept as revisions.
+    EditEverywhere {
+        pick: usize,
+    },
     /// Takes the practice quiz, all answers right (it passes, completing the lesson) or not.
     Quiz {
         device: usize,
@@ -101,6 +126,13 @@ fn step() -> impl Strategy<Value = Step> {
         3 => device.clone().prop_map(|device| Step::AddNote { device }),
         2 => (device.clone(), 0..4usize).prop_map(|(device, pick)| Step::EditNote { device, pick }),
         1 => (device.clone(), 0..4usize).prop_map(|(device, pick)| Step::DeleteNote { device, pick }),
+        2 => (device.clone(), 0..4usize, 0..4usize)
+            .prop_map(|(device, pick, rev)| Step::RestoreRevision { device, pick, rev }),
+        2 => (device.clone(), 0..4usize, 0..4usize)
+            .prop_map(|(device, pick, rev)| Step::DismissRevision { device, pick, rev }),
+        1 => (0..4usize).prop_map(|pick| Step::EditEverywhere { pick }),
+        1 => Just(Step::SyncAll),
+        1 => device.clone().prop_map(|device| Step::Enroll { device }),
         1 => (device.clone(), any::<bool>()).prop_map(|(device, right)| Step::Quiz { device, right }),
         1 => (device.clone(), 1..=7u8).prop_map(|(device, days)| Step::SetGoal { device, days }),
         4 => (device, proptest::collection::vec(fault(), 0..4)).prop_map(|(device, faults)| Step::Sync { device, faults }),
@@ -111,7 +143,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     let day_skew = prop_oneof![Just(-DAY_MS), Just(0), Just(DAY_MS)];
     // One device may be a year off (behind: its stamps lose every tie; ahead: clamped).
     let year = prop_oneof![Just(0), Just(-YEAR_MS), Just(YEAR_MS)];
-    (proptest::collection::vec(day_skew, 2..=MAX_DEVICES), year, proptest::collection::vec(step(), 4..28))
+    (proptest::collection::vec(day_skew, 2..=MAX_DEVICES), year, proptest::collection::vec(step(), 4..32))
         .prop_map(|(mut clocks, year, steps)| {
             let last = clocks.len() - 1;
             if year != 0 {
@@ -129,9 +161,13 @@ struct Model {
     /// Texts an edit replaced while they were shown on the editing device (they may go).
     superseded: BTreeMap<String, BTreeSet<String>>,
     deleted: BTreeSet<String>,
+    /// Notes a revision was restored of (which undeletes them: whether a concurrent delete or
+    /// the restore wins is the clocks' call).
+    restored: BTreeSet<String>,
     attempts: BTreeSet<String>,
     completed: BTreeSet<String>,
     goals: BTreeSet<u8>,
+    enrolled: bool,
     written: u32,
 }
 
@@ -142,6 +178,9 @@ struct Rig {
 }
 
 static LEARNERS: AtomicU32 = AtomicU32::new(0);
+/// How often the rarer steps found something to act on (printed, to show they ran).
+static RESTORES: AtomicU32 = AtomicU32::new(0);
+static DISMISSALS: AtomicU32 = AtomicU32::new(0);
 
 #[test]
 fn devices_with_faulty_links_and_wrong_clocks_converge_and_lose_nothing() {
@@ -163,6 +202,12 @@ fn devices_with_faulty_links_and_wrong_clocks_converge_and_lose_nothing() {
     if let Err(error) = result {
         panic!("{error}");
     }
+    eprintln!(
+        "{} cases; revisions restored {}, dismissed {}",
+        LEARNERS.load(Ordering::SeqCst),
+        RESTORES.load(Ordering::SeqCst),
+        DISMISSALS.load(Ordering::SeqCst)
+    );
 }
 
 fn env_or(name: &str, default: u32) -> u32 {
@@ -182,7 +227,10 @@ fn run_case(rig: &Rig, scenario: &Scenario) -> Result<()> {
         devices.push(device);
     }
     let mut model = Model::default();
-    for step in &scenario.steps {
+    // Every case starts from a note all devices have, so edits and revisions have something to
+    // work on early.
+    let prologue = [Step::AddNote { device: 0 }, Step::SyncAll];
+    for step in prologue.iter().chain(&scenario.steps) {
         perform(rig, &devices, &mut model, step).with_context(|| format!("{step:?}"))?;
     }
 
@@ -239,6 +287,16 @@ fn perform(rig: &Rig, devices: &[Device], model: &mut Model, step: &Step) -> Res
                 model.texts.entry(note.id.clone()).or_default().insert(text);
             }
         }
+        Step::SyncAll => {
+            for device in 0..n {
+                perform(rig, devices, model, &Step::Sync { device, faults: vec![] })?;
+            }
+        }
+        Step::EditEverywhere { pick } => {
+            for device in 0..n {
+                perform(rig, devices, model, &Step::EditNote { device, pick: *pick })?;
+            }
+        }
         Step::DeleteNote { device, pick } => {
             let satchel = &devices[device % n].satchel;
             let shown = rt.block_on(satchel.notes_for_course(COURSE.into()))?;
@@ -246,6 +304,51 @@ fn perform(rig: &Rig, devices: &[Device], model: &mut Model, step: &Step) -> Res
                 rt.block_on(satchel.delete_note(note.id.clone()))?;
                 model.deleted.insert(note.id.clone());
             }
+        }
+        Step::RestoreRevision { device, pick, rev } => {
+            let satchel = &devices[device % n].satchel;
+            let mut candidates = Vec::new();
+            let shown = rt.block_on(satchel.notes_for_course(COURSE.into()))?;
+            let deleted = rt.block_on(satchel.deleted_notes(COURSE.into()))?;
+            for note in shown.iter().chain(&deleted) {
+                let revisions = rt.block_on(satchel.note_revisions(note.id.clone()))?;
+                if !revisions.is_empty() {
+                    candidates.push((note.clone(), revisions));
+                }
+            }
+            candidates.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+            if let Some((note, revisions)) = pick_one(&candidates, *pick) {
+                let chosen = &revisions[rev % revisions.len()];
+                rt.block_on(satchel.restore_note_revision(note.id.clone(), chosen.revision_id.clone()))?;
+                // Every version the device showed is replaced by the chosen text.
+                let gone = model.superseded.entry(note.id.clone()).or_default();
+                gone.insert(note.body.clone());
+                gone.extend(revisions.iter().map(|r| r.text.clone()));
+                // ... and the chosen text is written again: it must stay until replaced again.
+                gone.remove(&chosen.text);
+                model.restored.insert(note.id.clone());
+                RESTORES.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        Step::DismissRevision { device, pick, rev } => {
+            let satchel = &devices[device % n].satchel;
+            let mut candidates = Vec::new();
+            for note in rt.block_on(satchel.notes_for_course(COURSE.into()))? {
+                let revisions = rt.block_on(satchel.note_revisions(note.id.clone()))?;
+                if !revisions.is_empty() {
+                    candidates.push((note, revisions));
+                }
+            }
+            if let Some((note, revisions)) = pick_one(&candidates, *pick) {
+                let chosen = &revisions[rev % revisions.len()];
+                rt.block_on(satchel.dismiss_note_revision(note.id.clone(), chosen.revision_id.clone()))?;
+                model.superseded.entry(note.id.clone()).or_default().insert(chosen.text.clone());
+                DISMISSALS.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        Step::Enroll { device } => {
+            rt.block_on(devices[device % n].satchel.enroll(COURSE.into()))?;
+            model.enrolled = true;
         }
         Step::Quiz { device, right } => {
             let satchel = &devices[device % n].satchel;
@@ -339,6 +442,7 @@ struct View {
     /// (lesson, position, watched, time, completed).
     progress: Vec<(String, i64, i64, i64, bool)>,
     goal: u8,
+    enrolled: Vec<String>,
 }
 
 fn view(device: &Device, note_ids: &BTreeSet<String>) -> Result<View> {
@@ -376,7 +480,8 @@ fn view(device: &Device, note_ids: &BTreeSet<String>) -> Result<View> {
         progress.push((lesson.to_owned(), p.position_ms, p.watched_ms, p.time_spent_ms, p.completed));
     }
     let goal = rt.block_on(s.learning_summary(0))?.weekly_goal_days;
-    Ok(View { notes, deleted, versions, attempts, progress, goal })
+    let enrolled = rt.block_on(s.enrollments())?.into_iter().map(|e| e.course_id).collect();
+    Ok(View { notes, deleted, versions, attempts, progress, goal, enrolled })
 }
 
 fn check(rig: &Rig, learner: &str, devices: &[Device], model: &Model) -> Result<()> {
@@ -409,7 +514,9 @@ fn check(rig: &Rig, learner: &str, devices: &[Device], model: &Model) -> Result<
     let shown: BTreeSet<&String> = first.notes.iter().map(|n| &n.0).collect();
     let deleted: BTreeSet<&String> = first.deleted.iter().collect();
     for (id, texts) in &model.texts {
-        if model.deleted.contains(id) {
+        if model.restored.contains(id) {
+            ensure!(deleted.contains(id) || shown.contains(id), "note {id} is lost: {first:#?}");
+        } else if model.deleted.contains(id) {
             ensure!(
                 deleted.contains(id) && !shown.contains(id),
                 "note {id} was deleted but is not: {first:#?}"
@@ -438,6 +545,12 @@ fn check(rig: &Rig, learner: &str, devices: &[Device], model: &Model) -> Result<
         let done = first.progress.iter().any(|p| &p.0 == lesson && p.4);
         ensure!(done, "{lesson} was completed, and is not: {:?}", first.progress);
     }
+    ensure!(
+        first.enrolled.is_empty() != model.enrolled,
+        "enrolled {:?}, model {}",
+        first.enrolled,
+        model.enrolled
+    );
     if !model.goals.is_empty() {
         ensure!(model.goals.contains(&first.goal), "goal {} was never set ({:?})", first.goal, model.goals);
     }
