@@ -329,6 +329,8 @@ async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> 
     .await;
     reader.abort();
     upward.abort();
+    // Requests held back reach the server late: after this newer one.
+    deliver_held(&state).await.map_err(std::io::Error::other)?;
     result
 }
 
