@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::learning::StudyClock;
 use crate::store::{DATABASE_FILE, Store, meta};
 use crate::sync::{self, SyncRuntime, SyncService, identity};
+use crate::time::WallClock;
 
 /// Everything the core holds open for one account. The FFI `Satchel` object wraps one of these.
 pub struct Account {
@@ -35,13 +36,25 @@ impl Account {
         device_name: &str,
         trusted_publisher_keys: &[String],
     ) -> Result<Account> {
+        Account::open_with_clock(dir, device_name, trusted_publisher_keys, Arc::new(WallClock::system()))
+    }
+
+    /// Opens the account like [`Account::open`], telling time by `clock` instead of the system
+    /// clock: for tests and demos of phones whose clocks are off (not offered through the FFI,
+    /// where the phone's own clock is the truth).
+    pub fn open_with_clock(
+        dir: impl AsRef<Path>,
+        device_name: &str,
+        trusted_publisher_keys: &[String],
+        clock: Arc<WallClock>,
+    ) -> Result<Account> {
         let trusted_keys = trusted_publisher_keys
             .iter()
             .map(|key| parse_public_key(key).map_err(Error::InvalidArgument))
             .collect::<Result<Vec<_>>>()?;
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir)?;
-        let store = Arc::new(Store::open(dir.join(DATABASE_FILE))?);
+        let store = Arc::new(Store::open_with_clock(dir.join(DATABASE_FILE), clock)?);
         let device_id = store.write(|tx| {
             if !device_name.trim().is_empty() {
                 meta::put(tx, "device_name", device_name.trim())?;

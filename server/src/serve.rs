@@ -56,6 +56,13 @@ pub async fn sync_service(options: &SyncOptions) -> Result<Arc<SyncService>> {
         tracing::warn!("no answer keys loaded: attempts at graded quizzes will stay pending");
     } else {
         tracing::info!(quizzes = answer_keys.len(), "answer keys loaded");
+        // Attempts that came while their key was missing are graded now.
+        let graded = crate::sync::grade::grade_stored(&store, &answer_keys)
+            .await
+            .context("cannot grade the attempts waiting for answer keys")?;
+        if graded > 0 {
+            tracing::info!(graded, "graded attempts that waited for their answer keys");
+        }
     }
     Ok(Arc::new(SyncService::new(Arc::new(store), tokens, answer_keys, RateLimit::default())))
 }

@@ -3,6 +3,11 @@
 //! server sees the request. It counts every byte it sends to the client, which is what a
 //! learner pays for.
 //!
+//! It can also act on whole requests, the way messages go astray between a phone and a sync
+//! server: drop one before the server sees it, lose the reply after the server committed,
+//! deliver one twice, or hold one back and deliver it late, after newer ones (see
+//! [`RequestFault`]).
+//!
 //! It runs on its own thread with its own tokio runtime, so synchronous tests can use it; faults
 //! can be changed while it runs.
 
@@ -41,6 +46,28 @@ pub struct Faults {
     /// On the next this many connections, rewrite the reply's `Content-Range: bytes N-` so it
     /// claims to start at `1N` (a host answering with another range than asked).
     pub wrong_content_range_connections: u32,
+    /// What to do to the next requests, one entry each (in order); when it runs out, requests
+    /// pass. Each scripted request travels on its own connection (`Connection: close`).
+    pub script: Vec<RequestFault>,
+}
+
+/// What happens to one HTTP request on its way to the server and back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFault {
+    /// Delivered, and the reply too.
+    Pass,
+    /// Lost before the server sees it: the client's connection just closes.
+    Drop,
+    /// Delivered and answered, but the reply is lost: the server committed, the client never
+    /// hears so.
+    LoseReply,
+    /// Delivered twice (the client gets the first reply).
+    Duplicate,
+    /// Held back (the client's connection closes as if it were lost) and delivered late, after
+    /// the next request — reordered behind what the client sent since.
+    Delay,
+    /// Delivered and answered, and delivered again late, after the next request.
+    Replay,
 }
 
 /// Counters since the proxy started (or since [`FaultProxy::reset_counters`]).
@@ -59,6 +86,9 @@ struct State {
     /// Bumped when the faults change: open connections close, so the client's pooled
     /// keep-alive connections cannot dodge the new faults.
     generation: tokio::sync::watch::Sender<u64>,
+    /// Whole requests held back by [`RequestFault::Delay`] and [`RequestFault::Replay`], delivered
+    /// after the next request (or by [`FaultProxy::deliver_held`]).
+    held: tokio::sync::Mutex<Vec<Vec<u8>>>,
 }
 
 pub struct FaultProxy {
@@ -81,6 +111,7 @@ impl FaultProxy {
             counters: Counters::default(),
             requests: Mutex::new(Vec::new()),
             generation: tokio::sync::watch::Sender::new(0),
+            held: tokio::sync::Mutex::new(Vec::new()),
         });
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
@@ -108,6 +139,12 @@ impl FaultProxy {
     /// Bytes sent to clients (what a learner's data plan is charged for).
     pub fn reply_bytes(&self) -> u64 {
         self.state.counters.reply_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Delivers every request still held back, now; returns how many there were.
+    /// Call it from synchronous code (not inside an async runtime).
+    pub fn deliver_held(&self) -> Result<usize> {
+        self._runtime.block_on(deliver_held(&self.state))
     }
 
     pub fn connections(&self) -> u64 {
@@ -159,6 +196,13 @@ async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> 
         }
     }
     log_request(&state, &head);
+    let scripted = {
+        let mut f = state.faults.lock().unwrap_or_else(|p| p.into_inner());
+        (!f.script.is_empty()).then(|| f.script.remove(0))
+    };
+    if let Some(fault) = scripted {
+        return serve_scripted(client, head, fault, &state).await;
+    }
     let (faults, canned) = {
         let mut f = state.faults.lock().unwrap_or_else(|p| p.into_inner());
         if f.one_request_per_connection
@@ -285,7 +329,90 @@ async fn serve(mut client: TcpStream, state: Arc<State>) -> std::io::Result<()> 
     .await;
     reader.abort();
     upward.abort();
+    // Requests held back reach the server late: after this newer one.
+    deliver_held(&state).await.map_err(std::io::Error::other)?;
     result
+}
+
+/// One request under a [`RequestFault`]: read whole (head and `Content-Length` body), then
+/// delivered, lost, doubled or held as the fault says; requests held earlier go after it.
+async fn serve_scripted(
+    mut client: TcpStream,
+    head: Vec<u8>,
+    fault: RequestFault,
+    state: &State,
+) -> std::io::Result<()> {
+    let request = read_whole_request(&mut client, head).await?;
+    match fault {
+        RequestFault::Drop => {}
+        RequestFault::Delay => state.held.lock().await.push(request),
+        RequestFault::Pass | RequestFault::Duplicate | RequestFault::Replay | RequestFault::LoseReply => {
+            let held_before: Vec<Vec<u8>> = std::mem::take(&mut *state.held.lock().await);
+            let reply = exchange(state.upstream, &request).await?;
+            if fault == RequestFault::Duplicate {
+                exchange(state.upstream, &request).await?;
+            }
+            if fault != RequestFault::LoseReply {
+                client.write_all(&reply).await?;
+                state.counters.reply_bytes.fetch_add(reply.len() as u64, Ordering::SeqCst);
+            }
+            // Late: what was held back reaches the server only after this newer request.
+            for late in held_before {
+                exchange(state.upstream, &late).await?;
+            }
+            if fault == RequestFault::Replay {
+                state.held.lock().await.push(request);
+            }
+        }
+    }
+    let _ = client.shutdown().await;
+    Ok(())
+}
+
+async fn deliver_held(state: &State) -> Result<usize> {
+    let held: Vec<Vec<u8>> = std::mem::take(&mut *state.held.lock().await);
+    for request in &held {
+        exchange(state.upstream, request).await.context("delivering a held request")?;
+    }
+    Ok(held.len())
+}
+
+/// Reads the rest of a request whose head (and maybe part of its body) is in `head`, and marks
+/// it `Connection: close` so the server's reply ends with the connection.
+async fn read_whole_request(client: &mut TcpStream, head: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let end = head.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| invalid("no request head"))?;
+    let text = String::from_utf8_lossy(&head[..end]).into_owned();
+    let length: usize = text
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-length")))
+        .map(|(_, v)| v.trim().parse().map_err(|_| invalid("bad Content-Length")))
+        .transpose()?
+        .unwrap_or(0);
+    let mut body = head[end + 4..].to_vec();
+    let mut buf = [0u8; 16 * 1024];
+    while body.len() < length {
+        let n = client.read(&mut buf).await?;
+        if n == 0 {
+            return Err(invalid("the request was cut short"));
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    let kept: Vec<&str> =
+        text.lines().filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).collect();
+    let mut request = format!("{}\r\nConnection: close\r\n\r\n", kept.join("\r\n")).into_bytes();
+    request.extend_from_slice(&body);
+    Ok(request)
+}
+
+/// Sends one whole request to the server on a new connection and reads its whole reply (the
+/// server closes after it).
+async fn exchange(upstream: SocketAddr, request: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(request).await?;
+    let mut reply = Vec::new();
+    server.read_to_end(&mut reply).await?;
+    Ok(reply)
 }
 
 /// `Content-Range: bytes N-…` → `Content-Range: bytes 1N-…` in a reply head.

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod fault_proxy;
 pub mod nginx;
 pub mod sample;
+pub mod sync_device;
 pub mod sync_server;
 
 use std::io::{BufRead, BufReader};

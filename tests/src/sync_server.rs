@@ -35,17 +35,24 @@ impl SyncServer {
 
     /// Serves an existing state directory, on `addr` if given (a restart on the same port).
     pub fn serve(state: &Path, addr: Option<SocketAddr>) -> Result<SyncServer> {
+        SyncServer::serve_with(state, addr, None)
+    }
+
+    /// Like [`SyncServer::serve`], grading graded quizzes with the grading files in `grading`.
+    pub fn serve_with(state: &Path, addr: Option<SocketAddr>, grading: Option<&Path>) -> Result<SyncServer> {
         let listen = addr.map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
-        let mut child = Command::new(workspace_bin("satchel-server")?)
+        let mut command = Command::new(workspace_bin("satchel-server")?);
+        command
             .arg("serve")
             .arg(state.join("content"))
             .args(["--listen", &listen, "--sync-db"])
             .arg(state.join("sync.db"))
             .arg("--sync-secret")
-            .arg(state.join("sync.secret"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
+            .arg(state.join("sync.secret"));
+        if let Some(dir) = grading {
+            command.arg("--grading").arg(dir);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
         let addr = listening_addr(&mut child)?;
         Ok(SyncServer { child, addr, state: state.to_path_buf() })
     }

@@ -98,6 +98,23 @@ impl Satchel {
 }
 
 impl Satchel {
+    /// Opens an account like [`Satchel::open`] with its own wall clock (see
+    /// [`WallClock`](crate::time::WallClock)): for Rust tests and demos of a phone whose clock is
+    /// off. Not exported: on a phone the system clock is the truth.
+    pub fn open_with_clock(
+        account_dir: String,
+        config: SatchelConfig,
+        clock: Arc<crate::time::WallClock>,
+    ) -> Result<Arc<Satchel>, SatchelError> {
+        let account = Account::open_with_clock(
+            account_dir,
+            &config.device_name,
+            &config.trusted_publisher_keys,
+            clock,
+        )?;
+        Ok(Arc::new(Satchel { inner: Arc::new(account) }))
+    }
+
     /// Runs `f` in a write transaction on the core runtime, with this device's id.
     pub(super) async fn write<T, F>(&self, f: F) -> Result<T, SatchelError>
     where

@@ -22,7 +22,7 @@ pub use satchel_protocol::EntityKind;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::error::{Error, Result};
-use crate::store::meta;
+use crate::store::{clock, meta};
 use crate::time::now_ms;
 use hlc::Hlc;
 
@@ -57,7 +57,7 @@ pub struct OutboxEntry {
 /// The next clock stamp for this device, persisted in the caller's transaction so stamps keep
 /// increasing across restarts. Stamp a change with it, then [`enqueue`] the change.
 pub fn stamp(tx: &Transaction<'_>, device_id: &str) -> Result<Hlc> {
-    let next = Hlc::tick(last_stamp(tx)?.as_ref(), now_ms(), device_id);
+    let next = Hlc::tick(last_stamp(tx)?.as_ref(), clock::now_ms(tx)?, device_id);
     set_last_stamp(tx, &next)?;
     Ok(next)
 }

@@ -5,6 +5,7 @@
 //! function that fails half-way leaves nothing behind. The store is synchronous on purpose: the
 //! FFI layer runs these closures on the core runtime's blocking pool, never on an async thread.
 
+pub mod clock;
 pub mod meta;
 mod open;
 pub mod schema;
@@ -13,11 +14,12 @@ mod text_enum;
 pub(crate) use text_enum::sql_text_enum;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Error, Result};
+use crate::time::WallClock;
 
 /// File name of the database inside an account directory.
 pub const DATABASE_FILE: &str = "satchel.db";
@@ -27,6 +29,7 @@ pub struct Store {
     path: PathBuf,
     writer: Mutex<Option<Connection>>,
     reader: Mutex<Option<Connection>>,
+    clock: Arc<WallClock>,
 }
 
 impl Store {
@@ -35,10 +38,23 @@ impl Store {
     /// Refuses (with [`Error::ForeignDatabase`] or [`Error::DatabaseTooNew`]) any file it cannot
     /// safely own, and leaves such a file untouched.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with_clock(path, Arc::new(WallClock::system()))
+    }
+
+    /// Opens the store like [`Store::open`], telling time by `clock` (see [`clock`]): what its
+    /// sync clock stamps are made from.
+    pub fn open_with_clock(path: impl AsRef<Path>, clock: Arc<WallClock>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         let writer = open::open_writer(&path)?;
         let reader = open::open_reader(&path)?;
-        Ok(Store { path, writer: Mutex::new(Some(writer)), reader: Mutex::new(Some(reader)) })
+        clock::register(&writer, Arc::clone(&clock))?;
+        clock::register(&reader, Arc::clone(&clock))?;
+        Ok(Store { path, writer: Mutex::new(Some(writer)), reader: Mutex::new(Some(reader)), clock })
+    }
+
+    /// The account's wall clock.
+    pub fn clock(&self) -> &Arc<WallClock> {
+        &self.clock
     }
 
     /// Where the database file lives.

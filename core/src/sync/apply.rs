@@ -5,13 +5,14 @@ use rusqlite::Transaction;
 use satchel_protocol::Record;
 use satchel_protocol::messages::{PROTOCOL_VERSION, PullRequest, PullResponse};
 
-use super::{SyncError, local, push, state};
+use super::{SyncError, local, push, rejected, state};
 use crate::error::Result;
 use crate::learning::{goals, progress, quiz};
 use crate::notes;
 
 /// The page must answer this request: records in increasing cursor order after the request's
-/// cursor, up to `next_cursor`, each one valid.
+/// cursor, up to `next_cursor`. (Each record's validity is checked as it is applied: one bad
+/// record must not fail the page, or the device would ask for the same page forever.)
 pub(crate) fn check_page(request: &PullRequest, page: &PullResponse) -> Result<(), SyncError> {
     if page.protocol != PROTOCOL_VERSION {
         return Err(SyncError::Malformed(format!("protocol {} in the reply", page.protocol)));
@@ -25,10 +26,6 @@ pub(crate) fn check_page(request: &PullRequest, page: &PullResponse) -> Result<(
             return Err(SyncError::Malformed("records out of cursor order".into()));
         }
         last = pulled.cursor;
-        pulled
-            .record
-            .validate()
-            .map_err(|e| SyncError::Malformed(format!("a pulled record is invalid: {e}")))?;
     }
     if page.more && page.records.is_empty() && page.next_cursor == request.cursor {
         return Err(SyncError::Malformed("an empty page that says more follow".into()));
@@ -36,12 +33,22 @@ pub(crate) fn check_page(request: &PullRequest, page: &PullResponse) -> Result<(
     Ok(())
 }
 
-/// Merges every record of the page into the local state and stores the cursor after it.
-pub(crate) fn apply_page(tx: &Transaction<'_>, device_id: &str, page: PullResponse) -> Result<()> {
+/// Merges every record of the page into the local state and stores the cursor after it. A
+/// record this device cannot accept (it fails validation: a server bug, or a server whose limits
+/// differ) is set aside in the rejected list for the app to show, and the rest of the page goes
+/// on: the device must not stall on it. Returns how many were set aside.
+pub(crate) fn apply_page(tx: &Transaction<'_>, device_id: &str, page: PullResponse) -> Result<u32> {
+    let mut set_aside = 0;
     for pulled in page.records {
+        if let Err(error) = pulled.record.validate() {
+            rejected::add_unusable_pull(tx, &page.epoch, pulled.cursor, &pulled.record, &error.to_string())?;
+            set_aside += 1;
+            continue;
+        }
         merge_remote(tx, device_id, pulled.record)?;
     }
-    state::set_cursor(tx, &page.epoch, page.next_cursor)
+    state::set_cursor(tx, &page.epoch, page.next_cursor)?;
+    Ok(set_aside)
 }
 
 /// `local ⊔ remote`, stored and materialised. The learner's unsent changes are part of `local`

@@ -50,7 +50,8 @@ pub struct SyncReport {
     pub pushed: u32,
     /// Records pulled and applied.
     pub pulled: u32,
-    /// Operations the server refused (now in the rejected list).
+    /// Operations the server refused, and pulled records this device could not accept (both
+    /// now in the rejected list).
     pub rejected: u32,
     /// Local changes still waiting to be sent.
     pub remaining: u32,
@@ -200,7 +201,7 @@ impl<T: Transport> Engine<T> {
             };
             let batch = self.tuning.push_batch.clamp(1, MAX_OPS_PER_PUSH as u32);
             let bytes = AtomicU64::new(0);
-            let round = push::round(self, token, batch, max_priority, budget, &bytes).await;
+            let round = push::round(self, token, batch, max_priority, budget, network, &bytes).await;
             self.count_bytes(network, &bytes);
             match round? {
                 push::Round::Sent { acknowledged, rejected } => {
@@ -232,7 +233,7 @@ impl<T: Transport> Engine<T> {
                 Allowance::Unlimited => self.tuning.pull_page_bytes,
             };
             let bytes = AtomicU64::new(0);
-            let more = self.pull_page(token, page.max(1024), tally, &bytes).await;
+            let more = self.pull_page(token, page.max(1024), tally, network, &bytes).await;
             self.count_bytes(network, &bytes);
             if !more? {
                 break;
@@ -242,8 +243,7 @@ impl<T: Transport> Engine<T> {
         if held_back {
             return Ok(Pass::Blocked);
         }
-        let at = now_ms();
-        self.write(move |tx| state::set_last_synced(tx, at)).await?;
+        self.write(|tx| state::set_last_synced(tx, crate::store::clock::now_ms(tx)?)).await?;
         Ok(Pass::Done)
     }
 
@@ -271,6 +271,7 @@ impl<T: Transport> Engine<T> {
         token: &str,
         max_bytes: u32,
         tally: &mut Tally,
+        network: NetworkType,
         bytes: &AtomicU64,
     ) -> Result<bool> {
         let current = self.read(state::load).await?;
@@ -281,18 +282,24 @@ impl<T: Transport> Engine<T> {
             cursor: current.cursor,
             max_bytes,
         };
-        let response = self.transport.pull(token, &request, bytes).await?;
+        let response = self.transport.pull(token, &request, bytes).await;
+        // On the meter before the transaction below flushes it.
+        self.count_bytes(network, bytes);
+        let response = response?;
         apply::check_page(&request, &response)?;
         let more = response.more;
         let count = response.records.len() as u32;
         let device = Arc::clone(&self.device_id);
         let downloads = Arc::clone(&self.downloads);
-        self.write(move |tx| {
-            apply::apply_page(tx, &device, response)?;
-            downloads.meter().flush(tx, now_ms())
-        })
-        .await?;
-        tally.pulled += count;
+        let set_aside = self
+            .write(move |tx| {
+                let set_aside = apply::apply_page(tx, &device, response)?;
+                downloads.meter().flush(tx, now_ms())?;
+                Ok(set_aside)
+            })
+            .await?;
+        tally.pulled += count - set_aside;
+        tally.rejected += set_aside;
         Ok(more)
     }
 
@@ -307,6 +314,10 @@ impl<T: Transport> Engine<T> {
     }
 
     async fn finish(&self, outcome: SyncOutcome, tally: Tally) -> Result<SyncReport> {
+        // Bytes of the last exchange (or a failed one) are still in memory: store them, so the
+        // data usage the app shows after a sync is exact.
+        let downloads = Arc::clone(&self.downloads);
+        self.write(move |tx| downloads.meter().flush(tx, now_ms())).await?;
         let (remaining, _) = self.read(outbox::counts).await?;
         let status = match &outcome {
             SyncOutcome::Finished | SyncOutcome::DeadlineReached | SyncOutcome::Stopped => SyncStatus::Idle,
@@ -345,8 +356,10 @@ impl<T: Transport> Engine<T> {
         Ok((network, policy::allowance(&settings, network, used + pending)))
     }
 
-    fn count_bytes(&self, network: NetworkType, bytes: &AtomicU64) {
-        self.downloads.meter().add(network, bytes.load(Ordering::Relaxed));
+    /// Moves the bytes `bytes` counted onto the data meter (taking them, so counting twice adds
+    /// nothing twice).
+    pub(crate) fn count_bytes(&self, network: NetworkType, bytes: &AtomicU64) {
+        self.downloads.meter().add(network, bytes.swap(0, Ordering::Relaxed));
     }
 
     async fn ask_token(&self, refresh: bool) -> Result<Option<String>> {

@@ -9,6 +9,7 @@ use satchel_protocol::messages::{MAX_PUSH_BYTES, Op, Outcome, PROTOCOL_VERSION, 
 use super::engine::Engine;
 use super::transport::Transport;
 use super::{SyncError, local, rejected, state};
+use crate::downloads::NetworkType;
 use crate::error::{Error, Result};
 use crate::outbox::{self, OutboxEntry, Priority};
 use crate::time::now_ms;
@@ -28,6 +29,7 @@ pub(crate) async fn round<T: Transport>(
     batch: u32,
     max_priority: Priority,
     budget: Option<u64>,
+    network: NetworkType,
     bytes: &AtomicU64,
 ) -> Result<Round> {
     // Freezing and numbering happen in one transaction; what is already frozen goes first,
@@ -65,7 +67,10 @@ pub(crate) async fn round<T: Transport>(
     if budget.is_some_and(|left| (size as u64) > left) {
         return Ok(Round::OverBudget);
     }
-    let response = engine.transport.push(token, &request, bytes).await?;
+    let response = engine.transport.push(token, &request, bytes).await;
+    // On the meter before the transaction below flushes it.
+    engine.count_bytes(network, bytes);
+    let response = response?;
     check_response(&request, &response)?;
     let device = Arc::clone(&engine.device_id);
     let downloads = Arc::clone(&engine.downloads);
@@ -172,7 +177,7 @@ fn clamp_local(
 pub(crate) fn raise_clock(tx: &rusqlite::Transaction<'_>, device_id: &str, seen: Option<&Hlc>) -> Result<()> {
     if let Some(seen) = seen {
         let last = outbox::last_stamp(tx)?;
-        let next = Hlc::receive(last.as_ref(), seen, now_ms(), device_id);
+        let next = Hlc::receive(last.as_ref(), seen, crate::store::clock::now_ms(tx)?, device_id);
         outbox::set_last_stamp(tx, &next)?;
     }
     Ok(())

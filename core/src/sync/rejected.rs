@@ -1,4 +1,5 @@
-//! Operations the server refused for good, kept for the app to show until dismissed.
+//! Operations the server refused for good, and records pulled from the server that this device
+//! could not accept, kept for the app to show until dismissed.
 
 use rusqlite::{Connection, Transaction, params};
 use satchel_protocol::messages::RejectCode;
@@ -7,14 +8,19 @@ use crate::error::Result;
 use crate::outbox::OutboxEntry;
 use crate::time::now_ms;
 
-/// A refused operation.
+/// The code of a pulled record this device could not accept (set aside, not applied).
+pub const UNUSABLE_PULLED_RECORD: &str = "unusable_pulled_record";
+
+/// A refused operation, or a pulled record set aside (code [`UNUSABLE_PULLED_RECORD`]; its
+/// `op_id` is then `pulled:<epoch>:<cursor>`).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct RejectedOp {
     pub op_id: String,
     /// `progress`, `quiz_attempt`, `note`, `enrollment` or `setting`.
     pub entity_kind: String,
     pub entity_id: String,
-    /// The server's code: `invalid_record`, `too_large`, `cannot_grade`, or a newer one.
+    /// The server's code: `invalid_record`, `too_large`, `cannot_grade`, or a newer one; or
+    /// `unusable_pulled_record` for a record pulled from the server that fails this device's checks.
     pub code: String,
     /// The server's reason, for display and bug reports (never the learner's content).
     pub reason: String,
@@ -49,6 +55,34 @@ pub(crate) fn add(
         reason.chars().take(500).collect::<String>(),
         now_ms()
     ])?;
+    Ok(())
+}
+
+/// Sets aside a pulled record this device cannot accept. Pulled again (the same epoch and
+/// cursor), it is not listed twice.
+pub(crate) fn add_unusable_pull(
+    tx: &Transaction<'_>,
+    epoch: &str,
+    cursor: u64,
+    record: &satchel_protocol::Record,
+    reason: &str,
+) -> Result<()> {
+    let (kind, entity_id) = record.key();
+    tx.prepare_cached(
+        "INSERT INTO sync_rejected (op_id, device_seq, entity_kind, entity_id, change, code, reason, rejected_at_ms)
+         VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (op_id) DO NOTHING",
+    )?
+    .execute(params![
+        format!("pulled:{epoch}:{cursor}"),
+        kind.as_str(),
+        entity_id,
+        super::local::encode(record)?,
+        UNUSABLE_PULLED_RECORD,
+        reason.chars().take(500).collect::<String>(),
+        now_ms()
+    ])?;
+    tracing::warn!(kind = kind.as_str(), cursor, "a pulled record fails validation; set aside");
     Ok(())
 }
 

@@ -6,12 +6,13 @@
 //! a phone: a pushed "graded" attempt is graded again from its answers (so a tampered score
 //! counts for nothing), and an attempt at a quiz the server holds keys for is graded even if
 //! the phone calls it practice. Without a key the attempt is kept pending (not rejected) and
-//! logged, so it can be graded once the key is loaded.
+//! logged, and [`grade_stored`] grades it once the key is loaded (`serve` runs it at start).
 
 use satchel_protocol::Record;
 use satchel_protocol::messages::PushRequest;
 use satchel_protocol::records::{AttemptRecord, AttemptState, QuizMode};
 
+use super::store::{StoreError, SyncStore};
 use crate::grading::AnswerKeys;
 
 /// Grades every gradable attempt in `request` in place. Records that fail validation are left
@@ -24,6 +25,24 @@ pub fn grade_push(keys: &AnswerKeys, learner: &str, request: &mut PushRequest) {
             *attempt = grade_attempt(keys, learner, attempt.clone());
         }
     }
+}
+
+/// Grades every stored pending attempt that `keys` now cover (keys loaded after the attempts
+/// came) and stores the grade, so every device pulls it. Returns how many were graded.
+pub async fn grade_stored(store: &dyn SyncStore, keys: &AnswerKeys) -> Result<u32, StoreError> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    let mut graded = 0;
+    for (learner, attempt) in store.pending_attempts().await? {
+        let after = grade_attempt(keys, &learner, attempt);
+        if after.state == AttemptState::Graded
+            && store.merge_server_record(&learner, Record::QuizAttempt(after)).await?
+        {
+            graded += 1;
+        }
+    }
+    Ok(graded)
 }
 
 fn grade_attempt(keys: &AnswerKeys, learner: &str, mut attempt: AttemptRecord) -> AttemptRecord {

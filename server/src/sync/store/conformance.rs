@@ -19,7 +19,9 @@ use satchel_protocol::messages::{
     MAX_FUTURE_SKEW_MS, Op, OpResult, Outcome, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest,
     PushResponse, RegisterRequest, RejectCode,
 };
-use satchel_protocol::records::{NoteDraft, NoteKind, NoteRecord, SettingRecord};
+use satchel_protocol::records::{
+    AnswerRecord, AttemptRecord, AttemptState, NoteDraft, NoteKind, NoteRecord, QuizMode, SettingRecord,
+};
 use satchel_protocol::{Hlc, Record};
 
 use super::{DEVICE_RETIRE_AFTER_MS, StoreError, SyncStore};
@@ -56,6 +58,8 @@ macro_rules! sync_store_conformance {
             a_record_changed_twice_is_pulled_once_at_its_latest_state,
             a_merge_that_changes_nothing_takes_no_cursor,
             future_stamps_are_clamped_and_reported,
+            a_clamped_op_sent_again_is_told_its_clamp_again,
+            pending_attempts_are_listed_and_a_server_grade_is_pulled_with_a_new_cursor,
             an_epoch_change_requires_a_reset_and_register_gives_next_seq,
             a_cursor_ahead_of_the_server_requires_a_reset,
             tombstones_are_purged_once_every_active_device_pulled_past,
@@ -278,9 +282,15 @@ pub async fn a_poison_op_is_rejected_advances_the_seq_and_the_rest_applies(store
     let (records, _) = pull_all(store, "amina", "phone-1", 0).await;
     assert_eq!(records.len(), 2, "the rejected record is not stored");
     assert_eq!(register(store, "amina", "phone-1").await, 4);
-    // Sent again (its response was lost), the whole batch is a duplicate.
+    // Sent again (its response was lost), the batch changes nothing, and the poison op is
+    // refused again with the same code and reason, so the device still learns of it.
     let again = push(store, "amina", "phone-1", batch).await.expect("push again");
-    assert!(again.results.iter().all(|r| r.outcome == Outcome::Duplicate));
+    assert_eq!(
+        (&again.results[0].outcome, &again.results[2].outcome),
+        (&Outcome::Duplicate, &Outcome::Duplicate)
+    );
+    assert_eq!(again.results[1].outcome, response.results[1].outcome);
+    assert_eq!(again.applied_through, 3);
     assert_eq!(store.stats().await.expect("stats").ops, 3);
 }
 
@@ -427,6 +437,69 @@ pub async fn future_stamps_are_clamped_and_reported(store: &dyn SyncStore) {
     expected.clamp(limit);
     assert_eq!(stored, expected, "stored as the client will clamp its own copy");
     assert!(stored.max_hlc().is_some_and(|h| h.wall_ms <= limit));
+}
+
+pub async fn a_clamped_op_sent_again_is_told_its_clamp_again(store: &dyn SyncStore) {
+    register(store, "amina", "phone").await;
+    let far = NOW + 24 * 3600 * 1000;
+    let batch = ops(1, vec![setting("goal", 9, far, "phone")]);
+    let first = push(store, "amina", "phone", batch.clone()).await.expect("push");
+    let limit = NOW + MAX_FUTURE_SKEW_MS;
+    assert_eq!(first.results[0].clamped_to, Some(limit));
+    // The reply was lost; the device resends later, the same seq and op id: without the clamp it
+    // would keep stamps the server lowered, and the two copies would never agree.
+    let again = push(store, "amina", "phone", batch.clone()).await.expect("push again");
+    assert_eq!(again.results[0], OpResult { seq: 1, outcome: Outcome::Duplicate, clamped_to: Some(limit) });
+    // Resent under a new seq (after a seq gap), likewise.
+    let renumbered = vec![Op { seq: 2, ..batch[0].clone() }];
+    let third = push(store, "amina", "phone", renumbered).await.expect("push renumbered");
+    assert_eq!(third.results[0], OpResult { seq: 2, outcome: Outcome::Duplicate, clamped_to: Some(limit) });
+}
+
+pub async fn pending_attempts_are_listed_and_a_server_grade_is_pulled_with_a_new_cursor(
+    store: &dyn SyncStore,
+) {
+    register(store, "amina", "phone").await;
+    register(store, "bo", "phone").await;
+    let pending = AttemptRecord {
+        attempt_id: "att-1".into(),
+        lesson_id: "exam".into(),
+        course_id: "c".into(),
+        mode: QuizMode::Graded,
+        state: AttemptState::SubmittedPending,
+        answers: [("q1".to_owned(), AnswerRecord { answered_at_ms: NOW, choice_ids: vec!["a".into()] })]
+            .into(),
+        started_at_ms: NOW - 1000,
+        submitted_at_ms: Some(NOW),
+        score_percent: None,
+        passed: None,
+        graded_by_server: false,
+    };
+    push(
+        store,
+        "amina",
+        "phone",
+        ops(1, vec![Record::QuizAttempt(pending.clone()), setting("a", 1, NOW, "phone")]),
+    )
+    .await
+    .expect("push");
+    push(store, "bo", "phone", ops(1, vec![setting("a", 1, NOW, "phone")])).await.expect("push");
+    assert_eq!(store.pending_attempts().await.expect("pending"), vec![("amina".to_owned(), pending.clone())]);
+    let (_, cursor) = pull_all(store, "amina", "phone", 0).await;
+
+    let graded = pending.clone().graded_by_server(100, true).expect("grade");
+    assert!(store.merge_server_record("amina", Record::QuizAttempt(graded.clone())).await.expect("merge"));
+    let (records, after) = pull_all(store, "amina", "phone", cursor).await;
+    assert_eq!(records, vec![(cursor + 1, Record::QuizAttempt(graded.clone()))], "pulled at a new cursor");
+    assert_eq!(after, cursor + 1);
+    assert!(store.pending_attempts().await.expect("pending").is_empty());
+    assert!(
+        !store.merge_server_record("amina", Record::QuizAttempt(graded)).await.expect("again"),
+        "no change"
+    );
+    let mut broken = pending;
+    broken.lesson_id = "not an id!".into();
+    assert!(store.merge_server_record("amina", Record::QuizAttempt(broken)).await.is_err());
 }
 
 pub async fn an_epoch_change_requires_a_reset_and_register_gives_next_seq(store: &dyn SyncStore) {

@@ -7,9 +7,11 @@ pub mod conformance;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use satchel_protocol::Record;
 use satchel_protocol::messages::{
     PullRequest, PullResponse, PushRequest, PushResponse, RegisterRequest, RegisterResponse,
 };
+use satchel_protocol::records::AttemptRecord;
 
 pub use sqlite::SqliteStore;
 
@@ -51,11 +53,12 @@ pub trait SyncStore: Send + Sync + 'static {
     /// Applies a batch of ops in seq order, all in one transaction:
     /// - unknown device → `UnknownDevice`; `request.epoch` set and not the server's →
     ///   `ResetRequired` (nothing applied);
-    /// - op seq ≤ last applied → `Duplicate`, no effect;
+    /// - op seq ≤ last applied → no effect, answered as the op was first (its reply may have
+    ///   been lost): `Duplicate` with the `clamped_to` its record got, or the same `Rejected`;
     /// - the first new seq > last + 1 → `SeqGap { expected: last + 1 }` and nothing of the batch
     ///   is applied (batches are consecutive, checked by `PushRequest::validate`);
     /// - an op whose `op_id` was already taken (under another seq, e.g. resent after a reset)
-    ///   → `Duplicate`, seq advances;
+    ///   → `Duplicate` (with its first `clamped_to`, or the same `Rejected`), seq advances;
     /// - a record failing `validate()` → `Rejected` with its code and reason, seq advances;
     /// - otherwise stamps beyond `now_ms + MAX_FUTURE_SKEW_MS` are clamped (reported in
     ///   `clamped_to`), `stored = merge(stored, record)`, seq advances → `Applied`.
@@ -83,6 +86,16 @@ pub trait SyncStore: Send + Sync + 'static {
     /// [`DEVICE_RETIRE_AFTER_MS`] of `now_ms`) has pulled past, raising the learner's horizon to
     /// the largest purged cursor.
     async fn purge_tombstones(&self, now_ms: i64) -> Result<PurgeReport, StoreError>;
+
+    /// Every learner's attempts stored `submitted_pending` (the server held no key for their
+    /// quiz when they came), as (learner, attempt): what to grade once keys are loaded.
+    async fn pending_attempts(&self) -> Result<Vec<(String, AttemptRecord)>, StoreError>;
+
+    /// Merges a record the server made (a grade) into `learner`'s stored one, as a push would:
+    /// `stored = merge(stored, record)`, taking the learner's next cursor if that changes
+    /// anything, so every device pulls it. Returns whether it changed anything. A record failing
+    /// `validate()` is a `Backend` error and changes nothing.
+    async fn merge_server_record(&self, learner: &str, record: Record) -> Result<bool, StoreError>;
 
     /// The database's epoch.
     async fn epoch(&self) -> Result<String, StoreError>;

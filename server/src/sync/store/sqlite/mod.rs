@@ -18,6 +18,7 @@ use satchel_protocol::Record;
 use satchel_protocol::messages::{
     PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, RegisterRequest, RegisterResponse,
 };
+use satchel_protocol::records::AttemptRecord;
 
 pub use open::{APPLICATION_ID, LATEST_VERSION, MIGRATIONS};
 
@@ -127,6 +128,46 @@ impl SyncStore for SqliteStore {
     ) -> Result<PullResponse, StoreError> {
         let (learner, request) = (learner.to_owned(), request.clone());
         self.write(move |tx| pull::pull(tx, &learner, &request, now_ms)).await
+    }
+
+    async fn pending_attempts(&self) -> Result<Vec<(String, AttemptRecord)>, StoreError> {
+        let rows: Vec<(String, String)> = self
+            .write(|tx| {
+                let mut statement = tx.prepare_cached(
+                    "SELECT learner_id, body FROM record
+                     WHERE kind = 'quiz_attempt' AND json_extract(body, '$.state') = 'submitted_pending'
+                     ORDER BY learner_id, cursor",
+                )?;
+                let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .await?;
+        let mut attempts = Vec::with_capacity(rows.len());
+        for (learner, body) in rows {
+            if let Record::QuizAttempt(attempt) = record_from_json(&body)? {
+                attempts.push((learner, attempt));
+            }
+        }
+        Ok(attempts)
+    }
+
+    async fn merge_server_record(&self, learner: &str, record: Record) -> Result<bool, StoreError> {
+        record
+            .validate()
+            .map_err(|e| StoreError::Backend(format!("a server-made record is invalid: {e}").into()))?;
+        let learner = learner.to_owned();
+        self.write(move |tx| {
+            let cursor: u64 = tx
+                .prepare_cached("SELECT cursor FROM learner WHERE learner_id = ?1")?
+                .query_row([&learner], |r| r.get(0))?;
+            let changed = push::merge_into_store(tx, &learner, record, cursor + 1)?;
+            if changed {
+                tx.prepare_cached("UPDATE learner SET cursor = ?2 WHERE learner_id = ?1")?
+                    .execute(params![learner, cursor + 1])?;
+            }
+            Ok(changed)
+        })
+        .await
     }
 
     async fn purge_tombstones(&self, now_ms: i64) -> Result<PurgeReport, StoreError> {

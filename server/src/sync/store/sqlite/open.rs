@@ -14,7 +14,8 @@ pub const APPLICATION_ID: i32 = 0x5374_5379;
 /// Every migration, oldest first. Migration `N` takes `user_version` from `N - 1` to `N`.
 /// Released migrations are frozen: append a file, and ship a frozen fixture of the previous
 /// version with an upgrade test.
-pub const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_sync.sql")];
+pub const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/0001_sync.sql"), include_str!("migrations/0002_op_answers.sql")];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use satchel_protocol::Record;
 use satchel_protocol::messages::{
-    MAX_FUTURE_SKEW_MS, OpResult, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse,
+    MAX_FUTURE_SKEW_MS, OpResult, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse, RejectCode,
 };
 
 use super::{check_epoch, epoch, record_from_json, record_to_json};
@@ -34,20 +34,15 @@ pub(super) fn push(
     let clamp_limit = now_ms.saturating_add(MAX_FUTURE_SKEW_MS);
     let mut results = Vec::with_capacity(request.ops.len());
     for op in &request.ops {
+        // UUIDs compare case-insensitively; store one spelling.
+        let op_id = op.op_id.to_ascii_lowercase();
         if op.seq <= last_seq {
-            results.push(OpResult { seq: op.seq, outcome: Outcome::Duplicate, clamped_to: None });
+            results.push(answer_again(tx, learner, &op_id, op.seq)?);
             continue;
         }
         last_seq = op.seq;
-        // UUIDs compare case-insensitively; store one spelling.
-        let op_id = op.op_id.to_ascii_lowercase();
-        let taken = tx
-            .prepare_cached("SELECT 1 FROM op WHERE learner_id = ?1 AND op_id = ?2")?
-            .query_row(params![learner, op_id], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if taken {
-            results.push(OpResult { seq: op.seq, outcome: Outcome::Duplicate, clamped_to: None });
+        if let Some(again) = answer_if_taken(tx, learner, &op_id, op.seq)? {
+            results.push(again);
             continue;
         }
         let result = match op.record.validate() {
@@ -65,14 +60,26 @@ pub(super) fn push(
                 }
             }
         };
-        let (outcome, reason) = match &result.outcome {
-            Outcome::Rejected { reason, .. } => ("rejected", Some(reason.as_str())),
-            _ => ("applied", None),
+        let (outcome, reason, code) = match &result.outcome {
+            Outcome::Rejected { reason, code } => {
+                ("rejected", Some(reason.as_str()), Some(reject_code_text(*code)?))
+            }
+            _ => ("applied", None, None),
         };
         tx.prepare_cached(
-            "INSERT INTO op (learner_id, op_id, device_id, seq, outcome, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO op (learner_id, op_id, device_id, seq, outcome, reason, reject_code, clamped_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
-        .execute(params![learner, op_id, request.device_id, op.seq, outcome, reason])?;
+        .execute(params![
+            learner,
+            op_id,
+            request.device_id,
+            op.seq,
+            outcome,
+            reason,
+            code,
+            result.clamped_to
+        ])?;
         results.push(result);
     }
     tx.prepare_cached(
@@ -90,9 +97,61 @@ pub(super) fn push(
     })
 }
 
+/// The answer for an op already taken, given again (its first reply may have been lost): a
+/// duplicate carrying the clamp its record got, or the same rejection. An op id the server has
+/// no row for (an old seq under another id, or a resend after a restore) is a plain duplicate.
+fn answer_again(tx: &Transaction<'_>, learner: &str, op_id: &str, seq: u64) -> Result<OpResult, StoreError> {
+    Ok(answer_if_taken(tx, learner, op_id, seq)?.unwrap_or(OpResult {
+        seq,
+        outcome: Outcome::Duplicate,
+        clamped_to: None,
+    }))
+}
+
+fn answer_if_taken(
+    tx: &Transaction<'_>,
+    learner: &str,
+    op_id: &str,
+    seq: u64,
+) -> Result<Option<OpResult>, StoreError> {
+    tx.prepare_cached(
+        "SELECT outcome, reason, reject_code, clamped_to FROM op WHERE learner_id = ?1 AND op_id = ?2",
+    )?
+    .query_row(params![learner, op_id], |r| {
+        let outcome: String = r.get(0)?;
+        Ok(if outcome == "rejected" {
+            let code: Option<String> = r.get(2)?;
+            OpResult {
+                seq,
+                outcome: Outcome::Rejected {
+                    code: code.map_or(RejectCode::Other, |c| reject_code_from_text(&c)),
+                    reason: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                },
+                clamped_to: None,
+            }
+        } else {
+            OpResult { seq, outcome: Outcome::Duplicate, clamped_to: r.get(3)? }
+        })
+    })
+    .optional()
+    .map_err(StoreError::from)
+}
+
+fn reject_code_text(code: RejectCode) -> Result<String, StoreError> {
+    match serde_json::to_value(code) {
+        Ok(serde_json::Value::String(text)) => Ok(text),
+        other => Err(StoreError::Backend(format!("a reject code that is not a string: {other:?}").into())),
+    }
+}
+
+/// A stored reject code back to the code; one this build does not know is `Other`.
+fn reject_code_from_text(text: &str) -> RejectCode {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).unwrap_or(RejectCode::Other)
+}
+
 /// `stored = merge(stored, record)` under `cursor` if that changes anything. Returns whether it
 /// did (and so took the cursor).
-fn merge_into_store(
+pub(super) fn merge_into_store(
     tx: &Transaction<'_>,
     learner: &str,
     record: Record,
