@@ -4,7 +4,7 @@
 //! only, as the core requires of every shell; the CLI has no refresh, so an expired token fails
 //! the sync with a network error saying so.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -34,9 +34,11 @@ impl TokenProvider for FixedToken {
     }
 }
 
-/// A bar of operations sent and received, fed by the core's sync status events.
+/// A bar of operations sent and received, fed by the core's sync status events; it also keeps
+/// the reason of the latest failed attempt (the core retries, then reports only the outcome).
 pub struct SyncBar {
     bar: ProgressBar,
+    last_error: Mutex<Option<String>>,
 }
 
 impl SyncBar {
@@ -47,7 +49,7 @@ impl SyncBar {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_message("syncing");
-        Arc::new(SyncBar { bar })
+        Arc::new(SyncBar { bar, last_error: Mutex::new(None) })
     }
 
     pub fn finish(&self) {
@@ -57,11 +59,23 @@ impl SyncBar {
 
 impl SyncListener for SyncBar {
     fn on_event(&self, event: SyncEvent) {
-        if let SyncStatus::Syncing { pushed, remaining, .. } = event.status {
-            self.bar.set_length(u64::from(pushed) + u64::from(remaining));
-            self.bar.set_position(u64::from(pushed));
+        let mut last_error = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
+        match event.status {
+            SyncStatus::Syncing { pushed, remaining, .. } => {
+                *last_error = None;
+                self.bar.set_length(u64::from(pushed) + u64::from(remaining));
+                self.bar.set_position(u64::from(pushed));
+            }
+            SyncStatus::Error { reason } => *last_error = Some(reason),
+            SyncStatus::Idle | SyncStatus::Offline => {}
         }
     }
+}
+
+/// What one sync did, and why its last failed attempt failed (if one did).
+pub struct SyncRun {
+    pub report: SyncReport,
+    pub last_error: Option<String>,
 }
 
 /// Configures sync on `satchel` and runs one sync of at most `max_ms`, with a progress bar.
@@ -72,7 +86,7 @@ pub fn sync_once(
     metered: bool,
     batch: Option<u32>,
     max_ms: u64,
-) -> Result<SyncReport> {
+) -> Result<SyncRun> {
     let rt = runtime();
     let sync = satchel.account().sync();
     let mut tuning = sync.tuning();
@@ -90,11 +104,12 @@ pub fn sync_once(
     let report = rt.block_on(satchel.sync(max_ms));
     subscription.cancel();
     bar.finish();
-    Ok(report?)
+    let last_error = bar.last_error.lock().unwrap_or_else(|p| p.into_inner()).take();
+    Ok(SyncRun { report: report?, last_error })
 }
 
 pub fn sync(satchel: &Satchel, out: Out, args: SyncArgs) -> Result<()> {
-    let report = sync_once(
+    let SyncRun { report, last_error } = sync_once(
         satchel,
         &args.server,
         args.token,
@@ -113,8 +128,14 @@ pub fn sync(satchel: &Satchel, out: Out, args: SyncArgs) -> Result<()> {
             )
         },
     );
+    // Out of time while retrying a failing server: say why, as a network failure.
     match &report.outcome {
         SyncOutcome::Finished if report.remaining == 0 => Ok(()),
+        SyncOutcome::DeadlineReached | SyncOutcome::Stopped if last_error.is_some() => Err(CliError {
+            code: code::NETWORK,
+            message: format!("sync failed: {} (gave up at the deadline)", last_error.unwrap_or_default()),
+        }
+        .into()),
         SyncOutcome::Failed { reason } => {
             Err(CliError { code: code::NETWORK, message: format!("sync failed: {reason}") }.into())
         }
