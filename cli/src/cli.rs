@@ -24,7 +24,11 @@ pub struct Cli {
 pub enum Command {
     /// A learner's day, end to end, with the sample course (in a fresh temporary account unless
     /// --account is given).
-    Demo,
+    Demo {
+        /// Fail if the media tools are missing instead of running the catalog-only mode.
+        #[arg(long)]
+        require_media: bool,
+    },
     /// Import a course manifest (JSON file) into the account.
     Import { manifest: PathBuf },
     /// Fetch a course's signed manifest from a content host.

@@ -11,7 +11,6 @@ mod demo;
 mod exit;
 mod format;
 mod json;
-mod sample_host;
 mod study;
 mod terminal;
 

@@ -56,6 +56,50 @@ fn the_demo_shows_the_whole_sample_course() {
     assert!(stdout.contains("course 37% complete (3 of 8 lessons)"), "{stdout}");
     assert!(stdout.contains("> The host is looked up with DNS"), "the export quotes the highlight: {stdout}");
     assert!(stdout.contains("9 changes wait in the outbox for sync"), "{stdout}");
+    // Back online: the phone syncs; the server grades the final check and the pass comes back.
+    let synced = stdout.split("== Back online: the phone syncs").nth(1).expect("a sync step");
+    assert!(synced.contains("pushed 9 changes, pulled"), "{synced}");
+    assert!(synced.contains("0 refused by the server, 0 waiting"), "{synced}");
+    // The second device pulls the same progress, notes and attempts.
+    let tablet = stdout.split("== The learner's tablet signs in").nth(1).expect("a second device");
+    assert!(tablet.contains("course 50% complete (4 of 8 lessons)"), "{tablet}");
+    assert!(tablet.contains("note on web-basics.what-happens: The browser asks DNS"), "{tablet}");
+    assert!(tablet.contains("note on web-basics.reading-urls: Same DNS as in the lecture."), "{tablet}");
+    assert!(tablet.contains("Check yourself: HTTP: 60% (passed), graded"), "{tablet}");
+    assert!(tablet.contains("Final check: 100% (passed), graded"), "{tablet}");
+    // The summary table.
+    assert!(stdout.contains("waiting to sync     0 changes (9 before reconnecting)"), "{stdout}");
+    let saved = stdout.lines().find(|l| l.trim_start().starts_with("data saved by lite")).expect("saved row");
+    assert!(!saved.ends_with(" 0 B"), "{saved}");
+    assert!(stdout.contains("demo took"), "{stdout}");
+    assert!(!stdout.contains("DEGRADED"), "{stdout}");
+}
+
+/// Without ffmpeg and espeak-ng the demo says loudly that it runs catalog-only, and still syncs
+/// the day to a second device; with `--require-media` it refuses instead.
+#[test]
+fn without_media_tools_the_demo_is_labelled_degraded_and_can_be_refused() {
+    let empty = tempfile::tempdir().unwrap();
+    let demo = |args: &[&str]| {
+        Command::new(workspace_bin("satchel").unwrap()).args(args).env("PATH", empty.path()).output().unwrap()
+    };
+    let out = demo(&["demo"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("*** DEGRADED MODE: catalog only ***"), "{stdout}");
+    assert!(
+        stdout.contains("(DEGRADED MODE: catalog only. `cargo xtask demo` shows the whole day.)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("verified files on the phone"), "{stdout}");
+    assert!(stdout.contains("pushed 9 changes"), "{stdout}");
+    assert!(stdout.contains("Check yourself: HTTP: 60% (passed), graded"), "{stdout}");
+
+    let out = demo(&["demo", "--require-media"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cargo xtask demo"), "{stderr}");
 }
 
 #[test]

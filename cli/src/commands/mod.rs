@@ -5,7 +5,7 @@ pub mod downloads;
 mod learning;
 mod notes;
 mod storage;
-mod sync;
+pub mod sync;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -36,12 +36,12 @@ impl Out {
 
 pub fn run(cli: Cli) -> Result<()> {
     let out = Out { json: cli.json };
-    if let Command::Demo = cli.command {
-        return crate::demo::run(cli.account);
+    if let Command::Demo { require_media } = cli.command {
+        return crate::demo::run(cli.account, require_media);
     }
     let dir = account::resolve(cli.account.as_deref())?;
     match cli.command {
-        Command::Demo => Ok(()),
+        Command::Demo { .. } => Ok(()),
         Command::Fetch { publisher_keys, base_url, course_id } => {
             with_account(&dir, publisher_keys, |s| catalog::fetch(s, out, base_url, course_id))
         }
@@ -51,7 +51,7 @@ pub fn run(cli: Cli) -> Result<()> {
 
 fn dispatch(satchel: &Arc<Satchel>, out: Out, command: Command) -> Result<()> {
     match command {
-        Command::Demo | Command::Fetch { .. } => Ok(()),
+        Command::Demo { .. } | Command::Fetch { .. } => Ok(()),
         Command::Import { manifest } => catalog::import(satchel, out, &manifest),
         Command::Courses => catalog::courses(satchel, out),
         Command::Outline { course_id } => catalog::outline(satchel, out, course_id),
