@@ -29,6 +29,13 @@ pub enum Command {
         #[arg(long)]
         require_media: bool,
     },
+    #[command(flatten)]
+    Account(AccountCommand),
+}
+
+/// The commands that work on the account `--account` names.
+#[derive(Subcommand)]
+pub enum AccountCommand {
     /// Import a course manifest (JSON file) into the account.
     Import { manifest: PathBuf },
     /// Fetch a course's signed manifest from a content host.

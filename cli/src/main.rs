@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    die_quietly_on_closed_pipe();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return exit::usage(error),
@@ -26,5 +27,17 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => exit::failure(&error),
+    }
+}
+
+/// `satchel courses | head -1`: when the reader goes away, end as `cat` and `grep` do (killed by
+/// SIGPIPE) instead of Rust's default, which ignores the signal and makes the next `println!`
+/// panic.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -58,7 +58,12 @@ fn the_demo_shows_the_whole_sample_course() {
     assert!(stdout.contains("9 changes wait in the outbox for sync"), "{stdout}");
     // Back online: the phone syncs; the server grades the final check and the pass comes back.
     let synced = stdout.split("== Back online: the phone syncs").nth(1).expect("a sync step");
-    assert!(synced.contains("pushed 9 changes, pulled"), "{synced}");
+    // 9 changes, and a 10th when the graded pass pulled back (which completes the lesson) is
+    // pushed in a second round.
+    assert!(
+        synced.contains("pushed 9 changes, pulled") || synced.contains("pushed 10 changes, pulled"),
+        "{synced}"
+    );
     assert!(synced.contains("0 refused by the server, 0 waiting"), "{synced}");
     // The second device pulls the same progress, notes and attempts.
     let tablet = stdout.split("== The learner's tablet signs in").nth(1).expect("a second device");

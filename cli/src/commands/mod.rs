@@ -15,7 +15,7 @@ use satchel_core::Satchel;
 use serde_json::Value;
 
 use crate::account;
-use crate::cli::{Cli, Command};
+use crate::cli::{AccountCommand, Cli, Command};
 
 /// How a command prints what it shows: text for people, or one JSON document with `--json`.
 #[derive(Clone, Copy)]
@@ -36,39 +36,40 @@ impl Out {
 
 pub fn run(cli: Cli) -> Result<()> {
     let out = Out { json: cli.json };
-    if let Command::Demo { require_media } = cli.command {
-        return crate::demo::run(cli.account, require_media);
-    }
+    let command = match cli.command {
+        Command::Demo { require_media } => return crate::demo::run(cli.account, require_media),
+        Command::Account(command) => command,
+    };
     let dir = account::resolve(cli.account.as_deref())?;
-    match cli.command {
-        Command::Demo { .. } => Ok(()),
-        Command::Fetch { publisher_keys, base_url, course_id } => {
-            with_account(&dir, publisher_keys, |s| catalog::fetch(s, out, base_url, course_id))
-        }
-        command => with_account(&dir, Vec::new(), |s| dispatch(s, out, command)),
-    }
+    // `fetch` opens the account trusting the publisher keys it was given.
+    let keys = match &command {
+        AccountCommand::Fetch { publisher_keys, .. } => publisher_keys.clone(),
+        _ => Vec::new(),
+    };
+    with_account(&dir, keys, |s| dispatch(s, out, command))
 }
 
-fn dispatch(satchel: &Arc<Satchel>, out: Out, command: Command) -> Result<()> {
+fn dispatch(satchel: &Arc<Satchel>, out: Out, command: AccountCommand) -> Result<()> {
+    use AccountCommand as C;
     match command {
-        Command::Demo { .. } | Command::Fetch { .. } => Ok(()),
-        Command::Import { manifest } => catalog::import(satchel, out, &manifest),
-        Command::Courses => catalog::courses(satchel, out),
-        Command::Outline { course_id } => catalog::outline(satchel, out, course_id),
-        Command::Download(args) => downloads::download(satchel, out, args),
-        Command::Downloads { course } => downloads::list(satchel, out, course),
-        Command::Pause { download_id } => downloads::pause(satchel, download_id),
-        Command::Resume { download_id } => downloads::resume(satchel, download_id),
-        Command::Cancel { download_id } => downloads::cancel(satchel, download_id),
-        Command::Progress(args) => learning::progress(satchel, out, args),
-        Command::Quiz(command) => learning::quiz(satchel, out, command),
-        Command::Study { course_id, rounds } => learning::study(satchel, out, &course_id, rounds),
-        Command::Notes(command) => notes::run(satchel, out, command),
-        Command::Settings(args) => storage::settings(satchel, out, args),
-        Command::Usage => storage::usage(satchel, out),
-        Command::Evict(args) => storage::evict(satchel, out, args),
-        Command::Sync(args) => sync::sync(satchel, out, args),
-        Command::Status => sync::status(satchel, out),
+        C::Import { manifest } => catalog::import(satchel, out, &manifest),
+        C::Fetch { base_url, course_id, .. } => catalog::fetch(satchel, out, base_url, course_id),
+        C::Courses => catalog::courses(satchel, out),
+        C::Outline { course_id } => catalog::outline(satchel, out, course_id),
+        C::Download(args) => downloads::download(satchel, out, args),
+        C::Downloads { course } => downloads::list(satchel, out, course),
+        C::Pause { download_id } => downloads::pause(satchel, download_id),
+        C::Resume { download_id } => downloads::resume(satchel, download_id),
+        C::Cancel { download_id } => downloads::cancel(satchel, download_id),
+        C::Progress(args) => learning::progress(satchel, out, args),
+        C::Quiz(command) => learning::quiz(satchel, out, command),
+        C::Study { course_id, rounds } => learning::study(satchel, out, &course_id, rounds),
+        C::Notes(command) => notes::run(satchel, out, command),
+        C::Settings(args) => storage::settings(satchel, out, args),
+        C::Usage => storage::usage(satchel, out),
+        C::Evict(args) => storage::evict(satchel, out, args),
+        C::Sync(args) => sync::sync(satchel, out, args),
+        C::Status => sync::status(satchel, out),
     }
 }
 

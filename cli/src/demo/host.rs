@@ -18,8 +18,10 @@ pub struct Packed {
     pub dir: PathBuf,
     pub grading: Option<PathBuf>,
     pub public_key: String,
-    /// Seconds spent rendering and packing in this run (0 when both were cached).
-    pub prepared_s: f64,
+    /// Seconds spent rendering the lectures in this run (0 when cached).
+    pub rendered_s: f64,
+    /// Seconds spent packing in this run (0 when cached).
+    pub packed_s: f64,
 }
 
 /// The running server; stops when dropped.
@@ -66,7 +68,6 @@ fn spinner(message: &str) -> ProgressBar {
 
 /// Renders (first run only) and packs (when the rendering changed) the sample course.
 pub fn prepare_sample() -> Result<Packed> {
-    let started = Instant::now();
     let cache = sample::cache_dir();
     let source = cache.join("sample-course");
     let stamp_path = source.join(".generated");
@@ -74,7 +75,9 @@ pub fn prepare_sample() -> Result<Packed> {
         println!("(first run: rendering the sample lectures with ffmpeg and espeak-ng)");
     }
     let rendering = spinner("rendering the sample lectures (ffmpeg, espeak-ng; first run only)");
+    let started = Instant::now();
     let generated = sample::generate(&sample::default_source(), &source);
+    let rendered_s = started.elapsed().as_secs_f64();
     rendering.finish_and_clear();
     generated?;
     // "grading": packs older than the grading folder beside them are packed again.
@@ -93,7 +96,9 @@ pub fn prepare_sample() -> Result<Packed> {
     let packed_stamp = packed.join(".source");
     let manifest = packed.join("courses/web-basics/manifest.signed.json");
     let cached = std::fs::read_to_string(&packed_stamp).ok().as_deref() == Some(stamp.as_str());
-    if !(cached && manifest.is_file()) {
+    let started = Instant::now();
+    let repack = !(cached && manifest.is_file());
+    if repack {
         if packed.exists() {
             std::fs::remove_dir_all(&packed)?;
         }
@@ -104,13 +109,15 @@ pub fn prepare_sample() -> Result<Packed> {
         pack::print_report(&report);
         std::fs::write(&packed_stamp, &stamp)?;
     }
+    let packed_s = if repack { started.elapsed().as_secs_f64() } else { 0.0 };
     let grading = pack::default_grading_dir(&packed)?;
-    let prepared_s = started.elapsed().as_secs_f64();
     Ok(Packed {
         dir: packed,
         grading: grading.is_dir().then_some(grading),
         public_key: keys::public_key(&key),
-        prepared_s: if prepared_s > 1.0 { prepared_s } else { 0.0 },
+        // An up-to-date check takes a few milliseconds; anything longer rendered.
+        rendered_s: if rendered_s > 1.0 { rendered_s } else { 0.0 },
+        packed_s,
     })
 }
 

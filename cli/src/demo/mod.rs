@@ -137,7 +137,8 @@ pub fn run(account: Option<PathBuf>, require_media: bool) -> Result<()> {
     let day = summary::Day {
         waiting_before_sync,
         seconds: started.elapsed().as_secs_f64(),
-        prepared_s: packed.as_ref().map_or(0.0, |p| p.prepared_s),
+        rendered_s: packed.as_ref().map_or(0.0, |p| p.rendered_s),
+        packed_s: packed.as_ref().map_or(0.0, |p| p.packed_s),
         catalog_only: packed.is_none(),
     };
     summary::print(&satchel, &day)?;

@@ -11,7 +11,8 @@ pub struct Day {
     /// Changes that were waiting in the outbox when the learner reconnected.
     pub waiting_before_sync: u32,
     pub seconds: f64,
-    pub prepared_s: f64,
+    pub rendered_s: f64,
+    pub packed_s: f64,
     /// The catalog-only mode (no media tools).
     pub catalog_only: bool,
 }
@@ -44,10 +45,10 @@ pub fn print(phone: &Satchel, day: &Day) -> Result<()> {
     println!("{line}");
     if day.catalog_only {
         println!("demo took {:.1} s (catalog-only mode)", day.seconds);
-    } else if day.prepared_s > 0.0 {
+    } else if day.rendered_s + day.packed_s > 0.0 {
         println!(
-            "demo took {:.1} s, {:.1} s of it rendering and packing the sample course (cached from now on)",
-            day.seconds, day.prepared_s
+            "demo took {:.1} s: {:.1} s rendering the sample lectures, {:.1} s packing them (cached from now on)",
+            day.seconds, day.rendered_s, day.packed_s
         );
     } else {
         println!("demo took {:.1} s (sample course cached)", day.seconds);
