@@ -153,20 +153,25 @@ pub fn list(satchel: &Satchel, out: Out, course: Option<String>) -> Result<()> {
     Ok(())
 }
 
-pub fn pause(satchel: &Satchel, id: i64) -> Result<()> {
+pub fn pause(satchel: &Satchel, out: Out, id: i64) -> Result<()> {
     runtime().block_on(satchel.pause_download(id))?;
-    println!("download {id} paused");
+    changed(out, id, "paused", "paused");
     Ok(())
 }
 
-pub fn resume(satchel: &Satchel, id: i64) -> Result<()> {
+pub fn resume(satchel: &Satchel, out: Out, id: i64) -> Result<()> {
     runtime().block_on(satchel.resume_download(id))?;
-    println!("download {id} queued again (satchel download runs the queue)");
+    changed(out, id, "resumed", "queued again (satchel download runs the queue)");
     Ok(())
 }
 
-pub fn cancel(satchel: &Satchel, id: i64) -> Result<()> {
+pub fn cancel(satchel: &Satchel, out: Out, id: i64) -> Result<()> {
     runtime().block_on(satchel.cancel_download(id))?;
-    println!("download {id} cancelled");
+    changed(out, id, "cancelled", "cancelled");
     Ok(())
+}
+
+/// What `pause`, `resume` and `cancel` did to a download.
+fn changed(out: Out, id: i64, action: &str, text: &str) {
+    out.show(|| json!({ "download_id": id, "action": action }), || format!("download {id} {text}\n"));
 }

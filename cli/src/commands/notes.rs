@@ -37,7 +37,10 @@ pub fn run(satchel: &Satchel, out: Out, command: NotesCommand) -> Result<()> {
         }
         NotesCommand::Delete { note_id } => {
             rt.block_on(satchel.delete_note(note_id.clone()))?;
-            println!("note {} deleted", safe(&note_id));
+            out.show(
+                || serde_json::json!({ "note_id": note_id, "action": "deleted" }),
+                || format!("note {} deleted\n", safe(&note_id)),
+            );
         }
     }
     Ok(())
