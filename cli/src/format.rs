@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use satchel_core::catalog::{CourseOutline, CourseSummary, Lesson, LessonKind, RenditionSizes};
+use satchel_core::sync::SyncOutcome;
 
 use crate::terminal::safe;
 
@@ -76,9 +77,37 @@ pub fn outline(outline: &CourseOutline) -> String {
     out
 }
 
+/// A sync outcome as a word and, for a failure, its reason.
+pub fn sync_outcome(outcome: &SyncOutcome) -> (&'static str, Option<&str>) {
+    match outcome {
+        SyncOutcome::Finished => ("finished", None),
+        SyncOutcome::Blocked => ("blocked", None),
+        SyncOutcome::DeadlineReached => ("deadline_reached", None),
+        SyncOutcome::Stopped => ("stopped", None),
+        SyncOutcome::Failed { reason } => ("failed", Some(reason)),
+    }
+}
+
+/// Milliseconds since the epoch as "2026-12-01 13:05 UTC".
+pub fn utc(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let minute_of_day = ms.rem_euclid(86_400_000) / 60_000;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", minute_of_day / 60, minute_of_day % 60)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::bytes;
+    use super::{bytes, utc};
 
     #[test]
     fn sizes_read_like_a_phone_shows_them() {
@@ -86,5 +115,12 @@ mod tests {
         assert_eq!(bytes(1_310_000), "1.3 MB");
         assert_eq!(bytes(46_600_000), "47 MB");
         assert_eq!(bytes(2_000_000_000), "2.0 GB");
+    }
+
+    #[test]
+    fn times_read_as_utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(1_796_130_300_000), "2026-12-01 13:05 UTC");
+        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00 UTC");
     }
 }

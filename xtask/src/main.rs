@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's build tooling.
 //!
+//! - `cargo xtask demo`: installs the media tools, then runs the release `satchel demo`.
 //! - `cargo xtask test`: checks formatting (`cargo fmt --check`) and lints (`cargo clippy
 //!   -D warnings`), installs what the tests need, then runs the Rust tests, a bounded
 //!   `cargo fuzz` run of each fuzz target, and the Kotlin tests on the JVM against the freshly
@@ -10,6 +11,7 @@
 
 mod bindings;
 mod content;
+mod demo;
 mod fuzz;
 mod kotlin;
 mod paths;
@@ -27,6 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Install the media tools, then run a learner's day with the release CLI.
+    Demo,
     /// Install missing tools, then run every Rust, Kotlin/JVM and end-to-end test.
     Test,
     /// Run only the Kotlin/JVM tests against a fresh debug build of the core.
@@ -39,6 +43,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
+        Command::Demo => demo::run(),
         Command::Test => test(),
         Command::Kotlin => kotlin_only(),
         Command::Bench { filter } => bench(filter),

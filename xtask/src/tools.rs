@@ -82,7 +82,9 @@ fn is_installed(package: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn ensure_apt_packages(packages: &[&str]) -> Result<()> {
+/// Installs the Debian packages of `packages` that are missing (apt-get, through sudo when not
+/// root); fails if apt-get does.
+pub fn ensure_apt_packages(packages: &[&str]) -> Result<()> {
     let missing: Vec<&str> = packages.iter().copied().filter(|p| !is_installed(p)).collect();
     if missing.is_empty() {
         return Ok(());

@@ -1,14 +1,21 @@
 //! `satchel demo`: a learner's day with the sample course, in a fresh account.
 //!
-//! Today the day is short: the course arrives, the learner browses it and sees what the lite
-//! rendition saves. Each feature that lands adds its step here.
+//! The course arrives from the embedded host, the learner browses it, downloads a module in lite
+//! on Wi-Fi, studies offline (a lecture with a note, a reading with a highlight, two quizzes),
+//! reconnects and syncs; then the learner's second device pulls the same progress, notes and
+//! attempts. It installs nothing: `cargo xtask demo` installs the media tools first. Without
+//! them it runs in a clearly labelled catalog-only mode (no lecture to download).
+
+mod host;
+mod reconnect;
+mod summary;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
-
+use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use satchel_core::catalog::{CourseOutline, Lesson, RenditionKind};
 use satchel_core::downloads::{DownloadTarget, NetworkType};
 use satchel_core::learning::AttemptState;
@@ -16,8 +23,8 @@ use satchel_core::notes::{NewNote, NoteAnchor, NoteKind};
 use satchel_core::runtime::runtime;
 use satchel_core::{Satchel, SatchelConfig};
 
+use crate::commands::downloads::BytesBar;
 use crate::format;
-use crate::sample_host;
 use crate::study::{self, Studied};
 use crate::terminal::safe;
 
@@ -26,42 +33,49 @@ const READING_TEXT: &str = "A URL has three parts you will meet every day: a sch
 The scheme says how to talk to the server, usually https. The host is looked up with DNS to find \
 the server's address. The path says which page or file you want.";
 
-/// The sample course's manifest, bundled so the demo needs nothing on disk.
-const SAMPLE_MANIFEST: &str = include_str!("../sample/course-manifest.json");
+/// The sample course's manifest, bundled so the catalog-only mode needs nothing on disk.
+const SAMPLE_MANIFEST: &str = include_str!("../../sample/course-manifest.json");
 
-pub fn run(account: Option<PathBuf>) -> Result<()> {
-    let temp;
-    let dir = match account {
-        Some(dir) => dir,
-        None => {
-            temp = tempfile::tempdir().context("cannot create a temporary account directory")?;
-            temp.path().to_path_buf()
-        }
-    };
+/// Runs the demo in `account` (a fresh temporary one if `None`). With `require_media`, missing
+/// media tools are an error instead of the catalog-only mode.
+pub fn run(account: Option<PathBuf>, require_media: bool) -> Result<()> {
+    let started = Instant::now();
+    let temp = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let dir = account.unwrap_or_else(|| temp.path().join("phone"));
     let dir_text = dir.to_str().context("the account path is not valid UTF-8")?.to_owned();
     println!("Satchel demo: a learner's day");
     println!("account: {}", dir.display());
 
-    let host = if sample_host::media_tools_available() {
-        Some(sample_host::start()?)
+    let packed = if host::media_tools_available() {
+        Some(host::prepare_sample()?)
+    } else if require_media {
+        bail!(
+            "ffmpeg, ffprobe and espeak-ng are needed to render the sample lectures; `cargo xtask demo` installs them"
+        );
     } else {
         println!(
-            "note: ffmpeg and espeak-ng are not installed, so the sample lectures cannot be rendered; \
-             using the bundled catalog-only sample. Install them (apt-get install ffmpeg espeak-ng \
-             fonts-dejavu-core) or run `cargo xtask test`, which does."
+            "\n*** DEGRADED MODE: catalog only ***\n\
+             ffmpeg and espeak-ng are not installed, so the sample lectures cannot be rendered: no\n\
+             lite download, no slides, no audio. Run `cargo xtask demo`, which installs them, for the\n\
+             whole day."
         );
         None
     };
+    let host = host::start(
+        packed.as_ref().map(|p| p.dir.as_path()),
+        packed.as_ref().and_then(|p| p.grading.clone()),
+    )?;
+    let public_key = packed.as_ref().map(|p| p.public_key.clone());
     let config = SatchelConfig {
         device_name: "demo phone".into(),
-        trusted_publisher_keys: host.iter().map(|h| h.public_key.clone()).collect(),
+        trusted_publisher_keys: public_key.iter().cloned().collect(),
     };
     let satchel = Satchel::open(dir_text, config)?;
     let rt = runtime();
 
     println!("\n== The course arrives");
-    let outcome = match &host {
-        Some(host) => {
+    let outcome = match &packed {
+        Some(_) => {
             let outcome = rt.block_on(satchel.fetch_course(host.base_url.clone(), "web-basics".into()))?;
             println!(
                 "fetched the signed manifest from {} and verified the publisher's signature",
@@ -95,30 +109,9 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
         );
     }
 
-    if host.is_some() {
+    if packed.is_some() {
         download_first_module(&satchel, &outline)?;
-        let first = lesson(&outline, "web-basics.what-happens")?;
-        let files = rt
-            .block_on(satchel.rendition_files(first.id.clone(), RenditionKind::Lite))?
-            .context("the first lecture is downloaded")?;
-        let bytes: u64 = files.iter().map(|f| f.size).sum();
-        let full = first.renditions.iter().find(|r| r.kind == RenditionKind::Full).map_or(0, |r| r.bytes);
-        println!(
-            "{} verified files on the phone: {} (the full video is {})",
-            files.len(),
-            format::bytes(bytes),
-            format::bytes(full)
-        );
-        if let Some(lite) = rt.block_on(satchel.lite_lecture(first.id.clone()))? {
-            println!(
-                "ready to play: speech audio with {} slides in time and {} transcript cues",
-                lite.slides.len(),
-                lite.cues.len()
-            );
-            if let Some(cue) = lite.cues.first() {
-                println!("  {} \"{}\"", format::clock(cue.start_ms as i64), safe(&cue.text));
-            }
-        }
+        show_lite_lecture(&satchel, &outline)?;
     }
 
     let second = lesson(&outline, "web-basics.dns")?;
@@ -135,14 +128,59 @@ pub fn run(account: Option<PathBuf>) -> Result<()> {
 
     study_day(&satchel, &outline)?;
 
+    let waiting_before_sync = rt.block_on(satchel.pending_changes())?;
+    reconnect::phone_syncs(&satchel, &host)?;
+    let content = reconnect::Content { manifest: packed.is_none().then_some(SAMPLE_MANIFEST), public_key };
+    let tablet = reconnect::second_device_pulls(&temp.path().join("tablet"), &host, content, &outline)?;
+    tablet.shutdown()?;
+
+    let day = summary::Day {
+        waiting_before_sync,
+        seconds: started.elapsed().as_secs_f64(),
+        rendered_s: packed.as_ref().map_or(0.0, |p| p.rendered_s),
+        packed_s: packed.as_ref().map_or(0.0, |p| p.packed_s),
+        catalog_only: packed.is_none(),
+    };
+    summary::print(&satchel, &day)?;
     satchel.shutdown()?;
+    if packed.is_none() {
+        println!("\n(DEGRADED MODE: catalog only. `cargo xtask demo` shows the whole day.)");
+    }
     println!("\nDone.");
+    Ok(())
+}
+
+/// The first lecture as the phone now holds it: verified files and what the lite player gets.
+fn show_lite_lecture(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
+    let rt = runtime();
+    let first = lesson(outline, "web-basics.what-happens")?;
+    let files = rt
+        .block_on(satchel.rendition_files(first.id.clone(), RenditionKind::Lite))?
+        .context("the first lecture is downloaded")?;
+    let bytes: u64 = files.iter().map(|f| f.size).sum();
+    let full = first.renditions.iter().find(|r| r.kind == RenditionKind::Full).map_or(0, |r| r.bytes);
+    println!(
+        "{} verified files on the phone: {} (the full video is {})",
+        files.len(),
+        format::bytes(bytes),
+        format::bytes(full)
+    );
+    if let Some(lite) = rt.block_on(satchel.lite_lecture(first.id.clone()))? {
+        println!(
+            "ready to play: speech audio with {} slides in time and {} transcript cues",
+            lite.slides.len(),
+            lite.cues.len()
+        );
+        if let Some(cue) = lite.cues.first() {
+            println!("  {} \"{}\"", format::clock(cue.start_ms as i64), safe(&cue.text));
+        }
+    }
     Ok(())
 }
 
 /// The download queue on a learner's day: queued on the bus (cellular, "Wi-Fi only" on), held
 /// until Wi-Fi, then downloaded; data used and saved by lite.
-fn download_first_module(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
+fn download_first_module(satchel: &Arc<Satchel>, outline: &CourseOutline) -> Result<()> {
     let rt = runtime();
     let module = outline.modules.first().context("the course has no module")?;
     let target = DownloadTarget::Module { module_id: module.id.clone() };
@@ -164,7 +202,17 @@ fn download_first_module(satchel: &Satchel, outline: &CourseOutline) -> Result<(
     println!("\n== Home on Wi-Fi: the queue runs");
     satchel.set_network(NetworkType::Unmetered);
     let started = Instant::now();
-    let summary = rt.block_on(satchel.run_downloads(10 * 60_000))?;
+    let queued = rt.block_on(satchel.list_downloads(Some(outline.course.id.clone())))?;
+    let bar = BytesBar::new(
+        queued.iter().map(|d| d.bytes_total).sum(),
+        "downloading",
+        queued.iter().map(|d| (d.id, d.bytes_done)).collect(),
+    );
+    let subscription = satchel.subscribe_downloads(bar.clone());
+    let summary = rt.block_on(satchel.run_downloads(10 * 60_000));
+    subscription.cancel();
+    bar.finish();
+    let summary = summary?;
     let usage = rt.block_on(satchel.data_usage())?;
     println!(
         "{} lessons downloaded and verified in {:.1} s: {} on Wi-Fi, {} on cellular; lite saved {}",
