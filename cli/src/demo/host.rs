@@ -88,17 +88,20 @@ pub fn prepare_sample() -> Result<Packed> {
     );
 
     let key_path = cache.join("demo-publisher.key");
-    if !key_path.is_file() {
-        keys::generate(&key_path)?;
-    }
+    sample::with_cache_lock(&key_path, || {
+        if key_path.is_file() { Ok(()) } else { keys::generate(&key_path).map(drop) }
+    })?;
     let key = keys::load(&key_path)?;
     let packed = cache.join("demo-packed");
     let packed_stamp = packed.join(".source");
     let manifest = packed.join("courses/web-basics/manifest.signed.json");
-    let cached = std::fs::read_to_string(&packed_stamp).ok().as_deref() == Some(stamp.as_str());
     let started = Instant::now();
-    let repack = !(cached && manifest.is_file());
-    if repack {
+    // Two demos (or a demo and a test) may share the cache: one packs, the other waits.
+    let repack = sample::with_cache_lock(&packed, || {
+        let cached = std::fs::read_to_string(&packed_stamp).is_ok_and(|text| text == stamp);
+        if cached && manifest.is_file() {
+            return Ok(false);
+        }
         if packed.exists() {
             std::fs::remove_dir_all(&packed)?;
         }
@@ -108,7 +111,8 @@ pub fn prepare_sample() -> Result<Packed> {
         let report = report?;
         pack::print_report(&report);
         std::fs::write(&packed_stamp, &stamp)?;
-    }
+        Ok(true)
+    })?;
     let packed_s = if repack { started.elapsed().as_secs_f64() } else { 0.0 };
     let grading = pack::default_grading_dir(&packed)?;
     Ok(Packed {

@@ -39,17 +39,60 @@ pub fn default_source() -> PathBuf {
 }
 
 /// Generates the course source folder in `out` unless an up-to-date copy is already there.
+///
+/// Safe to call from several processes at once (two test binaries, a test and the demo): one
+/// generates under a lock file beside `out` while the others wait, then find it up to date. The
+/// course is built in a sibling folder and renamed into place, so `out` is never half-written.
 pub fn generate(source: &Path, out: &Path) -> Result<()> {
     let stamp = inputs_hash(source)?;
-    let stamp_file = out.join(".generated");
-    if fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
+    if is_current(out, &stamp) {
         eprintln!("sample course in {} is up to date", out.display());
         return copy_answer_keys(source, out);
     }
-    if out.exists() {
-        fs::remove_dir_all(out)?;
+    with_cache_lock(out, || {
+        if !is_current(out, &stamp) {
+            let staging = sibling(out, "partial")?;
+            if staging.exists() {
+                fs::remove_dir_all(&staging)?;
+            }
+            fs::create_dir_all(&staging)?;
+            build(source, &staging)?;
+            fs::write(staging.join(".generated"), &stamp)?;
+            if out.exists() {
+                fs::remove_dir_all(out)?;
+            }
+            fs::rename(&staging, out)?;
+        }
+        copy_answer_keys(source, out)
+    })
+}
+
+fn is_current(out: &Path, stamp: &str) -> bool {
+    fs::read_to_string(out.join(".generated")).is_ok_and(|text| text == stamp)
+}
+
+/// Runs `f` holding an exclusive lock on `<dir>.lock`, a file beside the cache folder `dir`, so
+/// processes sharing the cache take turns rebuilding it. The lock goes with the process, even
+/// a killed one.
+pub fn with_cache_lock<T>(dir: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let lock_path = sibling(dir, "lock")?;
+    if let Some(parent) = lock_path.parent() {
+        fs::create_dir_all(parent)?;
     }
-    fs::create_dir_all(out)?;
+    let lock =
+        fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+    lock.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
+    f()
+}
+
+/// `dir` with `.suffix` added to its last component (a path beside it, not inside it).
+fn sibling(dir: &Path, suffix: &str) -> Result<PathBuf> {
+    let name = dir.file_name().context("a cache folder needs a name")?;
+    Ok(dir.with_file_name(format!("{}.{suffix}", name.to_string_lossy())))
+}
+
+/// Writes the whole course source into the empty folder `out`.
+fn build(source: &Path, out: &Path) -> Result<()> {
     let course: Value = serde_json::from_str(&fs::read_to_string(source.join("course.json"))?)
         .context("server/sample/course.json is not valid JSON")?;
     let mut course_out = course.clone();
@@ -80,8 +123,7 @@ pub fn generate(source: &Path, out: &Path) -> Result<()> {
     }
     render_all(&lectures)?;
     fs::write(out.join("course.json"), serde_json::to_string_pretty(&course_out)?)?;
-    fs::write(stamp_file, stamp)?;
-    copy_answer_keys(source, out)
+    Ok(())
 }
 
 /// A lecture to generate: its script and its lesson folder.
