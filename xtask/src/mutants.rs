@@ -110,7 +110,7 @@ pub fn run_check(options: &Options) -> Result<()> {
     let mut rows = Vec::new();
     for (package, files) in by_package.values() {
         let out = paths::target_dir().join("mutants").join(package.name);
-        let mut command = Command::new(cargo());
+        let mut command = cargo_command();
         command.current_dir(&root).args(["mutants", "-p", package.name, "--timeout"]);
         command.arg(options.timeout_s.to_string()).arg("-o").arg(&out);
         for file in files {
@@ -122,7 +122,9 @@ pub fn run_check(options: &Options) -> Result<()> {
         for arg in package.cargo_args {
             command.arg(format!("--cargo-arg={arg}"));
         }
-        command.arg("--").args(package.harness_args);
+        // After cargo-mutants' own `--` come cargo test's arguments; after a second `--`, the
+        // test binaries'.
+        command.args(["--", "--"]).args(package.harness_args);
         eprintln!("xtask: mutating {} ({})", package.name, files.join(", "));
         let status = command.status().with_context(|| format!("cannot start {command:?}"))?;
         // 0: all caught; 2: some missed; 3: some timed out. Anything else is a failed run
@@ -238,6 +240,23 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
+/// `cargo`, without the variables cargo set for running xtask itself: build scripts that watch
+/// them (ring's watches `CARGO_MANIFEST_DIR`) would otherwise rebuild half the dependency tree
+/// for every run, and again for the next ordinary build.
+fn cargo_command() -> Command {
+    let mut command = Command::new(cargo());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_BIN_", "CARGO_CRATE_", "CARGO_PRIMARY_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
 fn ensure_cargo_mutants() -> Result<()> {
     let installed =
         || Command::new(cargo()).args(["mutants", "--version"]).output().is_ok_and(|o| o.status.success());
@@ -245,7 +264,7 @@ fn ensure_cargo_mutants() -> Result<()> {
         return Ok(());
     }
     eprintln!("xtask: installing cargo-mutants");
-    run(Command::new(cargo()).args(["install", "cargo-mutants", "--locked"]))
+    run(cargo_command().args(["install", "cargo-mutants", "--locked"]))
         .context("cannot install cargo-mutants")?;
     if !installed() {
         bail!("cargo mutants is still missing after installing cargo-mutants");
