@@ -49,6 +49,9 @@ enum Command {
         /// Mutate a scratch copy of the tree (a cold build) instead of the working tree.
         #[arg(long)]
         copy: bool,
+        /// Test only every N-th mutant starting at the K-th (e.g. `0/4`): an estimate.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
     },
 }
 
@@ -58,8 +61,8 @@ fn main() -> std::process::ExitCode {
         Command::Kotlin => kotlin_only(),
         Command::Bench { filter } => bench(filter),
         Command::Bindings => bindings::generate().map(|_| ()),
-        Command::Mutants { paths, timeout, copy } => {
-            mutants::run_check(&mutants::Options { paths, timeout_s: timeout, copy })
+        Command::Mutants { paths, timeout, copy, shard } => {
+            mutants::run_check(&mutants::Options { paths, timeout_s: timeout, copy, shard })
         }
     };
     match result {
