@@ -252,17 +252,9 @@ mod tests {
         assert_eq!(summarize(&[], now, 0, 3).current_streak_days, 0);
     }
 
-    fn store() -> (tempfile::TempDir, crate::store::Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(dir.path().join("s.db")).unwrap();
-        crate::catalog::import_manifest(&store, include_str!("../../../cli/sample/course-manifest.json"))
-            .unwrap();
-        (dir, store)
-    }
-
     #[test]
     fn the_goal_is_one_to_seven_days_defaults_to_three_and_is_stored() {
-        let (_d, store) = store();
+        let (_d, store) = crate::catalog::test_support::sample_store();
         assert_eq!(store.read(|c| summary(c, 0, 0)).unwrap().weekly_goal_days, 3);
         for bad in [0, 8] {
             assert!(matches!(
@@ -286,7 +278,7 @@ mod tests {
 
     #[test]
     fn enrolling_twice_keeps_the_first_time() {
-        let (_d, store) = store();
+        let (_d, store) = crate::catalog::test_support::sample_store();
         assert!(store.read(enrollments).unwrap().is_empty());
         let first = store.write(|tx| enroll(tx, "phone", "web-basics")).unwrap();
         let again = store.write(|tx| enroll(tx, "phone", "web-basics")).unwrap();

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::catalog::test_support::sample_store as setup;
 use crate::store::Store;
 
 const ME: &str = "phone";
@@ -12,14 +13,6 @@ const VIDEO: &str = "web-basics.what-happens";
 const VIDEO_MS: i64 = 372_000;
 const READING: &str = "web-basics.reading-urls";
 const QUIZ: &str = "web-basics.http-quiz";
-
-fn setup() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("s.db")).unwrap();
-    crate::catalog::import_manifest(&store, include_str!("../../../cli/sample/course-manifest.json"))
-        .unwrap();
-    (dir, store)
-}
 
 /// Plays `VIDEO` from `from_ms` to `to_ms` in steps of 10 s of position every 5 s (2×, a speed
 /// players offer), landing exactly on `to_ms`. Returns the last report's progress.

@@ -2,6 +2,7 @@
 //! practice grading at the pass mark's edge, graded quizzes left pending, attempts newest first.
 
 use super::*;
+use crate::catalog::test_support::sample_store as setup;
 use crate::store::Store;
 
 const ME: &str = "phone";
@@ -9,14 +10,6 @@ const ME: &str = "phone";
 const PRACTICE: &str = "web-basics.http-quiz";
 /// Graded, no keys on the phone: f1, f2 (a/b/c), f3 (a/b).
 const GRADED: &str = "web-basics.final-quiz";
-
-fn setup() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("s.db")).unwrap();
-    crate::catalog::import_manifest(&store, include_str!("../../../cli/sample/course-manifest.json"))
-        .unwrap();
-    (dir, store)
-}
 
 fn give(store: &Store, attempt: &str, question: &str, choices: &[&str]) -> Result<QuizAttempt> {
     store.write(|tx| answer(tx, ME, attempt, question, choices.iter().map(|c| (*c).to_owned()).collect()))
@@ -145,4 +138,55 @@ fn attempt_states_have_one_spelling() {
         assert_eq!(AttemptState::parse(text), Some(state));
         assert_eq!(serde_json::to_value(state).unwrap(), serde_json::json!(text));
     }
+}
+
+fn record(store: &Store, attempt: &str) -> satchel_protocol::records::AttemptRecord {
+    store.read(|c| sync_record::load_attempt(c, attempt)).unwrap().unwrap()
+}
+
+#[test]
+fn the_sync_record_restamps_only_what_changed_and_a_clear_is_a_newer_empty_answer() {
+    let (_d, store) = setup();
+    let a = start(&store, PRACTICE);
+    give(&store, &a.id, "q1", &["c"]).unwrap();
+    let q1 = record(&store, &a.id).answers["q1"].clone();
+    assert_eq!(q1.choice_ids, ["c"]);
+    // Answering another question leaves q1's answer, and its time, as they were.
+    give(&store, &a.id, "q2", &["a"]).unwrap();
+    assert_eq!(record(&store, &a.id).answers["q1"], q1);
+
+    // A clear must be newer than the answer it clears, even when that answer's time is ahead
+    // of this phone's clock (another device's, or a clock set back).
+    let mut ahead = record(&store, &a.id);
+    let future = now_ms() + 3_600_000;
+    ahead.answers.get_mut("q1").unwrap().answered_at_ms = future;
+    store
+        .write(|tx| {
+            let stamp = outbox::stamp(tx, ME)?;
+            sync_record::save_local(tx, &Record::QuizAttempt(ahead), &stamp, Priority::Urgent)
+        })
+        .unwrap();
+    give(&store, &a.id, "q1", &[]).unwrap();
+    let cleared = record(&store, &a.id).answers["q1"].clone();
+    assert!(cleared.choice_ids.is_empty());
+    assert_eq!(cleared.answered_at_ms, future + 1);
+    // An answer already cleared is not cleared again (its time stays).
+    give(&store, &a.id, "q3", &["a"]).unwrap();
+    assert_eq!(record(&store, &a.id).answers["q1"], cleared);
+}
+
+#[test]
+fn attempts_made_before_sync_get_their_records_once() {
+    let (_d, store) = setup();
+    let a = start(&store, PRACTICE);
+    give(&store, &a.id, "q1", &["c"]).unwrap();
+    let with_record = record(&store, &a.id);
+    store.write(|tx| Ok(tx.execute("DELETE FROM sync_record WHERE kind = 'quiz_attempt'", [])?)).unwrap();
+    assert!(store.read(|c| sync_record::load_attempt(c, &a.id)).unwrap().is_none());
+    store.write(|tx| backfill_records(tx, ME)).unwrap();
+    let rebuilt = record(&store, &a.id);
+    assert_eq!(rebuilt.answers["q1"].choice_ids, with_record.answers["q1"].choice_ids);
+    let stamp = rebuilt.clone();
+    store.write(|tx| backfill_records(tx, ME)).unwrap();
+    assert_eq!(record(&store, &a.id), stamp, "a second backfill changes nothing");
 }

@@ -2,18 +2,10 @@
 //! lessons), and the next-lesson rule on its own.
 
 use super::*;
+use crate::catalog::test_support::sample_store as setup;
 use crate::learning::{StudyClock, progress};
-use crate::store::Store;
 
 const READING: &str = "web-basics.reading-urls";
-
-fn setup() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("s.db")).unwrap();
-    crate::catalog::import_manifest(&store, include_str!("../../../cli/sample/course-manifest.json"))
-        .unwrap();
-    (dir, store)
-}
 
 #[test]
 fn percentages_round_down_and_reach_100_only_when_all_is_done() {

@@ -2,20 +2,13 @@
 //! value and one past it, editing and deleting, ordering, search limits, re-anchoring.
 
 use super::*;
+use crate::catalog::test_support::sample_store as setup;
 use crate::store::Store;
 
 const ME: &str = "phone";
 /// A video of 372,000 ms.
 const VIDEO: &str = "web-basics.what-happens";
 const READING: &str = "web-basics.reading-urls";
-
-fn setup() -> (tempfile::TempDir, crate::store::Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("s.db")).unwrap();
-    crate::catalog::import_manifest(&store, include_str!("../../../cli/sample/course-manifest.json"))
-        .unwrap();
-    (dir, store)
-}
 
 fn at(start_ms: i64, end_ms: i64) -> NewNote {
     NewNote {
