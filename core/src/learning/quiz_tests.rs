@@ -173,6 +173,10 @@ fn the_sync_record_restamps_only_what_changed_and_a_clear_is_a_newer_empty_answe
     // An answer already cleared is not cleared again (its time stays).
     give(&store, &a.id, "q3", &["a"]).unwrap();
     assert_eq!(record(&store, &a.id).answers["q1"], cleared);
+    // A changed answer is newer than the one it replaces, however far ahead that one's time is.
+    give(&store, &a.id, "q1", &["b"]).unwrap();
+    let changed = record(&store, &a.id).answers["q1"].clone();
+    assert_eq!((changed.choice_ids.as_slice(), changed.answered_at_ms), (&["b".to_owned()][..], future + 2));
 }
 
 #[test]
