@@ -8,12 +8,15 @@
 //! - `cargo xtask kotlin`: only the Kotlin tests (bindings, the sample server, the JVM run).
 //! - `cargo xtask bench [FILTER]`: runs the benchmarks and writes `target/bench/results.json`.
 //! - `cargo xtask bindings`: generates the Kotlin and Swift bindings into `target/bindings/`.
+//! - `cargo xtask mutants [PATH…]`: the mutation check of the domain modules (docs/testing.md);
+//!   not part of `cargo xtask test`.
 
 mod bindings;
 mod content;
 mod demo;
 mod fuzz;
 mod kotlin;
+mod mutants;
 mod paths;
 mod tools;
 
@@ -39,6 +42,21 @@ enum Command {
     Bench { filter: Option<String> },
     /// Generate the Kotlin and Swift bindings from a debug build of the core.
     Bindings,
+    /// Run cargo-mutants over the domain modules (or the given files and directories) and print
+    /// the score per file.
+    Mutants {
+        /// Files or directories under core/ or protocol/; the domain modules when none.
+        paths: Vec<String>,
+        /// Seconds one mutant's tests may run before it counts as a timeout.
+        #[arg(long, default_value_t = 60)]
+        timeout: u32,
+        /// Mutate a scratch copy of the tree (a cold build) instead of the working tree.
+        #[arg(long)]
+        copy: bool,
+        /// Test only every N-th mutant starting at the K-th (e.g. `0/4`): an estimate.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,6 +66,9 @@ fn main() -> std::process::ExitCode {
         Command::Kotlin => kotlin_only(),
         Command::Bench { filter } => bench(filter),
         Command::Bindings => bindings::generate().map(|_| ()),
+        Command::Mutants { paths, timeout, copy, shard } => {
+            mutants::run_check(&mutants::Options { paths, timeout_s: timeout, copy, shard })
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -614,3 +614,7 @@ fn too_large(what: impl Into<String>, actual: impl TryInto<u64>, limit: impl Try
         limit: limit.try_into().unwrap_or(u64::MAX),
     }
 }
+
+#[cfg(test)]
+#[path = "manifest_tests.rs"]
+mod tests;

@@ -184,31 +184,33 @@ impl Meter {
         lock(&self.pending)[0]
     }
 
-    /// Writes the pending counts into `data_usage` (in the caller's transaction).
+    /// Writes the pending counts into `data_usage` (in the caller's transaction). On an error
+    /// every count taken is put back: the caller's transaction rolls back, so the next flush
+    /// must write them all again.
     pub fn flush(&self, tx: &Transaction<'_>, now_ms: i64) -> Result<()> {
         let taken = std::mem::take(&mut *lock(&self.pending));
-        let month = month_of(now_ms);
-        for (network, bytes) in [("metered", taken[0]), ("unmetered", taken[1])] {
-            if bytes == 0 {
-                continue;
-            }
-            let result = tx
-                .prepare_cached(
-                    "INSERT INTO data_usage (month, network, bytes) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (month, network) DO UPDATE SET bytes = bytes + excluded.bytes",
-                )?
-                .execute(params![month, network, bytes]);
-            if let Err(e) = result {
-                // Put the counts back: the next flush tries again.
-                self.add(
-                    if network == "metered" { NetworkType::Metered } else { NetworkType::Unmetered },
-                    bytes,
-                );
-                return Err(e.into());
-            }
+        let result = write_usage(tx, &month_of(now_ms), taken);
+        if result.is_err() {
+            let mut pending = lock(&self.pending);
+            pending[0] += taken[0];
+            pending[1] += taken[1];
         }
-        Ok(())
+        result
     }
+}
+
+fn write_usage(tx: &Transaction<'_>, month: &str, [metered, unmetered]: [u64; 2]) -> Result<()> {
+    for (network, bytes) in [("metered", metered), ("unmetered", unmetered)] {
+        if bytes == 0 {
+            continue;
+        }
+        tx.prepare_cached(
+            "INSERT INTO data_usage (month, network, bytes) VALUES (?1, ?2, ?3)
+             ON CONFLICT (month, network) DO UPDATE SET bytes = bytes + excluded.bytes",
+        )?
+        .execute(params![month, network, bytes])?;
+    }
+    Ok(())
 }
 
 /// Metered bytes already recorded this month.
@@ -223,6 +225,183 @@ pub fn metered_used(conn: &Connection, now_ms: i64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::store::Store;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.db")).unwrap();
+        (dir, store)
+    }
+
+    /// Days in a month of the proleptic Gregorian calendar.
+    fn days_in(year: i64, month: i64) -> i64 {
+        match month {
+            2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    }
+
+    #[test]
+    fn month_of_agrees_with_walking_the_calendar_month_by_month() {
+        const DAY: i64 = 86_400_000;
+        // Forward from 1970-01 to 2970, then backward to year 1: the first and the last
+        // millisecond of every month.
+        let (mut year, mut month, mut first_day) = (1970, 1, 0);
+        for _ in 0..12 * 1000 {
+            let len = days_in(year, month);
+            let expected = format!("{year:04}-{month:02}");
+            assert_eq!(month_of(first_day * DAY), expected);
+            assert_eq!(month_of((first_day + len) * DAY - 1), expected);
+            first_day += len;
+            (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+        }
+        let (mut year, mut month, mut end_day) = (1969, 12, 0);
+        while year > 0 {
+            let len = days_in(year, month);
+            let expected = format!("{year:04}-{month:02}");
+            assert_eq!(month_of((end_day - len) * DAY), expected);
+            assert_eq!(month_of(end_day * DAY - 1), expected);
+            end_day -= len;
+            (year, month) = if month == 1 { (year - 1, 12) } else { (year, month - 1) };
+        }
+    }
+
+    #[test]
+    fn settings_are_the_defaults_until_set_then_read_back_as_stored() {
+        let (_d, store) = store();
+        assert_eq!(store.read(settings).unwrap(), DownloadSettings::default());
+        let chosen = DownloadSettings {
+            wifi_only: false,
+            monthly_cellular_budget_bytes: Some(5_000_000),
+            storage_quota_bytes: Some(700_000_000),
+            max_concurrent_downloads: 8,
+        };
+        store.write(|tx| set_settings(tx, &chosen)).unwrap();
+        assert_eq!(store.read(settings).unwrap(), chosen);
+        let one = DownloadSettings { max_concurrent_downloads: 1, ..chosen.clone() };
+        store.write(|tx| set_settings(tx, &one)).unwrap();
+        assert_eq!(store.read(settings).unwrap(), one);
+    }
+
+    #[test]
+    fn concurrency_outside_one_to_eight_is_refused_and_changes_nothing() {
+        let (_d, store) = store();
+        let kept = DownloadSettings { max_concurrent_downloads: 3, ..DownloadSettings::default() };
+        store.write(|tx| set_settings(tx, &kept)).unwrap();
+        for bad in [0, 9, u32::MAX] {
+            let wrong = DownloadSettings { max_concurrent_downloads: bad, ..DownloadSettings::default() };
+            let result = store.write(|tx| set_settings(tx, &wrong));
+            assert!(matches!(result, Err(Error::InvalidArgument(_))), "{bad}: {result:?}");
+            assert_eq!(store.read(settings).unwrap(), kept);
+        }
+    }
+
+    #[test]
+    fn stored_settings_out_of_range_are_clamped_and_unreadable_ones_are_corrupt() {
+        let (_d, store) = store();
+        let stored = |concurrent: u32| {
+            let text =
+                format!(r#"{{"wifi_only":true,"budget":null,"quota":null,"concurrent":{concurrent}}}"#);
+            store.write(|tx| meta::put(tx, SETTINGS_KEY, &text)).unwrap();
+            store.read(settings).unwrap().max_concurrent_downloads
+        };
+        assert_eq!(stored(0), 1);
+        assert_eq!(stored(40), 8);
+        assert_eq!(stored(5), 5);
+        store.write(|tx| meta::put(tx, SETTINGS_KEY, "{not json")).unwrap();
+        assert!(matches!(store.read(settings), Err(Error::Corrupt { .. })));
+    }
+
+    #[test]
+    fn the_meter_counts_per_network_and_flushes_into_this_months_usage() {
+        let (_d, store) = store();
+        let now = 1_795_453_700_730; // 2026-11
+        let next_month = now + 31 * 86_400_000;
+        let meter = Meter::default();
+        meter.add(NetworkType::Metered, 100);
+        meter.add(NetworkType::Metered, 20);
+        meter.add(NetworkType::Unmetered, 50);
+        meter.add(NetworkType::None, 7);
+        assert_eq!(meter.pending_metered(), 120);
+        assert_eq!(store.read(|c| metered_used(c, now)).unwrap(), 0);
+
+        store.write(|tx| meter.flush(tx, now)).unwrap();
+        assert_eq!(meter.pending_metered(), 0);
+        assert_eq!(store.read(|c| metered_used(c, now)).unwrap(), 120);
+        // Flushing again writes nothing more; new bytes add to the month's count.
+        store.write(|tx| meter.flush(tx, now)).unwrap();
+        meter.add(NetworkType::Metered, 5);
+        store.write(|tx| meter.flush(tx, now)).unwrap();
+        assert_eq!(store.read(|c| metered_used(c, now)).unwrap(), 125);
+        let usage = store.read(|c| data_usage(c, now)).unwrap();
+        assert_eq!((usage.month.as_str(), usage.metered_bytes, usage.unmetered_bytes), ("2026-11", 125, 50));
+        assert_eq!(usage.saved_by_lite_bytes, 0);
+
+        // A new month starts from zero.
+        assert_eq!(store.read(|c| metered_used(c, next_month)).unwrap(), 0);
+        meter.add(NetworkType::Unmetered, 9);
+        store.write(|tx| meter.flush(tx, next_month)).unwrap();
+        let usage = store.read(|c| data_usage(c, next_month)).unwrap();
+        assert_eq!((usage.month.as_str(), usage.metered_bytes, usage.unmetered_bytes), ("2026-12", 0, 9));
+        assert_eq!(store.read(|c| metered_used(c, now)).unwrap(), 125);
+    }
+
+    #[test]
+    fn usage_reports_the_budget_from_the_settings() {
+        let (_d, store) = store();
+        let budget = DownloadSettings {
+            wifi_only: false,
+            monthly_cellular_budget_bytes: Some(2_000_000),
+            ..DownloadSettings::default()
+        };
+        store.write(|tx| set_settings(tx, &budget)).unwrap();
+        let usage = store.read(|c| data_usage(c, 0)).unwrap();
+        assert_eq!(usage.monthly_cellular_budget_bytes, Some(2_000_000));
+        assert_eq!(usage.month, "1970-01");
+    }
+
+    #[test]
+    fn a_failed_flush_keeps_the_counts_for_the_next_one() {
+        let (_d, store) = store();
+        let meter = Meter::default();
+        meter.add(NetworkType::Metered, 300);
+        meter.add(NetworkType::Unmetered, 40);
+        let result = store.write(|tx| {
+            tx.execute_batch("DROP TABLE data_usage")?;
+            meter.flush(tx, 0)
+        });
+        assert!(result.is_err());
+        assert_eq!(meter.pending_metered(), 300);
+        // The failed transaction rolled back: the table is there again and the retry counts it.
+        store.write(|tx| meter.flush(tx, 0)).unwrap();
+        assert_eq!(store.read(|c| metered_used(c, 0)).unwrap(), 300);
+        assert_eq!(store.read(|c| data_usage(c, 0)).unwrap().unmetered_bytes, 40);
+    }
+
+    #[test]
+    fn a_flush_that_fails_after_writing_one_network_puts_both_back() {
+        let (_d, store) = store();
+        let meter = Meter::default();
+        meter.add(NetworkType::Metered, 300);
+        meter.add(NetworkType::Unmetered, 40);
+        // The unmetered row cannot be written; the metered one was, then rolls back with the
+        // transaction: both counts must survive for the next flush.
+        let result = store.write(|tx| {
+            tx.execute_batch(
+                "CREATE TRIGGER no_unmetered BEFORE INSERT ON data_usage WHEN NEW.network = 'unmetered'
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            )?;
+            meter.flush(tx, 0)
+        });
+        assert!(result.is_err());
+        assert_eq!(meter.pending_metered(), 300);
+        store.write(|tx| meter.flush(tx, 0)).unwrap();
+        let usage = store.read(|c| data_usage(c, 0)).unwrap();
+        assert_eq!((usage.metered_bytes, usage.unmetered_bytes), (300, 40));
+    }
 
     #[test]
     fn months_are_utc_calendar_months() {

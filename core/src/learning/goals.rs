@@ -197,6 +197,97 @@ mod tests {
     const MIN: i64 = 60_000;
 
     #[test]
+    fn a_study_day_needs_exactly_a_minute() {
+        let day = 20_000;
+        let now = day * DAY_MS + 3_600_000;
+        let s = summarize(&[(day, STUDY_DAY_MIN_MS - 1)], now, 0, 1);
+        assert_eq!((s.study_days_this_week, s.current_streak_days, s.weekly_goal_met), (0, 0, false));
+        let s = summarize(&[(day, STUDY_DAY_MIN_MS)], now, 0, 1);
+        assert_eq!((s.study_days_this_week, s.current_streak_days, s.weekly_goal_met), (1, 1, true));
+        assert_eq!((s.today_ms, s.this_week_ms, s.total_ms), (60_000, 60_000, 60_000));
+    }
+
+    #[test]
+    fn weeks_start_on_monday_and_the_goal_is_met_at_exactly_its_days() {
+        // Day 20_000 (2024-10-04) is a Friday: that week's Monday is day 19_996.
+        let monday = 19_996;
+        let sunday = monday + 6;
+        let now = sunday * DAY_MS + 60_000;
+        let all_week: Vec<(i64, i64)> = (monday - 1..=sunday).map(|d| (d, 2 * MIN)).collect();
+        let s = summarize(&all_week, now, 0, 7);
+        assert_eq!(s.study_days_this_week, 7, "the Sunday before does not count");
+        assert!(s.weekly_goal_met);
+        assert_eq!(s.this_week_ms, 7 * 2 * MIN);
+        assert_eq!(s.total_ms, 8 * 2 * MIN);
+        assert_eq!((s.current_streak_days, s.longest_streak_days), (8, 8));
+        let s = summarize(&all_week[..7], now, 0, 7);
+        assert_eq!(s.study_days_this_week, 6);
+        assert!(!s.weekly_goal_met);
+        // On Monday itself, only Monday is this week.
+        let s = summarize(&all_week, monday * DAY_MS, 0, 1);
+        assert_eq!((s.study_days_this_week, s.this_week_ms, s.today_ms), (1, 2 * MIN, 2 * MIN));
+    }
+
+    #[test]
+    fn local_days_follow_the_utc_offset() {
+        // 22:30 UTC on day 20_000 is already day 20_001 at UTC+3, and still day 20_000 at UTC-3.
+        let now = 20_000 * DAY_MS + 22 * 3_600_000 + 30 * 60_000;
+        let days = [(20_001, 5 * MIN)];
+        assert_eq!(summarize(&days, now, 180, 1).today_ms, 5 * MIN);
+        assert_eq!(summarize(&days, now, -180, 1).today_ms, 0);
+        assert_eq!(summarize(&days, now, 0, 1).today_ms, 0);
+    }
+
+    #[test]
+    fn streaks_run_to_today_or_yesterday_and_the_longest_is_kept() {
+        let today = 20_000;
+        let now = today * DAY_MS;
+        // A 3-day run long ago, a gap, then a 2-day run ending today.
+        let days = [(today - 10, MIN), (today - 9, MIN), (today - 8, MIN), (today - 1, MIN), (today, MIN)];
+        let s = summarize(&days, now, 0, 3);
+        assert_eq!((s.current_streak_days, s.longest_streak_days), (2, 3));
+        // Ending yesterday still counts; days after today (a clock set back) do not.
+        let s = summarize(&[(today - 2, MIN), (today - 1, MIN), (today + 1, MIN)], now, 0, 3);
+        assert_eq!((s.current_streak_days, s.longest_streak_days), (2, 2));
+        assert_eq!(summarize(&[], now, 0, 3).current_streak_days, 0);
+    }
+
+    #[test]
+    fn the_goal_is_one_to_seven_days_defaults_to_three_and_is_stored() {
+        let (_d, store) = crate::catalog::test_support::sample_store();
+        assert_eq!(store.read(|c| summary(c, 0, 0)).unwrap().weekly_goal_days, 3);
+        for bad in [0, 8] {
+            assert!(matches!(
+                store.write(|tx| set_weekly_goal(tx, "phone", bad)),
+                Err(Error::InvalidArgument(_))
+            ));
+        }
+        for days in [1, 7, 5] {
+            store.write(|tx| set_weekly_goal(tx, "phone", days)).unwrap();
+            assert_eq!(store.read(|c| summary(c, 0, 0)).unwrap().weekly_goal_days, days);
+        }
+        for offset in [-18 * 60, 18 * 60] {
+            assert!(store.read(|c| summary(c, 0, offset)).is_ok());
+        }
+        for offset in [-18 * 60 - 1, 18 * 60 + 1] {
+            assert!(matches!(store.read(|c| summary(c, 0, offset)), Err(Error::InvalidArgument(_))));
+        }
+        store.write(|tx| meta::put(tx, WEEKLY_GOAL_KEY, "many")).unwrap();
+        assert!(matches!(store.read(|c| summary(c, 0, 0)), Err(Error::Corrupt { .. })));
+    }
+
+    #[test]
+    fn enrolling_twice_keeps_the_first_time() {
+        let (_d, store) = crate::catalog::test_support::sample_store();
+        assert!(store.read(enrollments).unwrap().is_empty());
+        let first = store.write(|tx| enroll(tx, "phone", "web-basics")).unwrap();
+        let again = store.write(|tx| enroll(tx, "phone", "web-basics")).unwrap();
+        assert_eq!(again, first);
+        assert_eq!(store.read(enrollments).unwrap(), [first]);
+        assert!(store.write(|tx| enroll(tx, "phone", "nope")).is_err());
+    }
+
+    #[test]
     fn streaks_and_weeks_are_counted_in_local_days() {
         // Day 20_000 (2024-10-04) is a Friday.
         let friday = 20_000;

@@ -371,3 +371,7 @@ fn write_row(tx: &Transaction<'_>, row: &Row) -> Result<()> {
     ])?;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "progress_tests.rs"]
+mod tests;

@@ -478,3 +478,7 @@ fn local_state(state: WireState) -> AttemptState {
         WireState::Graded => AttemptState::Graded,
     }
 }
+
+#[cfg(test)]
+#[path = "quiz_tests.rs"]
+mod tests;

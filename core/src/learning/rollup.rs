@@ -94,3 +94,7 @@ fn next_lesson(lessons: &[(String, String, bool, Option<i64>)]) -> Option<String
     };
     lessons[start..].iter().chain(&lessons[..start]).find(|l| !l.2).map(|l| l.0.clone())
 }
+
+#[cfg(test)]
+#[path = "rollup_tests.rs"]
+mod tests;

@@ -87,6 +87,50 @@ mod tests {
         assert_eq!(WatchedRanges::from_json("garbage").total(), 0);
     }
 
+    #[test]
+    fn touching_ranges_merge_and_empty_or_reversed_ones_are_ignored() {
+        let mut w = WatchedRanges::default();
+        w.add(10, 20);
+        w.add(20, 30);
+        assert_eq!(w.ranges(), &[(10, 30)]);
+        w.add(31, 31);
+        w.add(50, 40);
+        assert_eq!(w.ranges(), &[(10, 30)]);
+        w.add(31, 32);
+        assert_eq!(w.ranges(), &[(10, 30), (31, 32)], "a 1 ms gap is still a gap");
+        w.add(0, 100);
+        assert_eq!((w.ranges(), w.total()), (&[(0, 100)][..], 100));
+        assert_eq!(w.to_json(), "[[0,100]]");
+    }
+
+    #[test]
+    fn records_ranges_are_normalised_in_any_order() {
+        let w = WatchedRanges::from_ranges(&[(50, 60), (0, 10), (5, 20), (70, 70), (90, 80)]);
+        assert_eq!(w.ranges(), &[(0, 20), (50, 60)]);
+        assert_eq!(w.total(), 30);
+        assert_eq!(WatchedRanges::from_json("[[50,60],[0,10]]").ranges(), &[(0, 10), (50, 60)]);
+    }
+
+    #[test]
+    fn over_the_cap_the_smallest_gaps_close_first() {
+        // MAX_RANGES + 1 ranges of 10 ms, 100 ms apart except one 5 ms gap after the third.
+        let mut ranges: Vec<(i64, i64)> = Vec::new();
+        let mut start = 0;
+        for i in 0..=super::MAX_RANGES {
+            ranges.push((start, start + 10));
+            start += if i == 2 { 15 } else { 110 };
+        }
+        let w = WatchedRanges::from_ranges(&ranges);
+        assert_eq!(w.ranges().len(), super::MAX_RANGES);
+        assert_eq!(w.ranges()[2], (220, 245), "the third and fourth ranges merged across the 5 ms gap");
+        assert_eq!(w.ranges()[1], (110, 120));
+        assert_eq!(w.total(), 10 * (super::MAX_RANGES as i64 + 1) + 5);
+        // Exactly at the cap nothing merges.
+        let at_cap = WatchedRanges::from_ranges(&ranges[..super::MAX_RANGES]);
+        assert_eq!(at_cap.ranges().len(), super::MAX_RANGES);
+        assert_eq!(at_cap.total(), 10 * super::MAX_RANGES as i64);
+    }
+
     proptest! {
         /// The total never exceeds the span covered and never shrinks as ranges are added.
         #[test]

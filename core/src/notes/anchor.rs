@@ -102,8 +102,97 @@ fn common_prefix(a: &[u16], b: &[u16]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::reanchor;
+    use super::{NoteAnchor, reanchor};
     use proptest::prelude::*;
+
+    #[test]
+    fn a_passage_still_at_its_old_place_is_kept_there_even_with_copies_elsewhere() {
+        let text = "ping ping ping";
+        // Both offsets of a quote found where it was are returned, whatever the context says.
+        assert_eq!(reanchor(text, "ping", "zzz", "zzz", 5), Some((5, 9)));
+        assert_eq!(reanchor(text, "ping", "", "", 10), Some((10, 14)));
+        assert_eq!(reanchor(text, "ping ping", "", "", 5), Some((5, 14)));
+        // An old place past the end, or negative, falls back to searching.
+        assert_eq!(reanchor(text, "ping", "ping ", " ping", 40), Some((5, 9)));
+        assert_eq!(reanchor(text, "ping", "", " ping ping", -3), Some((0, 4)));
+    }
+
+    #[test]
+    fn only_the_prefix_tells_two_copies_apart() {
+        // Same suffix after both copies; the old place is nearer the first; the prefix names the
+        // second.
+        let text = "alpha: the key. beta: the key.";
+        let second = utf16_find(text, "beta: the key") + 6;
+        assert_eq!(reanchor(text, "the key", "beta: ", ".", 3), Some((second, second + 7)));
+        let first = utf16_find(text, "the key");
+        assert_eq!(reanchor(text, "the key", "alpha: ", ".", 29), Some((first, first + 7)));
+    }
+
+    #[test]
+    fn only_the_suffix_tells_two_copies_apart() {
+        // Same prefix before both copies; the old place is nearer the first; the suffix names the
+        // second.
+        let text = "see the key, one. see the key, two.";
+        let first = utf16_find(text, "the key");
+        let second = utf16_find(text, "the key, two");
+        assert_eq!(reanchor(text, "the key", "see ", ", two", 0), Some((second, second + 7)));
+        assert_eq!(reanchor(text, "the key", "see ", ", one", 40), Some((first, first + 7)));
+    }
+
+    #[test]
+    fn prefix_and_suffix_matches_add_up() {
+        // The first copy matches 2 units of prefix and 3 of suffix (5), the second 4 of prefix
+        // and none of suffix (4): the sum picks the first, even from near the second.
+        let text = "xab|Q|cde ... yzab|Q|qqq";
+        let first = utf16_find(text, "|Q|");
+        assert_eq!(reanchor(text, "|Q|", "yzab", "cdeXX", 20), Some((first, first + 3)));
+        // 4 + 0 beats 1 + 2: a sum, not a product.
+        let text = "aaaa|Q|zzz ba|Q|ccz";
+        assert_eq!(reanchor(text, "|Q|", "aaaa", "ccc", 14), Some((4, 7)));
+        // With equal context, the one nearer the old place wins, either side of it.
+        let text = "k Q k k Q k k Q k";
+        assert_eq!(reanchor(text, "Q", "k ", " k", 9), Some((8, 9)));
+        assert_eq!(reanchor(text, "Q", "k ", " k", 13), Some((14, 15)));
+        assert_eq!(reanchor(text, "Q", "k ", " k", 3), Some((2, 3)));
+    }
+
+    #[test]
+    fn spacing_insensitive_matches_map_back_to_exact_offsets() {
+        let text = "one  two\tthree\n\nfour";
+        // The quote's own spacing differs, with spaces around it that do not count.
+        assert_eq!(reanchor(text, " two three four ", "", "", 0), Some((5, 20)));
+        assert_eq!(reanchor(text, "one two", "", "", 9), Some((0, 8)));
+        assert_eq!(reanchor(text, "three four", "", "", 0), Some((9, 20)));
+        // A quote of only whitespace, not in the text, is not found (and does not panic).
+        assert_eq!(reanchor("a b", "\t\t", "", "", 0), None);
+        assert_eq!(reanchor("ab", "", "", "", 0), None);
+        // Different words stay different.
+        assert_eq!(reanchor(text, "two  four", "", "", 0), None);
+        // Context still picks among spacing-insensitive copies.
+        let text = "A: x  y. B: x\ny.";
+        assert_eq!(reanchor(text, "x y", "B: ", "", 0), Some((12, 15)));
+        assert_eq!(reanchor(text, "x y", "A: ", "", 14), Some((3, 7)));
+    }
+
+    #[test]
+    fn whitespace_is_any_unicode_space_and_nothing_else() {
+        // No-break space and ideographic space are whitespace; letters and punctuation are not.
+        let text = "mot\u{00a0}\u{3000}clé";
+        assert_eq!(reanchor(text, "mot clé", "", "", 0), Some((0, 8)));
+        assert_eq!(reanchor("mot-clé", "mot clé", "", "", 0), None);
+        assert_eq!(reanchor("motXclé", "mot clé", "", "", 0), None);
+    }
+
+    #[test]
+    fn text_anchors_are_tagged_json() {
+        let anchor =
+            NoteAnchor::Text { quote: "q".into(), prefix: "p".into(), suffix: "s".into(), start: 1, end: 2 };
+        let json = serde_json::to_value(&anchor).unwrap();
+        assert_eq!(json["type"], "text");
+        assert_eq!(serde_json::from_value::<NoteAnchor>(json).unwrap(), anchor);
+        let time = serde_json::to_value(NoteAnchor::Time { start_ms: 5, end_ms: 9 }).unwrap();
+        assert_eq!(time, serde_json::json!({"type": "time", "start_ms": 5, "end_ms": 9}));
+    }
 
     fn utf16_find(text: &str, quote: &str) -> i32 {
         let byte = text.find(quote).unwrap();

@@ -84,3 +84,76 @@ fn clock(ms: i64) -> String {
         format!("{:02}:{:02}", s / 60, s % 60)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(kind: NoteKind, anchor: NoteAnchor, body: &str) -> Note {
+        Note {
+            id: "n".into(),
+            lesson_id: "gone-lesson".into(),
+            course_id: "c".into(),
+            kind,
+            body: body.into(),
+            anchor,
+            color: None,
+            tags: vec![],
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            orphaned: false,
+        }
+    }
+
+    #[test]
+    fn clock_times_switch_to_hours_at_exactly_one_hour() {
+        assert_eq!(clock(-5), "00:00");
+        assert_eq!(clock(999), "00:00");
+        assert_eq!(clock(61_000), "01:01");
+        assert_eq!(clock(3_599_999), "59:59");
+        assert_eq!(clock(3_600_000), "1:00:00");
+        assert_eq!(clock(3_661_000), "1:01:01");
+        assert_eq!(clock(36_000_000 + 59_000), "10:00:59");
+    }
+
+    #[test]
+    fn notes_are_grouped_under_module_and_lesson_headings_in_order() {
+        let a = note(NoteKind::Note, NoteAnchor::Time { start_ms: 65_000, end_ms: 3_600_000 }, "first  \n");
+        let mut b = note(
+            NoteKind::Highlight,
+            NoteAnchor::Text {
+                quote: "line one\nline two".into(),
+                prefix: String::new(),
+                suffix: String::new(),
+                start: 0,
+                end: 17,
+            },
+            "   ",
+        );
+        b.color = Some("  light\nyellow ".into());
+        b.tags = vec!["to review".into(), "dns".into()];
+        b.orphaned = true;
+        let c = note(NoteKind::Note, NoteAnchor::Time { start_ms: 0, end_ms: 0 }, "third");
+        let placed = [
+            Placed { module_title: Some("Module\n one"), lesson_title: Some("Lesson A"), note: &a },
+            Placed { module_title: Some("Module\n one"), lesson_title: Some("Lesson A"), note: &b },
+            Placed { module_title: None, lesson_title: None, note: &c },
+        ];
+        let text = markdown("My   course", &placed);
+        assert_eq!(
+            text,
+            "# Notes: My course\n\
+             \n## Module one\n\
+             \n### Lesson A\n\
+             \n**Note** at 01:05–1:00:00\n\
+             \nfirst\n\
+             \n**Highlight** · light yellow · #to-review #dns · *passage no longer in the text*\n\
+             \n> line one\n> line two\n\
+             \n## Lessons no longer in the course\n\
+             \n### gone-lesson\n\
+             \n**Note** at 00:00–00:00\n\
+             \nthird\n"
+        );
+        assert_eq!(markdown("C", &[]), "# Notes: C\n\nNo notes or highlights yet.\n");
+    }
+}

@@ -393,3 +393,6 @@ fn check_tags(tags: Vec<String>) -> Result<Vec<String>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

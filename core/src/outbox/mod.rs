@@ -200,3 +200,6 @@ fn select(conn: &Connection, tail: &str, params: impl rusqlite::Params) -> Resul
         .collect::<rusqlite::Result<_>>()?;
     Ok(entries)
 }
+
+#[cfg(test)]
+mod tests;
