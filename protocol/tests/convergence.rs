@@ -122,8 +122,8 @@ fn apply_edit(replica: &mut Replica, index: usize, what: u8, n: u8, global_ms: i
                 return;
             }
             let hlc = replica.stamp(global_ms);
-            replica.note().unwrap().set_deleted(n % 2 == 0, hlc.clone()).unwrap();
-            truth.deleted_writes.insert(hlc, n % 2 == 0);
+            replica.note().unwrap().set_deleted(n.is_multiple_of(2), hlc.clone()).unwrap();
+            truth.deleted_writes.insert(hlc, n.is_multiple_of(2));
         }
         2 => {
             let Some(note) = replica.note() else { return };
@@ -167,7 +167,7 @@ fn apply_edit(replica: &mut Replica, index: usize, what: u8, n: u8, global_ms: i
         5 => {
             let hlc = replica.stamp(global_ms);
             replica.own_time_ms += 1_000 * (i64::from(n % 7) + 1);
-            let completed = (n % 5 == 0).then(|| replica.now(global_ms).max(0));
+            let completed = n.is_multiple_of(5).then(|| replica.now(global_ms).max(0));
             let position = i64::from(n) * 1_000;
             let watched = [(position, position + 500)];
             let local = LocalProgress {
@@ -207,7 +207,7 @@ fn apply_edit(replica: &mut Replica, index: usize, what: u8, n: u8, global_ms: i
         _ => {
             let hlc = replica.stamp(global_ms);
             let key = (EntityKind::Enrollment, "course-1".to_owned());
-            let unenrol = n % 2 == 0;
+            let unenrol = n.is_multiple_of(2);
             match replica.records.get_mut(&key) {
                 Some(Record::Enrollment(e)) => {
                     e.set_unenrolled(unenrol, hlc.clone()).unwrap();
@@ -230,7 +230,7 @@ fn edit_attempt(replica: &mut Replica, index: usize, n: u8, global_ms: i64, trut
     let now = replica.now(global_ms).max(0);
     let Some(Record::QuizAttempt(attempt)) = replica.records.get_mut(&key) else { return };
     if index == OWNER && attempt.state == AttemptState::InProgress {
-        if n % 4 == 0 {
+        if n.is_multiple_of(4) {
             attempt.state = AttemptState::SubmittedPending;
             attempt.submitted_at_ms = Some(now);
         } else {
@@ -238,7 +238,7 @@ fn edit_attempt(replica: &mut Replica, index: usize, n: u8, global_ms: i64, trut
             attempt.answers.insert(format!("q{}", n % 3), answer);
         }
     } else if index == GRADER && attempt.state == AttemptState::SubmittedPending {
-        *attempt = attempt.clone().graded_by_server(n % 101, n % 2 == 0).unwrap();
+        *attempt = attempt.clone().graded_by_server(n % 101, n.is_multiple_of(2)).unwrap();
     }
     assert_eq!(attempt.validate(), Ok(()));
     truth.attempt_state = truth.attempt_state.max(Some(attempt.state));

@@ -414,14 +414,14 @@ fn check_text_pack(pack: &TextPack, blobs: &HashMap<&str, &BlobEntry>) -> Result
 fn check_lesson(lesson: &LessonEntry, has_dictionary: bool) -> Result<(), ManifestError> {
     check_id("lesson", &lesson.id)?;
     check_text("lesson", &lesson.id, "title", &lesson.title, limits::TITLE_CHARS, true)?;
-    if let Some(duration) = lesson.duration_ms {
-        if duration > limits::DURATION_MS {
-            return Err(too_large(
-                format!("duration of lesson {:?} in ms", lesson.id),
-                duration,
-                limits::DURATION_MS,
-            ));
-        }
+    if let Some(duration) = lesson.duration_ms
+        && duration > limits::DURATION_MS
+    {
+        return Err(too_large(
+            format!("duration of lesson {:?} in ms", lesson.id),
+            duration,
+            limits::DURATION_MS,
+        ));
     }
     if lesson.linked.len() > limits::LINKS_PER_LESSON {
         return Err(too_large(

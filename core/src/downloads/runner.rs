@@ -214,7 +214,7 @@ impl run_loop::Job for QueueJob<'_> {
             Signal::Tick => {
                 self.ticks += 1;
                 report_progress(self.service, &self.lives);
-                if self.ticks % 4 == 0 {
+                if self.ticks.is_multiple_of(4) {
                     save_progress(self.service, &self.lives).await?;
                 }
                 Ok(false)

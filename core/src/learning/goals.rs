@@ -104,12 +104,12 @@ pub(crate) fn backfill_records(tx: &Transaction<'_>, device_id: &str) -> Result<
             sync_record::save_local(tx, &Record::Enrollment(record), &stamp, Priority::Normal)?;
         }
     }
-    if let Some(days) = meta::get(tx, WEEKLY_GOAL_KEY)?.and_then(|g| g.parse::<u8>().ok()) {
-        if sync_record::load_setting(tx, WEEKLY_GOAL_KEY)?.is_none() {
-            let stamp = outbox::stamp(tx, device_id)?;
-            let record = SettingRecord::new(WEEKLY_GOAL_KEY, serde_json::json!(days), stamp.clone())?;
-            sync_record::save_local(tx, &Record::Setting(record), &stamp, Priority::Normal)?;
-        }
+    if let Some(days) = meta::get(tx, WEEKLY_GOAL_KEY)?.and_then(|g| g.parse::<u8>().ok())
+        && sync_record::load_setting(tx, WEEKLY_GOAL_KEY)?.is_none()
+    {
+        let stamp = outbox::stamp(tx, device_id)?;
+        let record = SettingRecord::new(WEEKLY_GOAL_KEY, serde_json::json!(days), stamp.clone())?;
+        sync_record::save_local(tx, &Record::Setting(record), &stamp, Priority::Normal)?;
     }
     Ok(())
 }
@@ -131,10 +131,10 @@ pub(crate) fn apply_remote_enrollment(tx: &Transaction<'_>, record: &EnrollmentR
 /// Stores a setting pulled from the server. Settings this version does not know stay in their
 /// sync record only (a newer app on another device may use them).
 pub(crate) fn apply_remote_setting(tx: &Transaction<'_>, record: &SettingRecord) -> Result<()> {
-    if record.key == WEEKLY_GOAL_KEY {
-        if let Some(days) = record.value.value.as_u64().filter(|d| (1..=7).contains(d)) {
-            meta::put(tx, WEEKLY_GOAL_KEY, &days.to_string())?;
-        }
+    if record.key == WEEKLY_GOAL_KEY
+        && let Some(days) = record.value.value.as_u64().filter(|d| (1..=7).contains(d))
+    {
+        meta::put(tx, WEEKLY_GOAL_KEY, &days.to_string())?;
     }
     Ok(())
 }

@@ -127,10 +127,10 @@ fn record(
                     )));
                 }
                 let position = position_ms.min(duration);
-                if let Some(previous) = gap.previous_position_ms {
-                    if was_played(previous, position, gap.counted) {
-                        row.watched.add(previous, position);
-                    }
+                if let Some(previous) = gap.previous_position_ms
+                    && was_played(previous, position, gap.counted)
+                {
+                    row.watched.add(previous, position);
                 }
                 row.position_ms = position;
                 row.furthest_ms = row.furthest_ms.max(position);

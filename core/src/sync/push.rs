@@ -88,10 +88,10 @@ fn ops(entries: &[OutboxEntry]) -> Result<Vec<Op>> {
     let mut ops = Vec::with_capacity(entries.len());
     for entry in entries {
         let seq = entry.device_seq.ok_or_else(|| Error::Internal("an unfrozen entry in a batch".into()))?;
-        if let Some(previous) = ops.last().map(|op: &Op| op.seq) {
-            if seq != previous + 1 {
-                return Err(Error::Internal(format!("frozen outbox entries skip from {previous} to {seq}")));
-            }
+        if let Some(previous) = ops.last().map(|op: &Op| op.seq)
+            && seq != previous + 1
+        {
+            return Err(Error::Internal(format!("frozen outbox entries skip from {previous} to {seq}")));
         }
         ops.push(Op { op_id: entry.op_id.clone(), seq, record: local::parse(&entry.change)? });
     }
