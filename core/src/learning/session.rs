@@ -92,4 +92,19 @@ mod tests {
         clock.end_session();
         assert_eq!(clock.gap("a", t0 + Duration::from_secs(5)).counted, Duration::ZERO);
     }
+
+    #[test]
+    fn the_current_lesson_is_the_last_ticked_for_up_to_the_longest_gap() {
+        let clock = StudyClock::default();
+        let t0 = Instant::now();
+        assert_eq!(clock.current_lesson(t0), None);
+        clock.record("a", t0, 0);
+        assert_eq!(clock.current_lesson(t0).as_deref(), Some("a"));
+        assert_eq!(clock.current_lesson(t0 + MAX_TICK_GAP).as_deref(), Some("a"));
+        assert_eq!(clock.current_lesson(t0 + MAX_TICK_GAP + Duration::from_millis(1)), None);
+        clock.record("b", t0 + Duration::from_secs(1), 0);
+        assert_eq!(clock.current_lesson(t0 + Duration::from_secs(2)).as_deref(), Some("b"));
+        clock.end_session();
+        assert_eq!(clock.current_lesson(t0 + Duration::from_secs(2)), None);
+    }
 }
