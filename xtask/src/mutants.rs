@@ -113,6 +113,8 @@ pub fn run_check(options: &Options) -> Result<()> {
     let mut rows = Vec::new();
     for (package, files) in by_package.values() {
         let out = paths::target_dir().join("mutants").join(package.name);
+        // cargo-mutants makes `out` but not its parents (a fresh target directory has none).
+        std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
         let mut command = cargo_command();
         command.current_dir(&root).args(["mutants", "-p", package.name, "--timeout"]);
         command.arg(options.timeout_s.to_string()).arg("-o").arg(&out);
