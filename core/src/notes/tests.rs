@@ -244,3 +244,18 @@ fn kinds_have_one_spelling() {
     }
     assert_eq!(NoteKind::parse("Note"), None);
 }
+
+#[test]
+fn deleted_notes_are_listed_with_their_text_for_restoring() {
+    let (_dir, store) = setup();
+    let kept = store.write(|tx| add(tx, ME, at(0, 1000))).unwrap();
+    let gone =
+        store.write(|tx| add(tx, ME, NewNote { body: "words to keep".into(), ..at(2000, 3000) })).unwrap();
+    store.write(|tx| delete(tx, ME, &gone.id)).unwrap();
+    let deleted = store.read(|c| sync::deleted(c, "web-basics")).unwrap();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0].id, gone.id);
+    assert_eq!(deleted[0].body, "words to keep");
+    assert!(store.read(|c| sync::deleted(c, "another-course")).unwrap().is_empty());
+    assert_ne!(kept.id, gone.id);
+}

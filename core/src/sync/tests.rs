@@ -138,7 +138,15 @@ fn a_pull_never_moves_the_learners_unsent_changes_back() {
     let revisions = store.read(|c| notes::sync::revisions(c, &n.id)).unwrap();
     assert_eq!(revisions.len(), 1, "the concurrent text is a revision");
     assert_eq!(revisions[0].text, "older words");
+    assert!(!revisions[0].shown, "the revision is not the text shown");
     assert_eq!(queue(&store).len(), 2, "my changes are still queued, as they were");
+
+    // Dismissing it drops it from the shown list and from the record that syncs.
+    store.write(|tx| notes::sync::dismiss_revision(tx, ME, &n.id, &revisions[0].revision_id)).unwrap();
+    assert!(store.read(|c| notes::sync::revisions(c, &n.id)).unwrap().is_empty());
+    assert_eq!(store.read(|c| notes::get(c, &n.id)).unwrap().body, "my latest words");
+    let record = store.read(|c| local::load_note(c, &n.id)).unwrap().unwrap();
+    assert!(record.revisions().is_empty(), "the stored record, which syncs, lost the revision too");
 }
 
 #[test]
