@@ -259,3 +259,19 @@ fn deleted_notes_are_listed_with_their_text_for_restoring() {
     assert!(store.read(|c| sync::deleted(c, "another-course")).unwrap().is_empty());
     assert_ne!(kept.id, gone.id);
 }
+
+#[test]
+fn an_edit_of_colour_and_tags_reaches_the_record_that_syncs() {
+    let (_dir, store) = setup();
+    let note = store.write(|tx| add(tx, ME, at(0, 1000))).unwrap();
+    let load = || store.read(|c| crate::sync::local::load_note(c, &note.id)).unwrap().unwrap();
+    let before = load();
+    store
+        .write(|tx| update(tx, ME, &note.id, note.body.clone(), Some("#ffcc00".into()), vec!["exam".into()]))
+        .unwrap();
+    let after = load();
+    assert_eq!(after.color.value.as_deref(), Some("#ffcc00"));
+    assert_eq!(after.tags.value, vec!["exam".to_owned()]);
+    assert!(after.color.hlc > before.color.hlc && after.tags.hlc > before.tags.hlc, "both re-stamped");
+    assert_eq!(after.body, before.body, "the unchanged text keeps its version and stamp");
+}
