@@ -9,8 +9,8 @@ pub mod manifest;
 pub mod report;
 pub mod store;
 pub mod sync;
-pub mod sync_device;
 pub mod sync_pull;
+pub mod sync_sample;
 pub mod sync_week;
 pub mod wire_meter;
 

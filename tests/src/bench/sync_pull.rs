@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Result, ensure};
 use rusqlite::{Connection, params};
 use satchel_core::runtime::runtime;
-use satchel_core::sync::SyncOutcome;
+use satchel_core::sync::{SyncOutcome, SyncTuning};
 use satchel_protocol::codec;
 use satchel_protocol::messages::{Op, PROTOCOL_VERSION, PushRequest, RegisterRequest};
 use satchel_protocol::records::{NoteDraft, NoteKind, NoteRecord};
@@ -17,11 +17,11 @@ use satchel_protocol::{Hlc, Record};
 
 use super::report::{Goal, Row};
 use super::sync::{BenchServer, post, uuid};
-use super::sync_device::{BenchDevice, practice_attempt, video_lessons};
+use super::sync_sample::{practice_attempt, video_lessons};
+use crate::sync_device::{COURSE, Device, Tokens};
 
 const RECORDS: usize = 50_000;
 const BATCH: usize = 500;
-const COURSE: &str = "web-basics";
 /// Our own goal (the brief sets none): a learner's year of history on a new phone in under ten
 /// seconds on this machine, so well under a minute on a cheap phone.
 const GOAL_SECONDS: f64 = 10.0;
@@ -38,8 +38,12 @@ pub fn pull_50k() -> Result<Row> {
     let base_url = format!("http://{}/", server.http.addr);
     server_runtime.block_on(upload(&base_url, &token, &history))?;
 
-    let phone = BenchDevice::open(&dir.path().join("new-phone"), "new phone")?;
-    phone.connect(&base_url, &token)?;
+    let phone = Device::open("new phone")?;
+    phone.connect_with(
+        &base_url,
+        Tokens::new(token.clone()),
+        SyncTuning { period: None, ..SyncTuning::default() },
+    )?;
     let started = Instant::now();
     let report = runtime().block_on(phone.satchel.sync(300_000))?;
     let ours_s = started.elapsed().as_secs_f64();

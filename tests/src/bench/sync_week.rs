@@ -10,15 +10,16 @@ use anyhow::{Context, Result, ensure};
 use satchel_core::learning::progress;
 use satchel_core::notes::{NewNote, NoteAnchor, NoteKind};
 use satchel_core::runtime::runtime;
-use satchel_core::sync::SyncOutcome;
+use satchel_core::sync::{SyncOutcome, SyncTuning};
 use satchel_protocol::messages::{Op, PROTOCOL_VERSION, PushRequest, RegisterRequest};
 use satchel_protocol::records::{LocalProgress, NoteDraft, NoteKind as WireNoteKind, ProgressRecord};
 use satchel_protocol::{Hlc, Record};
 
 use super::report::{Goal, Row};
 use super::sync::{BenchServer, post, uuid};
-use super::sync_device::{BenchDevice, QUIZ, practice_attempt, video_lessons};
+use super::sync_sample::{practice_attempt, video_lessons};
 use super::wire_meter::WireMeter;
+use crate::sync_device::{COURSE, Device, PRACTICE, Tokens};
 
 const TICKS: usize = 10_000;
 const NOTES: usize = 200;
@@ -26,7 +27,6 @@ const ATTEMPTS: usize = 20;
 /// A playback report every 5 s, in sittings of 10 minutes.
 const TICK_MS: i64 = 5_000;
 const TICKS_PER_SITTING: usize = 120;
-const COURSE: &str = "web-basics";
 
 pub fn week() -> Result<Vec<Row>> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -38,9 +38,13 @@ pub fn week() -> Result<Vec<Row>> {
     let token = server.token("amina")?;
     let lessons = video_lessons()?;
 
-    let phone = BenchDevice::open(&dir.path().join("phone"), "phone")?;
+    let phone = Device::open("phone")?;
     study_a_week(&phone, &lessons)?;
-    phone.connect(&meter.base_url(), &token)?;
+    phone.connect_with(
+        &meter.base_url(),
+        Tokens::new(token.clone()),
+        SyncTuning { period: None, ..SyncTuning::default() },
+    )?;
     meter.reset();
     let started = Instant::now();
     let report = runtime().block_on(phone.satchel.sync(120_000))?;
@@ -86,7 +90,7 @@ pub fn week() -> Result<Vec<Row>> {
 
 /// The week, through the same calls the shells make: sittings of playback spread over the
 /// video lectures, a note every 50 ticks, a practice quiz every 500.
-fn study_a_week(device: &BenchDevice, lessons: &[(String, i64)]) -> Result<()> {
+fn study_a_week(device: &Device, lessons: &[(String, i64)]) -> Result<()> {
     let account = device.satchel.account();
     let mut now = Instant::now();
     let mut position_ms = vec![0i64; lessons.len()];
@@ -121,7 +125,7 @@ fn study_a_week(device: &BenchDevice, lessons: &[(String, i64)]) -> Result<()> {
             runtime().block_on(device.satchel.add_note(note))?;
         }
         if tick % (TICKS / ATTEMPTS) == 0 {
-            let attempt = runtime().block_on(device.satchel.start_quiz_attempt(QUIZ.into()))?;
+            let attempt = runtime().block_on(device.satchel.start_quiz_attempt(PRACTICE.into()))?;
             runtime().block_on(device.satchel.answer_question(
                 attempt.id.clone(),
                 "q1".into(),
