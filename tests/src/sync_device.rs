@@ -77,8 +77,20 @@ impl Device {
     }
 
     pub fn connect_with(&self, url: &str, tokens: Arc<dyn TokenProvider>, tuning: SyncTuning) -> Result<()> {
+        self.connect_on(NetworkType::Unmetered, url, tokens, tuning)
+    }
+
+    /// Like `connect_with`, on `network`. The network is set before sync is configured, so it is
+    /// not a reconnect: no background sync starts that could race the test's own `sync`.
+    pub fn connect_on(
+        &self,
+        network: NetworkType,
+        url: &str,
+        tokens: Arc<dyn TokenProvider>,
+        tuning: SyncTuning,
+    ) -> Result<()> {
         let account = self.satchel.account();
-        account.downloads().set_network(NetworkType::Unmetered);
+        account.downloads().set_network(network);
         account.sync().set_tuning(tuning);
         self.satchel.configure_sync(url.to_owned(), tokens)?;
         Ok(())

@@ -116,11 +116,11 @@ fn on_a_metered_link_attempts_and_completions_go_first_notes_next_and_history_wa
     let device = Device::open("phone").unwrap();
     // One op per push, so the server's commit order is the order the engine sent them in.
     let tuning = SyncTuning { push_batch: 1, ..quick_tuning() };
-    device
-        .connect_with(&server.base_url(), Tokens::new(server.token("amina", 86_400).unwrap()), tuning)
-        .unwrap();
+    // Metered from the start: switching to it after connecting would be a reconnect, whose
+    // background sync could push the attempt before it is submitted and so reorder what we check.
+    let tokens = Tokens::new(server.token("amina", 86_400).unwrap());
+    device.connect_on(NetworkType::Metered, &server.base_url(), tokens, tuning).unwrap();
     set_settings(&device, false, None);
-    device.satchel.set_network(NetworkType::Metered);
 
     // Written in the "wrong" order: history and notes before what the learner waits for.
     device.play(VIDEO, 0, 30).unwrap();

@@ -209,13 +209,15 @@ pub fn submit(tx: &Transaction<'_>, device_id: &str, attempt_id: &str) -> Result
             row.state = AttemptState::Graded;
             row.score_percent = Some(score);
             row.passed = Some(passed);
-            if passed {
-                progress::mark_complete(tx, device_id, &row.lesson_id, &row.course_id)?;
-            }
         }
         QuizMode::Graded => row.state = AttemptState::SubmittedPending,
     }
+    // The attempt is queued before the completion it earns, so on a metered link (both urgent,
+    // oldest first) the server never holds a completion without the pass behind it.
     row.save(tx, device_id)?;
+    if row.passed == Some(true) {
+        progress::mark_complete(tx, device_id, &row.lesson_id, &row.course_id)?;
+    }
     Ok(row.public(&content))
 }
 
