@@ -275,3 +275,79 @@ fn an_edit_of_colour_and_tags_reaches_the_record_that_syncs() {
     assert!(after.color.hlc > before.color.hlc && after.tags.hlc > before.tags.hlc, "both re-stamped");
     assert_eq!(after.body, before.body, "the unchanged text keeps its version and stamp");
 }
+
+#[test]
+fn a_pulled_record_keeps_where_this_device_found_the_passage_unless_the_anchor_changed() {
+    let (_dir, store) = setup();
+    let note = try_add(&store, passage("names", "turns ", " into", 10, 15)).unwrap();
+    // This device lost the passage: orphaned, which never travels.
+    store.write(|tx| resolve_text_anchors(tx, READING, "Nothing here.")).unwrap();
+    let previous = store.read(|c| crate::sync::local::load_note(c, &note.id)).unwrap().unwrap();
+    let shown = |s: &Store| {
+        let n = s.read(|c| get(c, &note.id)).unwrap();
+        (n.anchor, n.orphaned, n.body)
+    };
+
+    // Another device changed only the text: the anchor this device worked out stays.
+    let mut text_edit = previous.clone();
+    text_edit.body.heads.values_mut().for_each(|v| v.text = "edited elsewhere".into());
+    store.write(|tx| sync::apply_remote(tx, Some(&previous), &text_edit)).unwrap();
+    let (anchor, orphaned, body) = shown(&store);
+    assert_eq!(body, "edited elsewhere");
+    assert!(orphaned, "an unchanged anchor keeps this device's orphaned flag");
+    assert!(matches!(anchor, NoteAnchor::Text { start: 10, end: 15, .. }), "{anchor:?}");
+
+    // Another device moved the highlight: the new anchor is taken, and found afresh.
+    let moved = NoteAnchor::Text {
+        quote: "DNS".into(),
+        prefix: String::new(),
+        suffix: " turns".into(),
+        start: 0,
+        end: 3,
+    };
+    let mut anchor_edit = text_edit.clone();
+    anchor_edit.anchor.value = serde_json::to_value(&moved).unwrap();
+    store.write(|tx| sync::apply_remote(tx, Some(&text_edit), &anchor_edit)).unwrap();
+    let (anchor, orphaned, _) = shown(&store);
+    assert_eq!(anchor, moved);
+    assert!(!orphaned, "a new anchor is not orphaned until this device looks for it");
+
+    // A record seen for the first time (no previous) is stored as it says.
+    let mut fresh = anchor_edit.clone();
+    fresh.anchor.value = serde_json::to_value(NoteAnchor::Text {
+        quote: "names".into(),
+        prefix: "turns ".into(),
+        suffix: " into".into(),
+        start: 10,
+        end: 15,
+    })
+    .unwrap();
+    store.write(|tx| resolve_text_anchors(tx, READING, "Nothing here.")).unwrap();
+    store.write(|tx| sync::apply_remote(tx, None, &fresh)).unwrap();
+    let (anchor, orphaned, _) = shown(&store);
+    assert!(matches!(anchor, NoteAnchor::Text { start: 10, end: 15, .. }), "{anchor:?}");
+    assert!(!orphaned);
+}
+
+#[test]
+fn notes_written_before_sync_get_their_records_once_and_deleted_ones_as_tombstones() {
+    let (_dir, store) = setup();
+    let kept = try_add(&store, at(0, 1000)).unwrap();
+    let gone = try_add(&store, NewNote { body: "gone".into(), ..at(2000, 3000) }).unwrap();
+    store.write(|tx| delete(tx, ME, &gone.id)).unwrap();
+    let load = |id: &str| store.read(|c| crate::sync::local::load_note(c, id)).unwrap();
+    store.write(|tx| Ok(tx.execute("DELETE FROM sync_record WHERE kind = 'note'", [])?)).unwrap();
+    assert!(load(&kept.id).is_none() && load(&gone.id).is_none());
+
+    store.write(|tx| sync::backfill_records(tx, ME)).unwrap();
+    let kept_record = load(&kept.id).expect("a record for the live note");
+    let gone_record = load(&gone.id).expect("a record for the deleted note");
+    assert_eq!(kept_record.text(), "a note");
+    assert!(!kept_record.deleted.value);
+    assert!(gone_record.deleted.value, "a deleted note is backfilled as a tombstone");
+    assert_eq!(gone_record.body.heads.values().next().map(|v| v.text.as_str()), Some("gone"));
+
+    store.write(|tx| sync::backfill_records(tx, ME)).unwrap();
+    assert_eq!(load(&kept.id), Some(kept_record), "a second backfill changes nothing");
+    assert_eq!(load(&gone.id), Some(gone_record));
+}
