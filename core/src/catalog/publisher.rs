@@ -63,8 +63,9 @@ pub fn check<'a>(
         }
         Provenance::Signed { key, rotations } => {
             let Some(pinned) = pinned else { return Ok(Some(key)) };
-            let pinned = parse_public_key(&pinned)
-                .map_err(|e| Error::Internal(format!("the pinned key of {course_id} is unreadable: {e}")))?;
+            let pinned = parse_public_key(&pinned).map_err(|e| {
+                Error::corrupt("publisher key", format!("the pinned key of {course_id}: {e}"))
+            })?;
             if pinned == *key {
                 Ok(None)
             } else if hands_over(&pinned, key, rotations) {

@@ -106,7 +106,7 @@ fn load_content(conn: &Connection, lesson_id: &str) -> Result<QuizContent> {
         .optional()?
         .ok_or_else(|| Error::not_found("quiz", lesson_id))?;
     let questions = serde_json::from_str(&questions)
-        .map_err(|e| Error::Internal(format!("stored quiz of {lesson_id:?} is unreadable: {e}")))?;
+        .map_err(|e| Error::corrupt("quiz", format!("the questions of {lesson_id:?}: {e}")))?;
     Ok(QuizContent { course_id: facts.course_id, mode, pass_percent, questions })
 }
 

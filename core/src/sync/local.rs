@@ -23,8 +23,7 @@ pub fn load(conn: &Connection, kind: EntityKind, entity_id: &str) -> Result<Opti
 
 /// Parses a stored record; one that does not parse means a damaged store.
 pub fn parse(text: &str) -> Result<Record> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::Internal(format!("a stored sync record is unreadable: {e}")))
+    serde_json::from_str(text).map_err(|e| Error::corrupt("sync record", e.to_string()))
 }
 
 pub fn encode(record: &Record) -> Result<String> {
@@ -80,7 +79,7 @@ macro_rules! typed_load {
                 None => Ok(None),
                 Some(Record::$variant(record)) => Ok(Some(record)),
                 Some(_) => {
-                    Err(Error::Internal(format!("the sync record of {entity_id:?} has the wrong kind")))
+                    Err(Error::corrupt("sync record", format!("{entity_id:?} is stored under another kind")))
                 }
             }
         }
