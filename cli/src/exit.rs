@@ -123,4 +123,22 @@ mod tests {
         assert_eq!(code_of(&unfinished("blocked")), code::UNFINISHED);
         assert_eq!(code_of(&anyhow::anyhow!("cannot read file")), code::OTHER);
     }
+
+    #[test]
+    fn each_kind_of_core_error_has_its_documented_code() {
+        let reason = || "r".to_owned();
+        for (error, expected) in [
+            (SatchelError::InvalidInput { reason: reason() }, 3),
+            (SatchelError::NotFound { reason: reason() }, 4),
+            (SatchelError::IncompatibleStore { reason: reason() }, 5),
+            (SatchelError::Integrity { reason: reason() }, 6),
+            (SatchelError::Network { reason: reason() }, 7),
+            (SatchelError::Storage { reason: reason() }, 8),
+            (SatchelError::Internal { reason: reason() }, 9),
+            (SatchelError::Closed, 9),
+        ] {
+            let text = error.to_string();
+            assert_eq!(code_of(&anyhow::Error::from(error)), expected, "{text}");
+        }
+    }
 }

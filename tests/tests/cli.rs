@@ -420,10 +420,11 @@ fn every_subcommand_works_over_a_real_account_and_its_json_parses_back() {
     assert_eq!(status["pending_changes"], 0, "{status}");
     assert!(status["sync"]["last_synced_at_ms"].as_i64().unwrap() > 0, "{status}");
     assert_eq!(status["rejected"], serde_json::json!([]));
-    // The token is not on the command line: `--token` works too, and a bad one fails as network.
+    // The token is not on the command line: `--token` works too, and an expired one fails as
+    // network, saying to sign in again (the CLI has no refresh).
     let expired = sync_server.token("cli-learner", 0).unwrap();
     let run_bad = run_in(&account, &["sync", "--server", &url, "--token", &expired], none);
-    fails_with(&run_bad, 7, "sync failed");
+    fails_with(&run_bad, 7, "sign in again");
 
     // evict: the downloaded course's content goes, the account stays
     let evicted = json(&["evict", "--course", "web-basics"]);
@@ -506,9 +507,29 @@ fn bad_arguments_and_failures_give_one_line_and_the_documented_exit_code() {
     let remote = run(&["sync", "--server", "http://example.com/", "--token", "t"]);
     assert_ne!(remote.code, 0);
     assert_eq!(remote.stderr.lines().count(), 1, "{}", remote.stderr);
+    // 6: integrity — a manifest changed after it was signed
+    let tampered = dir.path().join("tampered");
+    let hash = "ab".repeat(32);
+    satchel_tests::sample::publish_one_lesson_course(&tampered, "tampered", "tampered.talk", &hash, 10)
+        .unwrap();
+    let signed = tampered.join("courses/tampered/manifest.signed.json");
+    let envelope = std::fs::read_to_string(&signed).unwrap();
+    std::fs::write(&signed, envelope.replace("One lecture", "One lecturf")).unwrap();
+    let host = satchel_tests::ServerProcess::serve(&tampered).unwrap();
+    fails_with(&run(&["fetch", "--publisher-key", &key, &host.base_url(), "tampered"]), 6, "signature");
     // None of it changed the account.
     let courses = json_in(&account, &["courses"], none);
     assert_eq!(courses.as_array().unwrap().len(), 1);
+
+    // 8: storage — a damaged store (the change clock's stamp unreadable) refuses new changes
+    // rather than stamping them below ones already made; nothing is written.
+    let db = rusqlite::Connection::open(account.join("satchel.db")).unwrap();
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', 'not a stamp')", []).unwrap();
+    drop(db);
+    let add = ["notes", "add", "--lesson", "web-basics.what-happens", "--at", "5", "--body", "lost?"];
+    fails_with(&run(&add), 8, "unreadable");
+    let notes = json_in(&account, &["notes", "list", "--course", "web-basics"], none);
+    assert_eq!(notes, serde_json::json!([]), "nothing half-written");
 
     // 5: a file that is not a Satchel database, left as it was
     let foreign = dir.path().join("foreign");

@@ -300,6 +300,33 @@ fn pushes(proxy: &satchel_tests::fault_proxy::FaultProxy) -> usize {
 }
 
 #[test]
+fn an_expired_token_with_no_fresh_one_fails_asking_to_sign_in_again_and_keeps_the_queue() {
+    let state = tempfile::tempdir().unwrap();
+    let server = SyncServer::create(state.path()).unwrap();
+    let phone = Device::open("phone").unwrap();
+    let tokens = Tokens::new(server.token("amina", 0).unwrap());
+    phone.connect(&server.base_url(), tokens.clone()).unwrap();
+    runtime().block_on(phone.satchel.add_note(time_note("kept"))).unwrap();
+
+    let report = phone.sync().unwrap();
+    match &report.outcome {
+        SyncOutcome::Failed { reason } => {
+            assert!(reason.contains("refused the token") && reason.contains("sign in again"), "{reason}")
+        }
+        other => panic!("an expired token fails the sync: {other:?}"),
+    }
+    assert_eq!(tokens.refreshes.load(Ordering::SeqCst), 1, "asked once for a fresh token");
+    assert!(report.remaining >= 1, "the note waits: {report:?}");
+    assert!(server_notes(&server.base_url(), &server.token("amina", 3600).unwrap()).is_empty());
+
+    // Signed in again: the same change goes.
+    *tokens.current.lock().unwrap() = server.token("amina", 3600).unwrap();
+    finished(&phone.sync().unwrap());
+    let notes = server_notes(&server.base_url(), &server.token("amina", 3600).unwrap());
+    assert_eq!(notes.len(), 1, "{notes:?}");
+}
+
+#[test]
 fn a_poison_op_mid_queue_is_rejected_listed_and_does_not_wedge_the_queue() {
     let state = tempfile::tempdir().unwrap();
     let server = SyncServer::create(state.path()).unwrap();

@@ -138,7 +138,9 @@ impl<T: Transport> Engine<T> {
                 refreshed = true;
                 token = self.ask_token(true).await?;
                 if token.is_none() {
-                    break SyncOutcome::Failed { reason: SyncError::NoToken.to_string() };
+                    break SyncOutcome::Failed {
+                        reason: SyncError::TokenRefused(error.to_string()).to_string(),
+                    };
                 }
                 continue;
             }

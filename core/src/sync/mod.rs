@@ -57,6 +57,11 @@ pub enum SyncError {
     NotConfigured,
     #[error("no sync token: the learner needs to sign in")]
     NoToken,
+    /// The server refused the token (expired or revoked) and the shell had no fresh one.
+    #[error(
+        "the sync server refused the token and no new one was given: the learner needs to sign in again ({0})"
+    )]
+    TokenRefused(String),
     #[error("cannot reach the sync server: {0}")]
     Connect(String),
     #[error("the connection to the sync server broke: {0}")]
@@ -95,7 +100,10 @@ impl SyncError {
                 Some(code) => matches!(code.client_action(), satchel_protocol::messages::ClientAction::Retry),
                 None => *status == 429 || *status >= 500 || *status == 408,
             },
-            SyncError::NotConfigured | SyncError::NoToken | SyncError::Internal(_) => false,
+            SyncError::NotConfigured
+            | SyncError::NoToken
+            | SyncError::TokenRefused(_)
+            | SyncError::Internal(_) => false,
         }
     }
 
