@@ -29,7 +29,42 @@ pub fn workspace_bin(name: &str) -> Result<PathBuf> {
     if !path.is_file() {
         bail!("{} is missing: build the workspace first (cargo build --workspace)", path.display());
     }
+    // `cargo test -p satchel-tests` does not rebuild other packages' binaries: refuse to test an
+    // old build instead of passing on code that is no longer there.
+    if let Some(newer) = newer_source(&path)? {
+        bail!(
+            "{} is older than {}: build the workspace first (cargo build --workspace)",
+            path.display(),
+            newer.display()
+        );
+    }
     Ok(path)
+}
+
+/// A source file of `binary` changed after it was built, if there is one. Cargo lists the files
+/// a binary was built from in `<binary>.d` beside it (Makefile syntax, spaces escaped).
+fn newer_source(binary: &Path) -> Result<Option<PathBuf>> {
+    let built = std::fs::metadata(binary)?.modified()?;
+    let dep_info = binary.with_extension("d");
+    let text =
+        std::fs::read_to_string(&dep_info).with_context(|| format!("reading {}", dep_info.display()))?;
+    let Some((_, sources)) = text.lines().next().and_then(|line| line.split_once(": ")) else {
+        bail!("{} does not list the sources", dep_info.display());
+    };
+    let unescaped = sources.replace("\\ ", "\u{0}");
+    for source in unescaped.split(' ').filter(|s| !s.is_empty()) {
+        let source = PathBuf::from(source.replace('\u{0}', " "));
+        // A source gone since (a renamed file) would make cargo rebuild too.
+        let changed = match std::fs::metadata(&source) {
+            Ok(meta) => meta.modified()? > built,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => return Err(e.into()),
+        };
+        if changed {
+            return Ok(Some(source));
+        }
+    }
+    Ok(None)
 }
 
 /// Delays for killing a child process at random moments: a small deterministic generator
