@@ -30,7 +30,7 @@ fn lite_lectures_are_under_five_percent_and_capture_every_slide() {
     let packed = packed_sample().unwrap();
     for lecture in LECTURES {
         let report = packed.report.lessons.iter().find(|l| l.lesson_id == lecture).unwrap();
-        assert!(report.duration_ms.unwrap() >= 300_000, "{lecture} is a lecture of five minutes or more");
+        assert!(report.duration_ms.unwrap() >= 120_000, "{lecture} is a lecture of two minutes or more");
         let ratio = report.lite as f64 / report.full as f64;
         assert!(ratio <= 0.05, "{lecture}: lite is {:.1}% of full", ratio * 100.0);
 
@@ -117,7 +117,10 @@ fn fetch_and_check(base_url: &str) {
     assert_eq!(lite.audio_path, audio.path);
     assert!(lite.cues[0].text.starts_with("Welcome to the first lecture"), "{:?}", lite.cues[0]);
     assert!(lite.cues.windows(2).all(|w| w[0].end_ms <= w[1].start_ms), "cues in order");
-    assert!(lite.cues.last().unwrap().end_ms > 290_000, "cues run to the end of the lecture");
+    let duration =
+        packed_sample().unwrap().report.lessons.iter().find(|l| l.lesson_id == lecture).unwrap().duration_ms;
+    let last_cue = lite.cues.last().unwrap().end_ms;
+    assert!(last_cue + 10_000 > duration.unwrap(), "cues run to the end of the lecture: {last_cue} ms");
     assert_eq!(lite.slides.len(), lite_timeline(&packed_sample().unwrap().dir, lecture).len());
     assert!(lite.slides.iter().all(|s| std::path::Path::new(&s.path).is_file()));
     assert_eq!(
