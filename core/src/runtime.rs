@@ -3,11 +3,13 @@
 //! Kotlin and Swift drive our async exports with their own executors; they only poll. All real
 //! work is handed to this runtime: network I/O on its worker threads, SQLite on its blocking pool,
 //! so a slow disk never stalls an async thread and a coroutine cancelled on the Kotlin side never
-//! drops a write half-way (the spawned task runs to completion regardless).
+//! drops a write half-way (the spawned task runs to completion regardless). Long work is told
+//! of the cancellation instead (`spawn_cancellable`) and stops at its next safe point.
 
 use std::sync::OnceLock;
 
 use tokio::runtime::{Builder, Runtime};
+use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 
@@ -50,6 +52,22 @@ where
         .spawn(future)
         .await
         .map_err(|join| Error::Internal(format!("a background task failed: {join}")))?
+}
+
+/// Runs long async work (a download run, a sync) on the core runtime, handing it a token that
+/// is cancelled when the returned future is dropped. A Kotlin coroutine or Swift `Task` that is
+/// cancelled drops the future it awaits; without the token the spawned work would run on,
+/// unowned, holding its run lock. With it the work stops at its next safe point (between two
+/// chunks, between two sync requests), as `stop_downloads` / `stop_sync` would stop it.
+pub async fn spawn_cancellable<T, F, Fut>(work: F) -> Result<T>
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let cancel = CancellationToken::new();
+    let _cancel_when_dropped = cancel.clone().drop_guard();
+    spawn(work(cancel)).await
 }
 
 /// Runs blocking work (SQLite, file I/O) on the runtime's blocking pool and awaits it from any

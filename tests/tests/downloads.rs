@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use satchel_core::catalog::RenditionKind;
 use satchel_core::downloads::{
@@ -387,6 +387,47 @@ fn pause_resume_cancel_and_throttled_progress_events() {
     assert!(runtime().block_on(s.satchel.list_downloads(None)).unwrap().iter().all(|d| d.id != other));
     assert_eq!(runtime().block_on(s.satchel.storage_usage()).unwrap().partial_bytes, 0);
     assert_eq!(recorder.0.lock().unwrap().len(), before, "no events after the subscription is dropped");
+}
+
+#[test]
+fn a_dropped_run_stops_at_once_and_the_next_run_is_not_held_up() {
+    let s = setup(&packed_sample().unwrap().dir);
+    // 1 MB/s: two full videos take far longer than the test waits.
+    s.proxy.set_faults(Faults { rate: Some(1_000_000), ..Faults::default() });
+    let ids = [
+        enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Full)[0],
+        enqueue(&s.satchel, lesson(LONG_LECTURE), RenditionKind::Full)[0],
+    ];
+    // What a cancelled coroutine or Task does to the future it awaits: drops it mid-run.
+    let dropped = runtime().block_on(async {
+        tokio::time::timeout(Duration::from_millis(1500), s.satchel.run_downloads(600_000)).await
+    });
+    assert!(dropped.is_err(), "the run was still going when its caller went away");
+    let at_drop = s.proxy.reply_bytes();
+    assert!(at_drop > 500_000, "it had been downloading: {at_drop} bytes");
+
+    // It stops at its next safe point: nothing left running, the bytes stop.
+    let until = Instant::now() + Duration::from_secs(3);
+    while ids.iter().any(|&id| state(&s.satchel, id).0 == DownloadState::Running) {
+        assert!(Instant::now() < until, "downloads still running 3 s after their run was dropped");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let settled = s.proxy.reply_bytes();
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(s.proxy.reply_bytes(), settled, "no bytes move once the run has stopped");
+    assert!(settled < at_drop + 1_500_000, "stopped within about a second: {at_drop} → {settled}");
+    assert!(ids.iter().all(|&id| state(&s.satchel, id).0 == DownloadState::Queued));
+
+    // The next run gets the run lock at once and carries on from the bytes on disk.
+    s.proxy.set_faults(Faults::default());
+    let summary = run(&s.satchel, 60_000);
+    assert_eq!(summary.outcome, RunOutcome::Finished, "{summary:?}");
+    assert_eq!(summary.completed, 2, "{summary:?}");
+    for id in ids {
+        assert_eq!(state(&s.satchel, id).0, DownloadState::Done);
+    }
+    assert_byte_exact(&s.satchel, LONG_LECTURE, RenditionKind::Full);
 }
 
 #[test]

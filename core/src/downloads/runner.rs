@@ -71,24 +71,37 @@ struct Shared {
 }
 
 /// Runs downloads until the queue is done or blocked, `deadline` passes, or `stop_downloads`.
-pub async fn run_downloads(service: &DownloadService, deadline: Instant) -> Result<RunSummary> {
-    Ok(run(service, deadline, None).await?.0)
+pub async fn run_downloads(
+    service: &DownloadService,
+    deadline: Instant,
+    cancel: &CancellationToken,
+) -> Result<RunSummary> {
+    Ok(run(service, deadline, None, cancel).await?.0)
 }
 
+/// One run, ended early by `cancel` (the caller went away) as by `stop_run`.
 async fn run(
     service: &DownloadService,
     deadline: Instant,
     only: Option<i64>,
+    cancel: &CancellationToken,
 ) -> Result<(RunSummary, HashMap<i64, Error>)> {
     let downloads = service.downloads();
-    let Ok(_guard) = tokio::time::timeout_at(deadline.into(), downloads.run_lock.lock()).await else {
-        let remaining = count_remaining(service).await?;
-        return Ok((
-            RunSummary { outcome: RunOutcome::DeadlineReached, completed: 0, failed: 0, remaining },
-            HashMap::new(),
-        ));
+    let waited = tokio::select! {
+        waited = tokio::time::timeout_at(deadline.into(), downloads.run_lock.lock()) => Some(waited),
+        // Cancelled while another run holds the lock: never queue up behind it.
+        _ = cancel.cancelled() => None,
     };
-    let run_token = CancellationToken::new();
+    let _guard = match waited {
+        Some(Ok(guard)) => guard,
+        ended => {
+            let outcome = if ended.is_none() { RunOutcome::Stopped } else { RunOutcome::DeadlineReached };
+            let remaining = count_remaining(service).await?;
+            return Ok((RunSummary { outcome, completed: 0, failed: 0, remaining }, HashMap::new()));
+        }
+    };
+    // A child: `stop_run` stops this run only, and the caller's cancellation stops it too.
+    let run_token = cancel.child_token();
     *lock(&downloads.run_stop) = Some(run_token.clone());
     let result = run_locked(service, deadline, only, &run_token).await;
     *lock(&downloads.run_stop) = None;
@@ -590,6 +603,7 @@ pub async fn download_now(
     service: &DownloadService,
     lesson_id: &str,
     rendition: RenditionKind,
+    cancel: &CancellationToken,
 ) -> Result<Vec<LocalFile>> {
     let id = {
         let service = service.clone();
@@ -614,10 +628,10 @@ pub async fn download_now(
         if busy {
             // A run is going (WorkManager, another screen): it takes this download next, first
             // in line; wait for it to settle rather than for the whole run to end.
-            wait_until_settled(service, id).await?;
+            wait_until_settled(service, id, cancel).await?;
         } else {
             let far = Instant::now() + Duration::from_secs(365 * 86_400);
-            let (_, mut errors) = run(service, far, Some(id)).await?;
+            let (_, mut errors) = run(service, far, Some(id), cancel).await?;
             error = errors.remove(&id);
         }
     }
@@ -646,10 +660,13 @@ pub async fn download_now(
 
 /// Waits until download `id` is no longer queued or running (the active run finished it, failed
 /// it, or a policy or the learner holds it).
-async fn wait_until_settled(service: &DownloadService, id: i64) -> Result<()> {
+async fn wait_until_settled(service: &DownloadService, id: i64, cancel: &CancellationToken) -> Result<()> {
     let mut events = service.downloads().events().subscribe();
     service.downloads().wake();
     loop {
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
         let state = {
             let service = service.clone();
             run_blocking(move || service.store().read(|c| queue::info(c, id))).await?.state
@@ -671,7 +688,7 @@ async fn wait_until_settled(service: &DownloadService, id: i64) -> Result<()> {
         if service.downloads().run_lock.try_lock().is_ok() && !is_done(service, id).await? {
             // The run ended before reaching it (deadline, stop): finish it ourselves.
             let far = Instant::now() + Duration::from_secs(365 * 86_400);
-            run(service, far, Some(id)).await?;
+            run(service, far, Some(id), cancel).await?;
             return Ok(());
         }
     }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::VerifyingKey;
+use tokio_util::sync::CancellationToken;
 
 use super::resolve::{self, PlaybackSource};
 use super::{
@@ -171,14 +172,21 @@ impl DownloadService {
         storage::cancel(self, id)
     }
 
-    /// Downloads for up to `max_duration`, then returns with everything resumable.
-    pub async fn run(&self, max_duration: Duration) -> Result<RunSummary> {
-        runner::run_downloads(self, Instant::now() + max_duration.min(LONGEST_RUN)).await
+    /// Downloads for up to `max_duration`, or until `cancel`, then returns with everything
+    /// resumable.
+    pub async fn run(&self, max_duration: Duration, cancel: &CancellationToken) -> Result<RunSummary> {
+        runner::run_downloads(self, Instant::now() + max_duration.min(LONGEST_RUN), cancel).await
     }
 
     /// Downloads one lesson rendition now, first in line, and returns its verified files.
-    pub async fn download_now(&self, lesson_id: &str, rendition: RenditionKind) -> Result<Vec<LocalFile>> {
-        runner::download_now(self, lesson_id, rendition).await
+    /// `cancel` gives up (the download stays queued).
+    pub async fn download_now(
+        &self,
+        lesson_id: &str,
+        rendition: RenditionKind,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<LocalFile>> {
+        runner::download_now(self, lesson_id, rendition, cancel).await
     }
 
     pub fn settings(&self) -> Result<DownloadSettings> {

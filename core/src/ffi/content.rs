@@ -15,7 +15,8 @@ impl Satchel {
         base_url: String,
         course_id: String,
     ) -> Result<ImportOutcome, SatchelError> {
-        self.spawn_downloads(move |d| async move { d.fetch_course(&base_url, &course_id).await }).await
+        // One manifest request: it runs to completion even if the caller goes away.
+        self.spawn_downloads(move |d, _| async move { d.fetch_course(&base_url, &course_id).await }).await
     }
 
     /// Downloads a lesson rendition now, first in the queue, and returns its verified local
@@ -26,7 +27,10 @@ impl Satchel {
         lesson_id: String,
         rendition: RenditionKind,
     ) -> Result<Vec<LocalFile>, SatchelError> {
-        self.spawn_downloads(move |d| async move { d.download_now(&lesson_id, rendition).await }).await
+        self.spawn_downloads(
+            move |d, cancel| async move { d.download_now(&lesson_id, rendition, &cancel).await },
+        )
+        .await
     }
 
     /// A downloaded lite lecture ready to play: its audio, which slide to show when, and the

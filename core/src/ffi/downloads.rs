@@ -63,8 +63,10 @@ impl Satchel {
     /// from a foreground service, WorkManager or a BGProcessingTask. Returns early when nothing
     /// more can be done now. One run at a time; a second call waits for the first.
     pub async fn run_downloads(&self, max_duration_ms: u64) -> Result<RunSummary, SatchelError> {
-        self.spawn_downloads(move |d| async move { d.run(Duration::from_millis(max_duration_ms)).await })
-            .await
+        self.spawn_downloads(move |d, cancel| async move {
+            d.run(Duration::from_millis(max_duration_ms), &cancel).await
+        })
+        .await
     }
 
     /// Stops the current `run_downloads` soon (between two chunks), e.g. from an iOS background

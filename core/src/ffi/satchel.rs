@@ -1,6 +1,7 @@
 //! The `Satchel` object: a learner account opened by the app.
 
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 use super::SatchelError;
 use crate::account::Account;
@@ -159,12 +160,15 @@ impl Satchel {
 
     /// Runs async download work as a task on the core runtime (so a cancelled caller never
     /// drops it half-way) and maps its error for the FFI.
+    /// Long download work on the core runtime, stopped at its next safe point if the caller
+    /// (a cancelled coroutine or Task) drops the future.
     pub(super) async fn spawn_downloads<T, F, Fut>(&self, f: F) -> Result<T, SatchelError>
     where
-        F: FnOnce(DownloadService) -> Fut,
+        F: FnOnce(DownloadService, CancellationToken) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        Ok(crate::runtime::spawn(f(self.inner.download_service().clone())).await?)
+        let service = self.inner.download_service().clone();
+        Ok(crate::runtime::spawn_cancellable(|cancel| f(service, cancel)).await?)
     }
 }

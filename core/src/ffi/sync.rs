@@ -31,7 +31,8 @@ impl Satchel {
     /// button): pushes local changes, pulls the learner's others. Waits for a running sync first.
     pub async fn sync(&self, max_duration_ms: u64) -> Result<SyncReport, SatchelError> {
         let sync = self.account().sync().clone();
-        Ok(crate::runtime::spawn(async move { sync.sync(Duration::from_millis(max_duration_ms)).await })
+        let max_duration = Duration::from_millis(max_duration_ms);
+        Ok(crate::runtime::spawn_cancellable(|cancel| async move { sync.sync(max_duration, &cancel).await })
             .await?)
     }
 

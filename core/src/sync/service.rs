@@ -109,15 +109,20 @@ impl SyncService {
         Ok(())
     }
 
-    /// Syncs now, for at most `max_duration` (for WorkManager and BGTaskScheduler). Waits for a
-    /// sync already running to end first.
-    pub async fn sync(&self, max_duration: Duration) -> Result<SyncReport> {
+    /// Syncs now, for at most `max_duration` (for WorkManager and BGTaskScheduler), or until
+    /// `cancel`. Waits for a sync already running to end first.
+    pub async fn sync(&self, max_duration: Duration, cancel: &CancellationToken) -> Result<SyncReport> {
         let deadline = Instant::now() + max_duration.min(LONGEST_RUN);
         let Some(config) = lock(&self.sync.config).clone() else {
             return Err(SyncError::NotConfigured.into());
         };
-        let _one_at_a_time = self.sync.run_lock.lock().await;
-        let stop = CancellationToken::new();
+        let _one_at_a_time = tokio::select! {
+            guard = self.sync.run_lock.lock() => guard,
+            // Cancelled while another sync runs: never queue up behind it.
+            _ = cancel.cancelled() => return Ok(self.stopped_report().await?),
+        };
+        // A child: `stop` stops this sync only, and the caller's cancellation stops it too.
+        let stop = cancel.child_token();
         *lock(&self.sync.running) = Some(stop.clone());
         let store = Arc::clone(&self.store);
         let device_name =
@@ -136,6 +141,14 @@ impl SyncService {
         let report = engine.run(deadline).await;
         *lock(&self.sync.running) = None;
         report
+    }
+
+    /// What a sync cancelled before it started reports.
+    async fn stopped_report(&self) -> Result<SyncReport> {
+        let store = Arc::clone(&self.store);
+        let remaining =
+            crate::runtime::run_blocking(move || store.read(crate::outbox::pending_count)).await?;
+        Ok(SyncReport { outcome: SyncOutcome::Stopped, pushed: 0, pulled: 0, rejected: 0, remaining })
     }
 
     /// Stops the running sync soon; everything stays resumable.
@@ -194,7 +207,8 @@ impl SyncService {
                 _ = sleep_or_never(period) => {}
             }
             let run = self.tuning().triggered_run;
-            match self.sync(run).await {
+            // Owned by the service, not by a caller that could go away: `stop` and closing end it.
+            match self.sync(run, &CancellationToken::new()).await {
                 Ok(report) => {
                     if let SyncOutcome::Failed { reason } = &report.outcome {
                         tracing::info!(%reason, "a triggered sync failed");
