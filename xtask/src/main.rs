@@ -17,6 +17,7 @@ mod apt_mirror;
 mod bindings;
 mod content;
 mod demo;
+mod doc_samples;
 mod fuzz;
 mod kotlin;
 mod mutants;

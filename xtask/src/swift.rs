@@ -15,9 +15,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::bindings::Generated;
 use crate::content::SampleServer;
-use crate::paths;
 use crate::swift_chroot::SwiftChroot;
 use crate::tools;
+use crate::{doc_samples, paths};
 
 /// The Swift package.
 const PACKAGE: &str = "ios";
@@ -39,6 +39,7 @@ pub fn run_tests(chroot: &SwiftChroot, generated: &Generated, content: &SampleSe
     eprintln!("xtask: building the Swift package {PACKAGE}/ in the chroot");
     tools::run(&mut build.swift(&["build", "--build-tests"])).context("the Swift package does not build")?;
     eprintln!("xtask: Swift build took {:.0} s", started.elapsed().as_secs_f64());
+    build.typecheck_doc_samples()?;
 
     let started = Instant::now();
     let [token, other_token] = &content.swift_sync_tokens;
@@ -89,6 +90,24 @@ struct SwiftBuild<'a> {
 }
 
 impl SwiftBuild<'_> {
+    /// Type-checks each Swift sample of the docs against the modules just built.
+    fn typecheck_doc_samples(&self) -> Result<()> {
+        let samples = doc_samples::swift_samples()?;
+        let files = doc_samples::write_samples(&samples, &paths::target_dir().join("swift-doc-samples"))?;
+        let modules = self.scratch.join("debug/Modules");
+        let headers = self.package.join("Sources/SatchelFFIHeaders");
+        for (file, origin) in &files {
+            let argv =
+                ["swiftc", "-typecheck", "-I", &modules.to_string_lossy(), "-I", &headers.to_string_lossy()];
+            let mut command = self.chroot.command(&argv, &self.binds);
+            command.arg(file);
+            tools::run(&mut command)
+                .with_context(|| format!("the Swift code in {origin} does not compile"))?;
+        }
+        eprintln!("xtask: the docs' Swift samples compile ({} of them)", files.len());
+        Ok(())
+    }
+
     fn swift(&self, args: &[&str]) -> Command {
         let library_dir = paths::core_cdylib().parent().map(Path::to_path_buf).unwrap_or_default();
         let library_dir = library_dir.to_string_lossy();
