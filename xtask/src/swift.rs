@@ -16,7 +16,6 @@ use anyhow::{Context, Result, bail};
 use crate::bindings::Generated;
 use crate::content::SampleServer;
 use crate::swift_chroot::SwiftChroot;
-use crate::tools;
 use crate::{doc_samples, paths};
 
 /// The Swift package.
@@ -37,21 +36,30 @@ pub fn run_tests(chroot: &SwiftChroot, generated: &Generated, content: &SampleSe
 
     let started = Instant::now();
     eprintln!("xtask: building the Swift package {PACKAGE}/ in the chroot");
-    tools::run(&mut build.swift(&["build", "--build-tests"])).context("the Swift package does not build")?;
+    run(&mut build.swift(&["build", "--build-tests"]), "the Swift package does not build")?;
     eprintln!("xtask: Swift build took {:.0} s", started.elapsed().as_secs_f64());
     build.typecheck_doc_samples()?;
 
-    let started = Instant::now();
     let [token, other_token] = &content.swift_sync_tokens;
     let mut test = build.swift(&["test", "--skip-build", "--disable-swift-testing"]);
     test.env("SATCHEL_CONTENT_URL", &content.base_url)
         .env("SATCHEL_PUBLISHER_KEY", &content.public_key)
         .env("SATCHEL_SYNC_TOKEN", token)
         .env("SATCHEL_OTHER_SYNC_TOKEN", other_token);
-    let outcome = tools::run(&mut test).context("Swift tests failed");
-    eprintln!("xtask: Swift tests took {:.0} s", started.elapsed().as_secs_f64());
+    // Nothing printed after XCTest's closing line but the phase table.
+    let outcome = run(&mut test, "Swift tests failed");
     chroot.check_unmounted()?;
     outcome
+}
+
+/// Runs a command in the chroot with inherited output; its failure is one line that names what
+/// failed, without the long `unshare … chroot …` command line or the tokens in its environment.
+fn run(command: &mut Command, what: &str) -> Result<()> {
+    let status = command.status().context("cannot start unshare")?;
+    if !status.success() {
+        bail!("{what} ({status}; the output above says why)");
+    }
+    Ok(())
 }
 
 /// The generated Swift bindings into Sources/SatchelFFI/, their C header and modulemap into
@@ -101,8 +109,7 @@ impl SwiftBuild<'_> {
                 ["swiftc", "-typecheck", "-I", &modules.to_string_lossy(), "-I", &headers.to_string_lossy()];
             let mut command = self.chroot.command(&argv, &self.binds);
             command.arg(file);
-            tools::run(&mut command)
-                .with_context(|| format!("the Swift code in {origin} does not compile"))?;
+            run(&mut command, &format!("the Swift code in {origin} does not compile"))?;
         }
         eprintln!("xtask: the docs' Swift samples compile ({} of them)", files.len());
         Ok(())
