@@ -63,27 +63,27 @@ fn run(command: &mut Command, what: &str) -> Result<()> {
 }
 
 /// The generated Swift bindings into Sources/SatchelFFI/, their C header and modulemap into
-/// Sources/SatchelFFIHeaders/ (the Linux manifest's system library).
+/// Sources/SatchelFFIHeaders/ (the Linux manifest's system library). Files already up to date
+/// are left alone, so their times do not change and SwiftPM does not recompile them.
 fn lay_out_bindings(generated: &Generated, package: &Path) -> Result<()> {
     let swift_dir = package.join("Sources/SatchelFFI");
     let headers_dir = package.join("Sources/SatchelFFIHeaders");
-    for dir in [&swift_dir, &headers_dir] {
-        if dir.exists() {
-            std::fs::remove_dir_all(dir)?;
-        }
-        std::fs::create_dir_all(dir)?;
-    }
     let from = &generated.swift_dir;
     let copies: [(PathBuf, PathBuf); 3] = [
         (from.join("SatchelFFI.swift"), swift_dir.join("SatchelFFI.swift")),
         (from.join("satchel_coreFFI.h"), headers_dir.join("satchel_coreFFI.h")),
         (from.join("satchel_coreFFI.modulemap"), headers_dir.join("module.modulemap")),
     ];
+    for dir in [&swift_dir, &headers_dir] {
+        std::fs::create_dir_all(dir)?;
+    }
     for (source, dest) in &copies {
-        if !source.is_file() {
-            bail!("bindgen did not write {}", source.display());
+        let text =
+            std::fs::read(source).with_context(|| format!("bindgen did not write {}", source.display()))?;
+        let unchanged = std::fs::read(dest).is_ok_and(|old| old == text);
+        if !unchanged {
+            std::fs::write(dest, &text).with_context(|| format!("cannot write {}", dest.display()))?;
         }
-        std::fs::copy(source, dest).with_context(|| format!("cannot copy {}", source.display()))?;
     }
     Ok(())
 }
