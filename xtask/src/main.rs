@@ -20,6 +20,7 @@ mod demo;
 mod doc_samples;
 mod fuzz;
 mod kotlin;
+mod mountinfo;
 mod mutants;
 mod paths;
 mod phases;

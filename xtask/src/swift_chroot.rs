@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{apt_mirror, paths};
+use crate::{apt_mirror, mountinfo, paths};
 
 /// Host packages the set-up needs (util-linux's `unshare` and coreutils' `chroot` are essential).
 pub const HOST_PACKAGES: &[&str] = &["debootstrap"];
@@ -164,9 +164,7 @@ fn build(root: &Path) -> Result<()> {
 /// Deletes a chroot that cannot be trusted, refusing while anything is mounted inside it
 /// (deleting through a bind mount would delete what it shows).
 fn remove(root: &Path) -> Result<()> {
-    let mountinfo =
-        std::fs::read_to_string("/proc/self/mountinfo").context("cannot read /proc/self/mountinfo")?;
-    let mounted = mounts_under(&mountinfo, root);
+    let mounted = mountinfo::mounted_under(root)?;
     if !mounted.is_empty() {
         bail!(
             "{} has mounts inside ({}): unmount them (umount -R) and run again",
@@ -175,37 +173,6 @@ fn remove(root: &Path) -> Result<()> {
         );
     }
     std::fs::remove_dir_all(root).with_context(|| format!("cannot remove the chroot {}", root.display()))
-}
-
-/// Mount points at or below `root` in a `/proc/self/mountinfo` text (field 5, octal-escaped).
-pub fn mounts_under(mountinfo: &str, root: &Path) -> Vec<String> {
-    mountinfo
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(unescape_mountinfo)
-        .filter(|point| Path::new(point).starts_with(root))
-        .collect()
-}
-
-/// `\040` → space, as the kernel escapes space, tab, newline and backslash.
-fn unescape_mountinfo(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
-        match (bytes[i], octal) {
-            (b'\\', Some(digits)) => {
-                out.push(digits.iter().fold(0u8, |n, d| n.wrapping_mul(8).wrapping_add(d - b'0')));
-                i += 4;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Runs a command with its output appended to the log; on failure the error carries the log's
@@ -254,8 +221,7 @@ impl SwiftChroot {
     /// Fails if any mount under the chroot is visible here: they all belong to private
     /// namespaces, so one left over means something else mounted it.
     pub fn check_unmounted(&self) -> Result<()> {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
-        let left = mounts_under(&mountinfo, &self.root);
+        let left = mountinfo::mounted_under(&self.root)?;
         if !left.is_empty() {
             bail!("mounts left in the Swift chroot: {}", left.join(", "));
         }
@@ -350,22 +316,6 @@ mod tests {
         std::os::unix::fs::symlink("/nowhere/libexec/swift/bin/swift", root.join(SWIFT)).unwrap();
         assert_eq!(chroot_state(&root), ChrootState::Ready);
         std::fs::remove_dir_all(&root).unwrap();
-    }
-
-    #[test]
-    fn mounts_under_the_root_are_found_and_unescaped() {
-        let mountinfo = "\
-22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
-98 22 0:5 / /cache/swift\\040trixie/proc rw - proc proc rw
-99 22 254:0 /work /cache/swift\\040trixie/work rw - ext4 /dev/vda rw
-100 22 0:6 / /cache/swift\\040trixie-other rw - tmpfs tmpfs rw
-";
-        let root = Path::new("/cache/swift trixie");
-        assert_eq!(
-            mounts_under(mountinfo, root),
-            vec!["/cache/swift trixie/proc", "/cache/swift trixie/work"]
-        );
-        assert!(mounts_under(mountinfo, Path::new("/elsewhere")).is_empty());
     }
 
     #[test]
