@@ -1,4 +1,4 @@
-//! The packed sample course on a loopback reference server, for the Kotlin tests.
+//! The packed sample course on a loopback reference server, for the Kotlin and Swift tests.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -13,8 +13,11 @@ pub struct SampleServer {
     child: Child,
     pub base_url: String,
     pub public_key: String,
-    /// Sync bearer tokens for two learners, minted from the server's secret.
+    /// Sync bearer tokens for two learners, minted from the server's secret, for the Kotlin run.
     pub sync_tokens: [String; 2],
+    /// Two other learners' tokens for the Swift run: its devices must not pull what the Kotlin
+    /// run's learners pushed, or "another learner sees nothing" could not hold.
+    pub swift_sync_tokens: [String; 2],
 }
 
 impl Drop for SampleServer {
@@ -61,8 +64,7 @@ pub fn serve_sample() -> Result<SampleServer> {
     tools::run(
         Command::new(&server).arg("sync-secret").arg("--out").arg(&sync_secret).stderr(Stdio::null()),
     )?;
-    let mut sync_tokens = Vec::new();
-    for learner in ["kotlin-amina", "kotlin-bilal"] {
+    let mint = |learner: &str| -> Result<String> {
         let output = Command::new(&server)
             .args(["sync-token", "--learner", learner, "--ttl-s", "86400", "--secret"])
             .arg(&sync_secret)
@@ -70,10 +72,10 @@ pub fn serve_sample() -> Result<SampleServer> {
         if !output.status.success() {
             bail!("sync-token failed: {}", String::from_utf8_lossy(&output.stderr));
         }
-        sync_tokens.push(String::from_utf8_lossy(&output.stdout).trim().to_owned());
-    }
-    let sync_tokens: [String; 2] =
-        sync_tokens.try_into().map_err(|_| anyhow::anyhow!("expected two sync tokens"))?;
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    };
+    let sync_tokens = [mint("kotlin-amina")?, mint("kotlin-bilal")?];
+    let swift_sync_tokens = [mint("swift-amina")?, mint("swift-bilal")?];
 
     let mut child = Command::new(&server)
         .arg("serve")
@@ -91,5 +93,5 @@ pub fn serve_sample() -> Result<SampleServer> {
         let _ = child.kill();
         bail!("unexpected first line from satchel-server: {first:?}");
     };
-    Ok(SampleServer { base_url: format!("{addr}/"), child, public_key, sync_tokens })
+    Ok(SampleServer { base_url: format!("{addr}/"), child, public_key, sync_tokens, swift_sync_tokens })
 }

@@ -12,14 +12,15 @@ use crate::paths;
 use crate::tools::{self, TestTools};
 
 const SHELL_MAIN: &str = "android/satchel/src/main/kotlin";
-const SHELL_TEST: &str = "android/satchel/src/test/kotlin";
+/// The Kotlin shell's tests; each `*Test.kt` has a Swift mirror (shell_mirrors.rs).
+pub const SHELL_TEST: &str = "android/satchel/src/test/kotlin";
 const RUNNER_CLASS: &str = "org.satchel.RunTestsKt";
 
 pub fn run_tests(tools: &TestTools, generated: &Generated, content: &SampleServer) -> Result<()> {
     let root = paths::workspace_root();
     let mut sources = Vec::new();
     for dir in [generated.kotlin_dir.clone(), root.join(SHELL_MAIN), root.join(SHELL_TEST)] {
-        collect_kotlin_files(&dir, &mut sources)?;
+        paths::collect_files(&dir, "kt", &mut sources)?;
     }
     let test_classes = test_class_names(&root.join(SHELL_TEST))?;
     if test_classes.is_empty() {
@@ -65,23 +66,10 @@ pub fn run_tests(tools: &TestTools, generated: &Generated, content: &SampleServe
     .context("Kotlin tests failed")
 }
 
-fn collect_kotlin_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect_kotlin_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "kt") {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(())
-}
-
 /// `package x.y` + `FooTest.kt` → `x.y.FooTest`, for every `*Test.kt` under `dir`.
 fn test_class_names(dir: &Path) -> Result<Vec<String>> {
     let mut files = Vec::new();
-    collect_kotlin_files(dir, &mut files)?;
+    paths::collect_files(dir, "kt", &mut files)?;
     let mut names = Vec::new();
     for file in files {
         let Some(stem) = file.file_stem().and_then(|s| s.to_str()) else { continue };

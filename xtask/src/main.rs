@@ -3,22 +3,33 @@
 //! - `cargo xtask demo`: installs the media tools, then runs the release `satchel demo`.
 //! - `cargo xtask test`: checks formatting (`cargo fmt --check`) and lints (`cargo clippy
 //!   -D warnings`), installs what the tests need, then runs the Rust tests, a bounded
-//!   `cargo fuzz` run of each fuzz target, and the Kotlin tests on the JVM against the freshly
-//!   built core library.
+//!   `cargo fuzz` run of each fuzz target, the Kotlin tests on the JVM and the Swift tests (in a
+//!   Debian 13 chroot made in the background meanwhile) against the freshly built core library;
+//!   ends with a table of each phase's wall time.
 //! - `cargo xtask kotlin`: only the Kotlin tests (bindings, the sample server, the JVM run).
+//! - `cargo xtask swift`: only the Swift tests (the chroot, bindings, the sample server, XCTest).
 //! - `cargo xtask bench [FILTER]`: runs the benchmarks and writes `target/bench/results.json`.
 //! - `cargo xtask bindings`: generates the Kotlin and Swift bindings into `target/bindings/`.
 //! - `cargo xtask mutants [PATH…]`: the mutation check of the domain modules (docs/testing.md);
 //!   not part of `cargo xtask test`.
 
+mod apt_mirror;
 mod bindings;
 mod content;
 mod demo;
+mod doc_samples;
 mod fuzz;
 mod kotlin;
+mod mountinfo;
 mod mutants;
 mod paths;
+mod phases;
+mod shell_mirrors;
+mod swift;
+mod swift_chroot;
 mod tools;
+
+use phases::Phases;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -34,10 +45,12 @@ struct Cli {
 enum Command {
     /// Install the media tools, then run a learner's day with the release CLI.
     Demo,
-    /// Install missing tools, then run every Rust, Kotlin/JVM and end-to-end test.
+    /// Install missing tools, then run every Rust, Kotlin/JVM, Swift and end-to-end test.
     Test,
     /// Run only the Kotlin/JVM tests against a fresh debug build of the core.
     Kotlin,
+    /// Run only the Swift (XCTest) tests, in a Debian 13 chroot, against a debug build of the core.
+    Swift,
     /// Run the benchmarks (optionally only those whose name contains FILTER).
     Bench { filter: Option<String> },
     /// Generate the Kotlin and Swift bindings from a debug build of the core.
@@ -64,6 +77,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo => demo::run(),
         Command::Test => test(),
         Command::Kotlin => kotlin_only(),
+        Command::Swift => swift_only(),
         Command::Bench { filter } => bench(filter),
         Command::Bindings => bindings::generate().map(|_| ()),
         Command::Mutants { paths, timeout, copy, shard } => {
@@ -80,56 +94,40 @@ fn main() -> std::process::ExitCode {
 }
 
 fn test() -> Result<()> {
-    // Formatting and lints first: fail loudly before the long test run.
-    let phase = Phases::start();
+    let mut phases = Phases::start();
+    let outcome = test_phases(&mut phases);
+    eprint!("{}", phases.table());
+    outcome
+}
+
+fn test_phases(phases: &mut Phases) -> Result<()> {
+    // Cheap checks first: fail loudly before the long test run.
+    shell_mirrors::check()?;
+    tools::ensure_apt_packages(swift_chroot::HOST_PACKAGES)?;
+    // The Swift toolchain's download and unpacking overlap the Rust build and tests.
+    let chroot = swift_chroot::ensure_in_background();
     tools::cargo(&["fmt", "--all", "--check"])?;
     tools::cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    let phase = phase.done("fmt and clippy");
+    phases.done("fmt and clippy");
     let tools = tools::ensure_test_tools()?;
-    let phase = phase.done("tools");
+    phases.done("tools");
     tools::cargo(&["build", "--workspace", "--all-targets"])?;
     tools::cargo(&["test", "--workspace", "--no-fail-fast"])?;
-    let phase = phase.done("Rust tests");
+    phases.done("Rust build and tests");
     fuzz::run_bounded()?;
-    let phase = phase.done("bounded fuzz runs");
+    phases.done("bounded fuzz runs");
     let generated = bindings::generate()?;
     let server = content::serve_sample()?;
-    // The Kotlin runner's `N passed, N failed` stays the last line; its time is the rest.
-    phase.summary();
-    kotlin::run_tests(&tools, &generated, &server)
-}
-
-/// How long each phase of `cargo xtask test` took, so the suite's 20-minute budget can be
-/// watched: each finished phase prints its time, and the summary sits before the last runner.
-struct Phases {
-    started: std::time::Instant,
-    phase_started: std::time::Instant,
-    done: Vec<(&'static str, std::time::Duration)>,
-}
-
-impl Phases {
-    fn start() -> Phases {
-        let now = std::time::Instant::now();
-        Phases { started: now, phase_started: now, done: Vec::new() }
-    }
-
-    fn done(mut self, name: &'static str) -> Phases {
-        let took = self.phase_started.elapsed();
-        eprintln!("xtask: {name} took {:.0} s", took.as_secs_f64());
-        self.done.push((name, took));
-        self.phase_started = std::time::Instant::now();
-        self
-    }
-
-    fn summary(self) {
-        let parts: Vec<String> =
-            self.done.iter().map(|(name, took)| format!("{name} {:.0} s", took.as_secs_f64())).collect();
-        eprintln!(
-            "xtask: {:.0} s so far ({}); the Kotlin tests run last",
-            self.started.elapsed().as_secs_f64(),
-            parts.join(", ")
-        );
-    }
+    phases.done("bindings and sample server");
+    kotlin::run_tests(&tools, &generated, &server)?;
+    phases.done("Kotlin tests");
+    let chroot = chroot.join()?;
+    let how = if chroot.built_now { "made in the background" } else { "reused" };
+    phases.beside("Swift chroot set-up", chroot.took, format!("{how}, beside the phases above"));
+    phases.done("waiting for the Swift chroot");
+    swift::run_tests(&chroot, &generated, &server)?;
+    phases.done("Swift build and tests");
+    Ok(())
 }
 
 fn kotlin_only() -> Result<()> {
@@ -137,6 +135,17 @@ fn kotlin_only() -> Result<()> {
     let generated = bindings::generate()?;
     let server = content::serve_sample()?;
     kotlin::run_tests(&tools, &generated, &server)
+}
+
+fn swift_only() -> Result<()> {
+    shell_mirrors::check()?;
+    tools::ensure_apt_packages(swift_chroot::HOST_PACKAGES)?;
+    let chroot = swift_chroot::ensure()?;
+    // The sample course is rendered with the test tools (ffmpeg, espeak-ng).
+    tools::ensure_test_tools()?;
+    let generated = bindings::generate()?;
+    let server = content::serve_sample()?;
+    swift::run_tests(&chroot, &generated, &server)
 }
 
 fn bench(filter: Option<String>) -> Result<()> {

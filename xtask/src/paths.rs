@@ -1,6 +1,8 @@
 //! Where things are in the workspace.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
 
 /// The workspace root (the parent of `xtask/`).
 pub fn workspace_root() -> PathBuf {
@@ -25,7 +27,7 @@ pub fn core_cdylib() -> PathBuf {
     ))
 }
 
-/// Where downloaded tools (the Kotlin compiler) are kept between runs.
+/// Where downloaded tools (the Kotlin compiler, the Swift chroot) are kept between runs.
 pub fn tools_cache() -> PathBuf {
     if let Some(dir) = std::env::var_os("SATCHEL_TOOLS_DIR") {
         return PathBuf::from(dir);
@@ -34,4 +36,18 @@ pub fn tools_cache() -> PathBuf {
         Some(home) => PathBuf::from(home).join(".cache/satchel"),
         None => target_dir().join("tools"),
     }
+}
+
+/// Every file under `dir` (recursively) whose name ends in `.{extension}`, sorted.
+pub fn collect_files(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(&path, extension, out)?;
+        } else if path.extension().is_some_and(|e| e == extension) {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(())
 }

@@ -4,7 +4,7 @@ import XCTest
 @testable import Satchel
 
 /// The mirror of android/satchel/src/test/kotlin/org/satchel/CatalogTest.kt, run with `swift test`
-/// on macOS after ./build-xcframework.sh.
+/// on macOS after ./build-xcframework.sh, and on Linux by `cargo xtask swift` (docs/mobile.md).
 final class CatalogTests: XCTestCase {
     private var dir: URL!
 
