@@ -4,7 +4,7 @@
 //! work is handed to this runtime: network I/O on its worker threads, SQLite on its blocking pool,
 //! so a slow disk never stalls an async thread and a coroutine cancelled on the Kotlin side never
 //! drops a write half-way (the spawned task runs to completion regardless). Long work is told
-//! of the cancellation instead (`spawn_cancellable`) and stops at its next safe point.
+//! of the cancellation instead (`spawn_cancellable_by`) and stops at its next safe point.
 
 use std::sync::OnceLock;
 
@@ -55,17 +55,20 @@ where
 }
 
 /// Runs long async work (a download run, a sync) on the core runtime, handing it a token that
-/// is cancelled when the returned future is dropped. A Kotlin coroutine or Swift `Task` that is
-/// cancelled drops the future it awaits; without the token the spawned work would run on,
+/// is cancelled when the returned future is dropped. A cancelled Kotlin coroutine drops the
+/// future it awaits; without the token the spawned work would run on,
 /// unowned, holding its run lock. With it the work stops at its next safe point (between two
 /// chunks, between two sync requests), as `stop_downloads` / `stop_sync` would stop it.
-pub async fn spawn_cancellable<T, F, Fut>(work: F) -> Result<T>
+///
+/// `parent` cancels it too: a shell's explicit cancel (the Swift shell's `Cancellation`, from a
+/// `Task`'s cancellation handler: Swift's async bindings never drop the future they await).
+pub async fn spawn_cancellable_by<T, F, Fut>(parent: &CancellationToken, work: F) -> Result<T>
 where
     F: FnOnce(CancellationToken) -> Fut,
     Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    let cancel = CancellationToken::new();
+    let cancel = parent.child_token();
     let _cancel_when_dropped = cancel.clone().drop_guard();
     spawn(work(cancel)).await
 }

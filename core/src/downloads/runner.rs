@@ -88,9 +88,11 @@ async fn run(
 ) -> Result<(RunSummary, HashMap<i64, Error>)> {
     let downloads = service.downloads();
     let waited = tokio::select! {
-        waited = tokio::time::timeout_at(deadline.into(), downloads.run_lock.lock()) => Some(waited),
-        // Cancelled while another run holds the lock: never queue up behind it.
+        // Cancelled first (even when the lock is free), or while another run holds the lock:
+        // never start, nor queue up behind it.
+        biased;
         _ = cancel.cancelled() => None,
+        waited = tokio::time::timeout_at(deadline.into(), downloads.run_lock.lock()) => Some(waited),
     };
     let _guard = match waited {
         Some(Ok(guard)) => guard,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Satchel, SatchelError, TaskHandle};
+use super::{Cancellation, Satchel, SatchelError, TaskHandle};
 use crate::catalog::RenditionKind;
 use crate::downloads::resolve::PlaybackSource;
 use crate::downloads::{
@@ -63,7 +63,17 @@ impl Satchel {
     /// from a foreground service, WorkManager or a BGProcessingTask. Returns early when nothing
     /// more can be done now. One run at a time; a second call waits for the first.
     pub async fn run_downloads(&self, max_duration_ms: u64) -> Result<RunSummary, SatchelError> {
-        self.spawn_downloads(move |d, cancel| async move {
+        self.run_downloads_cancellable(max_duration_ms, Cancellation::new()).await
+    }
+
+    /// `run_downloads` that `cancellation` stops at its next safe point (the Swift shell cancels
+    /// it when the awaiting `Task` is cancelled). Dropping the awaited future stops it too.
+    pub async fn run_downloads_cancellable(
+        &self,
+        max_duration_ms: u64,
+        cancellation: Arc<Cancellation>,
+    ) -> Result<RunSummary, SatchelError> {
+        self.spawn_downloads_by(cancellation.token(), move |d, cancel| async move {
             d.run(Duration::from_millis(max_duration_ms), &cancel).await
         })
         .await

@@ -1,11 +1,13 @@
 //! The UniFFI surface: the `Satchel` object, its config record, the public error enum, the
-//! listener traits and the one `TaskHandle` every subscription returns.
+//! listener traits, the one `TaskHandle` every subscription returns and the `Cancellation` a shell
+//! may pass to a long call.
 //!
 //! Everything here is a thin wrapper: each export converts its arguments, hands one domain call
 //! (a `DownloadService` method, a `learning`/`notes` function) to the core runtime, and maps the
 //! error through `ffi::error`. Behaviour lives in the domain modules; this is the only module
 //! besides `account` that sees the whole `Account`.
 
+mod cancellation;
 mod content;
 mod downloads;
 mod error;
@@ -15,6 +17,7 @@ mod satchel;
 mod sync;
 mod task_handle;
 
+pub use cancellation::Cancellation;
 pub use downloads::DownloadListener;
 pub use error::SatchelError;
 pub use satchel::{Satchel, SatchelConfig};

@@ -168,7 +168,21 @@ impl Satchel {
         Fut: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
+        self.spawn_downloads_by(&CancellationToken::new(), f).await
+    }
+
+    /// `spawn_downloads` that `parent` (a shell's explicit `Cancellation`) stops too.
+    pub(super) async fn spawn_downloads_by<T, F, Fut>(
+        &self,
+        parent: &CancellationToken,
+        f: F,
+    ) -> Result<T, SatchelError>
+    where
+        F: FnOnce(DownloadService, CancellationToken) -> Fut,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
         let service = self.inner.download_service().clone();
-        Ok(crate::runtime::spawn_cancellable(|cancel| f(service, cancel)).await?)
+        Ok(crate::runtime::spawn_cancellable_by(parent, |cancel| f(service, cancel)).await?)
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Satchel, SatchelError, TaskHandle};
+use super::{Cancellation, Satchel, SatchelError, TaskHandle};
 use crate::notes::{self, Note, NoteRevision};
 use crate::sync::{RejectedOp, SyncEvent, SyncReport, SyncService, TokenProvider};
 
@@ -30,10 +30,22 @@ impl Satchel {
     /// Syncs now for at most `max_duration_ms` (WorkManager, BGTaskScheduler, a "sync now"
     /// button): pushes local changes, pulls the learner's others. Waits for a running sync first.
     pub async fn sync(&self, max_duration_ms: u64) -> Result<SyncReport, SatchelError> {
+        self.sync_cancellable(max_duration_ms, Cancellation::new()).await
+    }
+
+    /// `sync` that `cancellation` stops at its next safe point (the Swift shell cancels it when
+    /// the awaiting `Task` is cancelled). Dropping the awaited future stops it too.
+    pub async fn sync_cancellable(
+        &self,
+        max_duration_ms: u64,
+        cancellation: Arc<Cancellation>,
+    ) -> Result<SyncReport, SatchelError> {
         let sync = self.account().sync().clone();
         let max_duration = Duration::from_millis(max_duration_ms);
-        Ok(crate::runtime::spawn_cancellable(|cancel| async move { sync.sync(max_duration, &cancel).await })
-            .await?)
+        Ok(crate::runtime::spawn_cancellable_by(cancellation.token(), |cancel| async move {
+            sync.sync(max_duration, &cancel).await
+        })
+        .await?)
     }
 
     /// Stops the running sync soon (e.g. an iOS background task expiring). Nothing is lost.

@@ -117,9 +117,11 @@ impl SyncService {
             return Err(SyncError::NotConfigured.into());
         };
         let _one_at_a_time = tokio::select! {
+            // Cancelled first (even when no sync runs), or while another sync runs: never start,
+            // nor queue up behind it.
+            biased;
+            _ = cancel.cancelled() => return self.stopped_report().await,
             guard = self.sync.run_lock.lock() => guard,
-            // Cancelled while another sync runs: never queue up behind it.
-            _ = cancel.cancelled() => return Ok(self.stopped_report().await?),
         };
         // A child: `stop` stops this sync only, and the caller's cancellation stops it too.
         let stop = cancel.child_token();

@@ -15,6 +15,21 @@ extension Satchel {
     }
 }
 
+extension Satchel {
+    /// `runDownloads` that stops at its next safe point when the awaiting `Task` is cancelled
+    /// (a BGProcessingTask expiring, a view going away). Call this one from Swift: the generated
+    /// `runDownloads` keeps going after its `Task` is cancelled, because Swift's async bindings
+    /// never drop the Rust future. It stops only this run, not another one running.
+    public func runDownloadsUntilCancelled(maxDurationMs: UInt64) async throws -> RunSummary {
+        let cancellation = Cancellation()
+        return try await withTaskCancellationHandler {
+            try await runDownloadsCancellable(maxDurationMs: maxDurationMs, cancellation: cancellation)
+        } onCancel: {
+            cancellation.cancel()
+        }
+    }
+}
+
 /// Forwards core callbacks (on a core thread) into the stream.
 private final class StreamListener: DownloadListener, @unchecked Sendable {
     private let continuation: AsyncStream<DownloadEvent>.Continuation

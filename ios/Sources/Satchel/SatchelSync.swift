@@ -14,6 +14,19 @@ extension Satchel {
     }
 }
 
+extension Satchel {
+    /// `sync` that stops at its next safe point when the awaiting `Task` is cancelled. Call this
+    /// one from Swift (see `runDownloadsUntilCancelled` for why).
+    public func syncUntilCancelled(maxDurationMs: UInt64) async throws -> SyncReport {
+        let cancellation = Cancellation()
+        return try await withTaskCancellationHandler {
+            try await syncCancellable(maxDurationMs: maxDurationMs, cancellation: cancellation)
+        } onCancel: {
+            cancellation.cancel()
+        }
+    }
+}
+
 /// Forwards core callbacks (on a core thread) into the stream.
 private final class SyncStreamListener: SyncListener, @unchecked Sendable {
     private let continuation: AsyncStream<SyncEvent>.Continuation

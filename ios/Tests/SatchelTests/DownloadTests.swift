@@ -107,6 +107,30 @@ final class DownloadTests: XCTestCase {
         XCTAssertTrue(remote.files.first { $0.role == "audio" }!.location.hasPrefix(contentUrl))
     }
 
+    /// The mirror of cancellingTheCoroutineStopsTheRunAndTheNextRunIsNotHeldUp: a cancelled
+    /// `Task` stops its run (here cancelled before the run starts, so the outcome is certain).
+    func testCancellingTheTaskStopsTheRunAndTheNextRunIsNotHeldUp() async throws {
+        satchel.setNetwork(network: .unmetered)
+        _ = try await satchel.enqueueDownload(
+            target: .lesson(lessonId: "web-basics.what-happens"), rendition: .full, priority: 0)
+        let satchel = self.satchel!
+        let task = Task {
+            // Wakes at once when cancelled, so the run below starts in a cancelled Task.
+            try? await Task.sleep(nanoseconds: 10_000_000_000)
+            return try await satchel.runDownloadsUntilCancelled(maxDurationMs: 600_000)
+        }
+        task.cancel()
+        let stopped = try await task.value
+        XCTAssertEqual(stopped.outcome, .stopped)
+        XCTAssertEqual(stopped.remaining, 1)
+        let held = try await satchel.listDownloads(courseId: nil)
+        XCTAssertEqual(held.first?.state, .queued)
+
+        let next = try await satchel.runDownloadsUntilCancelled(maxDurationMs: 60_000)
+        XCTAssertEqual(next.outcome, .finished)
+        XCTAssertEqual(next.completed, 1)
+    }
+
     func testStopDownloadsEndsARunEarly() async throws {
         satchel.setNetwork(network: .unmetered)
         let lesson = DownloadTarget.lesson(lessonId: "web-basics.what-happens")

@@ -68,6 +68,29 @@ final class SyncTests: XCTestCase {
         return satchel
     }
 
+    /// A cancelled `Task` stops its sync (cancelled before it starts, so the outcome is certain);
+    /// nothing is lost, and the next sync sends it all.
+    func testCancellingTheTaskStopsTheSyncAndLosesNothing() async throws {
+        let phone = try await device(amina)
+        _ = try await phone.recordPlayback(lessonId: "web-basics.dns", positionMs: 5_000)
+        let waiting = try await phone.pendingChanges()
+        XCTAssertGreaterThan(waiting, 0)
+        let task = Task {
+            // Wakes at once when cancelled, so the sync below starts in a cancelled Task.
+            try? await Task.sleep(nanoseconds: 10_000_000_000)
+            return try await phone.syncUntilCancelled(maxDurationMs: 30_000)
+        }
+        task.cancel()
+        let stopped = try await task.value
+        XCTAssertEqual(stopped.outcome, .stopped)
+        XCTAssertEqual(stopped.remaining, waiting)
+        XCTAssertEqual(stopped.pushed, 0)
+
+        let synced = try await phone.syncUntilCancelled(maxDurationMs: 30_000)
+        XCTAssertEqual(synced.outcome, .finished)
+        XCTAssertEqual(synced.remaining, 0)
+    }
+
     func testTwoDevicesOfOneLearnerConvergeAndAnotherLearnerSeesNothing() async throws {
         let phone = try await device(amina)
         let tablet = try await device(amina)
