@@ -28,7 +28,7 @@ use source::{CourseSource, LessonSource, resolve};
 
 /// Bumped whenever packed output changes for the same source, so caches of packed courses
 /// (the demo's) know to pack again.
-pub const PACK_FORMAT_VERSION: &str = "2";
+pub const PACK_FORMAT_VERSION: &str = "3";
 
 /// Bytes per lesson and rendition, for the table the packager prints.
 #[derive(Debug, Clone)]
