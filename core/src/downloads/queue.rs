@@ -273,6 +273,20 @@ pub fn enqueue(
     Ok(ids)
 }
 
+/// Records a lesson rendition whose every file is already verified on the phone (brought by a
+/// shared file) as a finished download, so it is listed, kept and evicted like any other.
+pub fn record_done(tx: &Transaction<'_>, lesson_id: &str, rendition: RenditionKind) -> Result<()> {
+    let now = now_ms();
+    tx.prepare_cached(
+        "INSERT INTO download (lesson_id, rendition, state, priority, bytes_total, bytes_done, created_at_ms, updated_at_ms)
+         VALUES (?1, ?2, ?3, 0, 0, 0, ?4, ?4)
+         ON CONFLICT (lesson_id, rendition) DO UPDATE SET
+             state = excluded.state, failure = NULL, attempts = 0, updated_at_ms = excluded.updated_at_ms",
+    )?
+    .execute(params![lesson_id, rendition, DownloadState::Done, now])?;
+    Ok(())
+}
+
 const SELECT_INFO: &str =
     "SELECT d.id, d.lesson_id, COALESCE(l.course_id, ''), d.rendition, d.state, d.priority,
         d.bytes_total, d.bytes_done, d.failure

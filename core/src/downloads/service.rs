@@ -74,6 +74,11 @@ impl DownloadService {
         &self.clock
     }
 
+    /// The publisher keys this app trusts.
+    pub(crate) fn trusted_keys(&self) -> &[VerifyingKey] {
+        &self.trusted_keys
+    }
+
     /// The HTTP client for content, made on first use.
     pub fn content_client(&self) -> Result<ContentClient> {
         self.client.get()
@@ -91,6 +96,29 @@ impl DownloadService {
         })?;
         self.downloads.wake();
         Ok(outcome)
+    }
+
+    /// Writes the downloaded lessons of `course_id` in `rendition` to one shared file at `path`
+    /// (see [`crate::share`]). Returns the file's size.
+    pub fn export_course(
+        &self,
+        course_id: &str,
+        rendition: RenditionKind,
+        path: &std::path::Path,
+        progress: &mut dyn FnMut(crate::share::ShareProgress),
+    ) -> Result<u64> {
+        crate::share::export_course(&self.store, &self.content, course_id, rendition, path, progress)
+    }
+
+    /// Imports a shared course file, verifying its publisher signature and every blob.
+    pub fn import_course(
+        &self,
+        path: &std::path::Path,
+        progress: &mut dyn FnMut(crate::share::ShareProgress),
+    ) -> Result<crate::share::ImportedCourse> {
+        let imported = crate::share::import_course(self, path, progress)?;
+        self.downloads.wake();
+        Ok(imported)
     }
 
     /// Fetches a course's signed manifest from a host, verifies it and imports it (re-queueing

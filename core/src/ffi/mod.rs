@@ -15,6 +15,7 @@ mod satchel;
 mod sync;
 mod task_handle;
 
+pub use content::ShareListener;
 pub use downloads::DownloadListener;
 pub use error::SatchelError;
 pub use satchel::{Satchel, SatchelConfig};

@@ -1,4 +1,4 @@
--- Schema version 7: delta course updates.
+-- Schema version 7: delta course updates and peer sharing.
 
 -- The zstd patches a course's manifest lists (format 3): `result` (a text blob of the current
 -- version) from `base` (a blob of an earlier version), `size` bytes on the host. Catalog data:
@@ -22,3 +22,8 @@ CREATE TABLE patch_failure (
     detail    TEXT NOT NULL,
     at_ms     INTEGER NOT NULL
 );
+
+-- The signed manifest envelope the course was installed from, exactly as published (JSON), so
+-- the course can be shared phone to phone with its publisher's signature. NULL for courses
+-- imported unsigned or fetched before schema 7 (fetching the course again fills it).
+ALTER TABLE course ADD COLUMN signed_manifest TEXT;
