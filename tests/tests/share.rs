@@ -105,6 +105,17 @@ fn a_course_travels_by_file_to_a_phone_with_no_network() {
     let satchel = open(phone.path(), vec![test_public_key()]);
     satchel.set_network(NetworkType::None);
     let rt = runtime();
+    // First an import cut off inside the second blob (a copy interrupted, a card pulled out): a
+    // typed error, no course in the catalog, the first blob verified and kept.
+    let cut = file.with_extension("cut");
+    let mut cut_members = members(&file);
+    let claimed = cut_members[2].1.len() as u64;
+    cut_members[2].1.truncate(claimed as usize / 2);
+    write(&cut, &cut_members, Some((2, claimed)));
+    let error = rt.block_on(satchel.import_course(cut.to_string_lossy().into(), None)).unwrap_err();
+    assert!(error.to_string().contains("truncated"), "{error}");
+    assert!(rt.block_on(satchel.list_courses()).unwrap().is_empty());
+    // The whole file then resumes: what verified before is not written again.
     let progress = Arc::new(Progress::default());
     let imported = rt
         .block_on(
@@ -115,7 +126,7 @@ fn a_course_travels_by_file_to_a_phone_with_no_network() {
         )
         .unwrap();
     assert_eq!(imported.outcome.course_id, COURSE);
-    assert_eq!((imported.blobs_added, imported.blobs_already_present), (2, 0));
+    assert_eq!((imported.blobs_added, imported.blobs_already_present), (1, 1));
     for (lesson, text) in LESSONS.iter().zip(&texts) {
         let files =
             rt.block_on(satchel.rendition_files((*lesson).into(), RenditionKind::Text)).unwrap().unwrap();

@@ -98,29 +98,6 @@ impl DownloadService {
         Ok(outcome)
     }
 
-    /// Writes the downloaded lessons of `course_id` in `rendition` to one shared file at `path`
-    /// (see [`crate::share`]). Returns the file's size.
-    pub fn export_course(
-        &self,
-        course_id: &str,
-        rendition: RenditionKind,
-        path: &std::path::Path,
-        progress: &mut dyn FnMut(crate::share::ShareProgress),
-    ) -> Result<u64> {
-        crate::share::export_course(&self.store, &self.content, course_id, rendition, path, progress)
-    }
-
-    /// Imports a shared course file, verifying its publisher signature and every blob.
-    pub fn import_course(
-        &self,
-        path: &std::path::Path,
-        progress: &mut dyn FnMut(crate::share::ShareProgress),
-    ) -> Result<crate::share::ImportedCourse> {
-        let imported = crate::share::import_course(self, path, progress)?;
-        self.downloads.wake();
-        Ok(imported)
-    }
-
     /// Fetches a course's signed manifest from a host, verifies it and imports it (re-queueing
     /// what the update left incomplete, as [`DownloadService::import_manifest`]).
     pub async fn fetch_course(&self, base_url: &str, course_id: &str) -> Result<ImportOutcome> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::{Satchel, SatchelError};
 use crate::catalog::{ImportOutcome, RenditionKind};
-use crate::share::{ImportedCourse, ShareProgress};
+use crate::share::{self, ImportedCourse, ShareProgress};
 
 /// Told how far an export or import of a shared course file has come (a few times per file).
 #[uniffi::export(with_foreign)]
@@ -64,7 +64,14 @@ impl Satchel {
         listener: Option<Arc<dyn ShareListener>>,
     ) -> Result<u64, SatchelError> {
         self.with_downloads(move |d| {
-            d.export_course(&course_id, rendition, path.as_ref(), &mut tell(listener))
+            share::export_course(
+                d.store(),
+                d.content(),
+                &course_id,
+                rendition,
+                path.as_ref(),
+                &mut tell(listener),
+            )
         })
         .await
     }
@@ -76,7 +83,7 @@ impl Satchel {
         path: String,
         listener: Option<Arc<dyn ShareListener>>,
     ) -> Result<ImportedCourse, SatchelError> {
-        self.with_downloads(move |d| d.import_course(path.as_ref(), &mut tell(listener))).await
+        self.with_downloads(move |d| share::import_course(d, path.as_ref(), &mut tell(listener))).await
     }
 }
 

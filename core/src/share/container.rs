@@ -184,3 +184,69 @@ pub fn stream_error(e: io::Error) -> ShareError {
         ShareError::Malformed(format!("the compressed stream is damaged: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    fn file(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut writer = Writer::new(Vec::new()).unwrap();
+        for (name, body) in members {
+            writer.member(name, body.len() as u64, &mut body.as_slice()).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    /// Reads every member, returning the first error.
+    fn read_all(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ShareError> {
+        let mut reader = Reader::new(bytes)?;
+        let mut out = Vec::new();
+        while let Some(header) = reader.next_member()? {
+            let mut body = Vec::new();
+            reader.body(header.size).read_to_end(&mut body).map_err(stream_error)?;
+            out.push((header.name, body));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn members_round_trip_and_every_cut_is_truncated_or_malformed_never_accepted() {
+        // Incompressible bytes, so the stream is long and a cut lands inside the member.
+        let mut state = 1u64;
+        let noise: Vec<u8> = (0..100_000)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                (state >> 56) as u8
+            })
+            .collect();
+        let bytes = file(&[("manifest.signed.json", b"{}".to_vec()), ("blobs/x", noise.clone())]);
+        let members = read_all(&bytes).unwrap();
+        assert_eq!(members[1], ("blobs/x".to_owned(), noise));
+        for cut in [1, 10, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+            match read_all(&bytes[..cut]) {
+                Err(ShareError::Truncated | ShareError::Malformed(_) | ShareError::NotAShareFile) => {}
+                other => panic!("cut at {cut}: {other:?}"),
+            }
+        }
+        assert_eq!(read_all(&bytes[..bytes.len() / 2]).unwrap_err(), ShareError::Truncated);
+    }
+
+    #[test]
+    fn anything_but_the_format_is_refused() {
+        assert_eq!(read_all(b"PK\x03\x04").unwrap_err(), ShareError::NotAShareFile);
+        let other_magic = zstd::encode_all(&b"SATCHEL-SHARE/9\n"[..], 3).unwrap();
+        assert_eq!(read_all(&other_magic).unwrap_err(), ShareError::NotAShareFile);
+        let mut tail = MAGIC.to_vec();
+        tail.extend_from_slice(&[END]);
+        tail.extend_from_slice(&5u64.to_be_bytes());
+        let miscounted = zstd::encode_all(tail.as_slice(), 3).unwrap();
+        assert!(matches!(read_all(&miscounted), Err(ShareError::Malformed(_))));
+        let mut long_name = MAGIC.to_vec();
+        long_name.push(MEMBER);
+        long_name.extend_from_slice(&5000u16.to_be_bytes());
+        let long_name = zstd::encode_all(long_name.as_slice(), 3).unwrap();
+        assert!(matches!(read_all(&long_name), Err(ShareError::Malformed(_))));
+    }
+}

@@ -123,6 +123,8 @@ pub fn import_course(
         }
         Ok(outcome)
     })?;
+    // An update may have re-queued lessons the file did not bring.
+    service.downloads().wake();
     progress(ShareProgress { bytes_done: total, bytes_total: total });
     Ok(ImportedCourse { outcome, blobs_added: added, blobs_already_present: present })
 }
