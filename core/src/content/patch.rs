@@ -13,7 +13,7 @@ use rusqlite::{Connection, Transaction, params};
 use thiserror::Error;
 
 use super::ContentError;
-use super::store::ContentStore;
+use super::store::{ContentStore, PATCH_WINDOW_LOG_MAX};
 use crate::catalog::{BlobEntry, PatchEntry};
 use crate::error::{Error, Result};
 use crate::time::now_ms;
@@ -67,14 +67,20 @@ pub fn patch_url_path(base: &str, result: &str) -> String {
     format!("patches/{}/{base}-{result}.zst", base.get(..2).unwrap_or("__"))
 }
 
-/// The smallest listed patch to `result` whose base is verified on the phone, if any.
+/// The largest base a patch may start from (16 MiB, the decoder's window): the base is read into
+/// memory, and a hostile manifest must not make the phone load a video to "patch" from it.
+pub const MAX_BASE_BYTES: u64 = 1 << PATCH_WINDOW_LOG_MAX;
+
+/// The smallest listed patch to `result` whose base is verified on the phone (and at most
+/// [`MAX_BASE_BYTES`]), if any.
 pub fn usable_patch(conn: &Connection, content: &ContentStore, result: &str) -> Result<Option<PatchEntry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT p.base, p.size FROM blob_patch p JOIN content_blob b ON b.hash = p.base
-         WHERE p.result = ?1 ORDER BY p.size, p.base",
+         WHERE p.result = ?1 AND b.size <= ?2 ORDER BY p.size, p.base",
     )?;
-    let candidates: Vec<(String, u64)> =
-        stmt.query_map([result], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let candidates: Vec<(String, u64)> = stmt
+        .query_map(params![result, MAX_BASE_BYTES], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(candidates.into_iter().find(|(base, _)| content.contains(base)).map(|(base, size)| PatchEntry {
         base,
         result: result.to_owned(),
@@ -248,6 +254,46 @@ mod tests {
         content.remove(&base_entry.hash).unwrap();
         let again = result_entry(b"another");
         assert_eq!(apply(&content, &again, &entry, &bytes).unwrap().unwrap_err().kind(), "base_missing");
+    }
+
+    #[test]
+    fn only_a_patch_from_a_verified_base_of_text_size_is_used() {
+        let (dir, content, _, base_entry) = setup();
+        let store = crate::store::Store::open(dir.path().join("s.db")).unwrap();
+        let (huge, missing, result) = ("e".repeat(64), "f".repeat(64), "d".repeat(64));
+        std::fs::create_dir_all(content.blob_path(&huge).parent().unwrap()).unwrap();
+        std::fs::write(content.blob_path(&huge), b"a video, as far as the records say").unwrap();
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO course (id, version, title, imported_at_ms) VALUES ('c', 1, 'C', 0)",
+                    [],
+                )?;
+                for (base, size) in [(&huge, 1), (&missing, 2), (&base_entry.hash, 3)] {
+                    tx.execute(
+                        "INSERT INTO blob_patch (course_id, base, result, size) VALUES ('c', ?1, ?2, ?3)",
+                        params![base, result, size],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT INTO content_blob (hash, size, stored_at_ms) VALUES (?1, ?2, 0)",
+                    params![huge, MAX_BASE_BYTES + 1],
+                )?;
+                tx.execute(
+                    "INSERT INTO content_blob (hash, size, stored_at_ms) VALUES (?1, 5, 0)",
+                    params![missing],
+                )?;
+                tx.execute(
+                    "INSERT INTO content_blob (hash, size, stored_at_ms) VALUES (?1, ?2, 0)",
+                    params![base_entry.hash, base_entry.size],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        // The smaller patches start from a base too large to load and from one whose file is gone.
+        let chosen = store.read(|c| usable_patch(c, &content, &result)).unwrap().unwrap();
+        assert_eq!((chosen.base, chosen.size), (base_entry.hash, 3));
+        assert_eq!(store.read(|c| usable_patch(c, &content, &"0".repeat(64))).unwrap(), None);
     }
 
     #[test]

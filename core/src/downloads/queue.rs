@@ -398,7 +398,7 @@ pub fn requeue_incomplete(tx: &Transaction<'_>, course_id: &str) -> Result<()> {
         "UPDATE download SET state = ?3, failure = NULL, attempts = 0,
                 bytes_total = (SELECT COALESCE(SUM(COALESCE(
                                    (SELECT MIN(p.size) FROM blob_patch p JOIN content_blob cb ON cb.hash = p.base
-                                    WHERE p.result = rb.hash),
+                                    WHERE p.result = rb.hash AND cb.size <= ?5),
                                    rb.stored_size)), 0)
                                FROM rendition_blob rb
                                WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
@@ -409,7 +409,13 @@ pub fn requeue_incomplete(tx: &Transaction<'_>, course_id: &str) -> Result<()> {
            AND EXISTS (SELECT 1 FROM rendition_blob rb
                        WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
                          AND rb.hash NOT IN (SELECT hash FROM content_blob))",
-        params![course_id, now_ms(), DownloadState::Queued, DownloadState::Done],
+        params![
+            course_id,
+            now_ms(),
+            DownloadState::Queued,
+            DownloadState::Done,
+            crate::content::patch::MAX_BASE_BYTES
+        ],
     )?;
     Ok(())
 }
