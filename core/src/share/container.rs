@@ -19,6 +19,8 @@ pub const MAGIC: &[u8] = b"SATCHEL-SHARE/1\n";
 pub const MANIFEST_MEMBER: &str = "manifest.signed.json";
 const MEMBER: u8 = b'M';
 const END: u8 = b'E';
+/// The largest zstd window a shared file may use (8 MiB).
+const WINDOW_LOG_MAX: u32 = 23;
 /// Longest member name accepted (`blobs/` and a hash are 70).
 const NAME_BYTES: u16 = 200;
 
@@ -33,6 +35,8 @@ impl<W: Write> Writer<W> {
         // Level 3: media is already compressed, text is small; export must be quick on a phone.
         let mut out = zstd::stream::write::Encoder::new(out, 3)?;
         out.include_checksum(true)?;
+        // Well inside what readers accept, whatever a later zstd picks for level 3.
+        out.window_log(WINDOW_LOG_MAX - 2)?;
         out.write_all(MAGIC)?;
         Ok(Writer { out, members: 0 })
     }
@@ -75,6 +79,9 @@ pub struct Reader<R: Read> {
 impl<R: Read> Reader<R> {
     pub fn new(input: R) -> Result<Reader<R>, ShareError> {
         let mut input = zstd::stream::read::Decoder::new(input).map_err(|_| ShareError::NotAShareFile)?;
+        // The writer's level 3 uses a window of a few MiB; a crafted frame asking for more would
+        // make the phone allocate it.
+        input.window_log_max(WINDOW_LOG_MAX).map_err(|_| ShareError::NotAShareFile)?;
         let mut magic = [0u8; MAGIC.len()];
         // A zstd stream that ends early is a truncated file; one that is not zstd, not ours.
         input.read_exact(&mut magic).map_err(|e| match e.kind() {
