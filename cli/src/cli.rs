@@ -46,6 +46,22 @@ pub enum AccountCommand {
         base_url: String,
         course_id: String,
     },
+    /// Write a downloaded course rendition to one shared file (for an SD card or a nearby share).
+    Export {
+        course_id: String,
+        #[arg(long, default_value = "lite", value_parser = parse_rendition)]
+        rendition: RenditionKind,
+        /// The file to write (it appears only when complete).
+        path: PathBuf,
+    },
+    /// Import a shared course file, with no network: its publisher signature must be by one of
+    /// the given keys, and every file must match its hash.
+    ImportFile {
+        /// A publisher key (base64 ed25519) the course must be signed with.
+        #[arg(long = "publisher-key", required = true)]
+        publisher_keys: Vec<String>,
+        path: PathBuf,
+    },
     /// List the courses in the account.
     Courses,
     /// A course's modules and lessons with download sizes.

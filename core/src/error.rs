@@ -40,6 +40,11 @@ pub enum Error {
     #[error("content failed verification: {0}")]
     Content(#[from] crate::content::ContentError),
 
+    /// A shared course file was refused (see [`crate::share::ShareError`]); nothing of it that
+    /// did not verify was kept.
+    #[error("shared course file: {0}")]
+    Share(#[from] crate::share::ShareError),
+
     /// The network failed or the server answered with something unusable.
     #[error("network: {0}")]
     Network(String),

@@ -31,6 +31,7 @@ pub mod notes;
 pub mod outbox;
 mod run_loop;
 pub mod runtime;
+pub mod share;
 pub mod store;
 pub mod sync;
 pub mod time;

@@ -18,6 +18,7 @@ const FIXTURES: &[(u32, &str)] = &[
     (3, include_str!("fixtures/schema_v3.sql")),
     (4, include_str!("fixtures/schema_v4.sql")),
     (5, include_str!("fixtures/schema_v5.sql")),
+    (6, include_str!("fixtures/schema_v6.sql")),
 ];
 
 #[test]

@@ -26,15 +26,18 @@ pub fn fetch(satchel: &Satchel, out: Out, base_url: String, course_id: String) -
     Ok(())
 }
 
+/// An import's outcome as JSON (also the start of `import-file`'s).
+pub(super) fn outcome_json(outcome: &ImportOutcome) -> serde_json::Value {
+    json!({
+        "course_id": outcome.course_id, "version": outcome.version,
+        "status": format!("{:?}", outcome.status).to_lowercase(),
+        "module_count": outcome.module_count, "lesson_count": outcome.lesson_count,
+    })
+}
+
 fn show_outcome(out: Out, outcome: &ImportOutcome) {
     out.show(
-        || {
-            json!({
-                "course_id": outcome.course_id, "version": outcome.version,
-                "status": format!("{:?}", outcome.status).to_lowercase(),
-                "module_count": outcome.module_count, "lesson_count": outcome.lesson_count,
-            })
-        },
+        || outcome_json(outcome),
         || format!("{} v{}: {:?}\n", safe(&outcome.course_id), outcome.version, outcome.status),
     );
 }

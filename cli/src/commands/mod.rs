@@ -4,6 +4,7 @@ mod catalog;
 pub mod downloads;
 mod learning;
 mod notes;
+mod share;
 mod storage;
 pub mod sync;
 
@@ -43,7 +44,9 @@ pub fn run(cli: Cli) -> Result<()> {
     let dir = account::resolve(cli.account.as_deref())?;
     // `fetch` opens the account trusting the publisher keys it was given.
     let keys = match &command {
-        AccountCommand::Fetch { publisher_keys, .. } => publisher_keys.clone(),
+        AccountCommand::Fetch { publisher_keys, .. } | AccountCommand::ImportFile { publisher_keys, .. } => {
+            publisher_keys.clone()
+        }
         _ => Vec::new(),
     };
     with_account(&dir, keys, |s| dispatch(s, out, command))
@@ -54,6 +57,8 @@ fn dispatch(satchel: &Arc<Satchel>, out: Out, command: AccountCommand) -> Result
     match command {
         C::Import { manifest } => catalog::import(satchel, out, &manifest),
         C::Fetch { base_url, course_id, .. } => catalog::fetch(satchel, out, base_url, course_id),
+        C::Export { course_id, rendition, path } => share::export(satchel, out, course_id, rendition, &path),
+        C::ImportFile { path, .. } => share::import(satchel, out, &path),
         C::Courses => catalog::courses(satchel, out),
         C::Outline { course_id } => catalog::outline(satchel, out, course_id),
         C::Download(args) => downloads::download(satchel, out, args),

@@ -122,6 +122,11 @@ pub fn import_parsed(
             }
         }
     }
+    let mut insert_patch =
+        tx.prepare_cached("INSERT INTO blob_patch (course_id, base, result, size) VALUES (?1, ?2, ?3, ?4)")?;
+    for patch in &manifest.patches {
+        insert_patch.execute(params![manifest.id, patch.base, patch.result, patch.size])?;
+    }
     // Links go in after every lesson exists, since they may point forward in the course.
     let mut insert_link = tx.prepare_cached(
         "INSERT INTO lesson_link (lesson_id, position, linked_lesson_id) VALUES (?1, ?2, ?3)",

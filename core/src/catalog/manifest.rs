@@ -13,8 +13,13 @@ use super::model::{LessonKind, QuizMode, Rendition, RenditionKind};
 
 /// The newest manifest format this build reads. Format 1 has no blob lists (bundled or test
 /// catalogs); format 2 adds the content-addressed blobs of each rendition and the course's zstd
-/// dictionary, as the packager writes them.
-pub const MANIFEST_FORMAT: u32 = 2;
+/// dictionary, as the packager writes them. Format 3 adds `patches`: zstd patches from the text
+/// blobs of earlier versions to this version's (the packager writes format 3 only when it lists
+/// patches, so apps that read format 2 keep reading courses without them).
+pub const MANIFEST_FORMAT: u32 = 3;
+
+/// The first format that may list patches.
+pub const PATCHES_FORMAT: u32 = 3;
 
 /// Limits that keep a hostile or broken manifest from exhausting a cheap phone.
 pub mod limits {
@@ -37,6 +42,8 @@ pub mod limits {
     /// A blob whose declared size is this many times its stored size is refused as a
     /// decompression bomb (text compresses 3–10×, never 200×).
     pub const MAX_COMPRESSION_RATIO: u64 = 200;
+    /// Patches listed in one manifest: a few earlier versions' worth for every text blob.
+    pub const PATCHES: usize = 50_000;
 }
 
 /// What is wrong with a manifest. Each variant names the offending item.
@@ -92,6 +99,25 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_pack: Option<TextPack>,
     pub modules: Vec<ModuleEntry>,
+    /// zstd patches (format 3) that turn a text blob of an earlier version into one of this
+    /// version's, so a phone holding the old file fetches the patch instead of the whole file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<PatchEntry>,
+}
+
+/// A zstd patch (`zstd --patch-from BASE`: a frame compressed with the base's decoded bytes as
+/// its reference prefix) from blob `base` to blob `result`, served at
+/// `patches/<base[..2]>/<base>-<result>.zst`. Applying it must give exactly the bytes hashed by
+/// `result`; anything else is refused and the whole blob fetched instead.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize)]
+pub struct PatchEntry {
+    /// Hash of the decoded bytes the patch applies to (a blob of an earlier version).
+    pub base: String,
+    /// Hash of the decoded bytes the patch produces: a text blob listed in this manifest.
+    pub result: String,
+    /// Bytes of the patch as served: the most a fetch of it reads.
+    #[serde(deserialize_with = "count")]
+    pub size: u64,
 }
 
 /// A blob whose decoded bytes are the concatenation of other (text) blobs, in `members` order.
@@ -341,6 +367,54 @@ impl Manifest {
         if let Some(pack) = &self.text_pack {
             check_text_pack(pack, &blobs)?;
         }
+        self.check_patches(&blobs)
+    }
+
+    /// Patches need format 3, stay within the limit, name real hashes, produce a text blob of
+    /// this manifest and cost less than that blob as stored (a patch that does not save bytes
+    /// is never worth the risk). One pass with the blob map and a set of pairs: linear.
+    fn check_patches(&self, blobs: &HashMap<&str, &BlobEntry>) -> Result<(), ManifestError> {
+        if self.patches.is_empty() {
+            return Ok(());
+        }
+        let error = |problem: String| ManifestError::InvalidBlob {
+            lesson: String::new(),
+            rendition: "patches",
+            problem,
+        };
+        if self.format < PATCHES_FORMAT {
+            return Err(error(format!("format {} cannot list patches (format 3 can)", self.format)));
+        }
+        if self.patches.len() > limits::PATCHES {
+            return Err(too_large("number of patches", self.patches.len(), limits::PATCHES));
+        }
+        let mut pairs = HashSet::with_capacity(self.patches.len());
+        for patch in &self.patches {
+            for hash in [&patch.base, &patch.result] {
+                if !is_sha256_hex(hash) {
+                    return Err(error(format!("{hash:?} is not a lowercase hex SHA-256")));
+                }
+            }
+            if patch.base == patch.result {
+                return Err(error(format!("patch {} turns a blob into itself", patch.result)));
+            }
+            let result =
+                blobs.get(patch.result.as_str()).filter(|b| b.encoding != Encoding::Identity).ok_or_else(
+                    || error(format!("patch result {} is not a text blob of this course", patch.result)),
+                )?;
+            if patch.size == 0 || patch.size >= result.stored_size {
+                return Err(error(format!(
+                    "patch {} -> {} is {} bytes, the whole blob {}",
+                    patch.base, patch.result, patch.size, result.stored_size
+                )));
+            }
+            if !pairs.insert((patch.base.as_str(), patch.result.as_str())) {
+                return Err(ManifestError::DuplicateId {
+                    what: "patch",
+                    id: format!("{}-{}", patch.base, patch.result),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -484,7 +558,7 @@ fn check_blobs(lesson: &str, rendition: &RenditionEntry, has_dictionary: bool) -
 
 /// One blob's fields: a SHA-256 name, sane sizes, a safe role.
 fn check_blob(blob: &BlobEntry) -> Result<(), String> {
-    if blob.hash.len() != 64 || !blob.hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if !is_sha256_hex(&blob.hash) {
         return Err(format!("{:?} is not a lowercase hex SHA-256", blob.hash));
     }
     if blob.size > limits::RENDITION_BYTES || blob.stored_size > limits::RENDITION_BYTES {
@@ -517,6 +591,11 @@ fn check_blob(blob: &BlobEntry) -> Result<(), String> {
         return Err(format!("blob {} has no usable media type", blob.hash));
     }
     Ok(())
+}
+
+/// Whether `hash` is a lowercase hex SHA-256: safe as a file and URL name.
+pub fn is_sha256_hex(hash: &str) -> bool {
+    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn quiz_error(lesson: &str, problem: impl Into<String>) -> ManifestError {

@@ -555,3 +555,57 @@ fn encodings_read_and_write_their_stored_spelling() {
     assert_eq!(Encoding::parse("gzip"), None);
     assert_eq!(Encoding::parse("Zstd"), None);
 }
+
+/// A format-3 course whose text lesson is blob A (stored in 40 bytes), listing `patches`.
+fn with_patches(patches: Value) -> Value {
+    let mut m = course(vec![lesson_with_blobs("l", vec![blob(HASH_A, 100, 40, "zstd")])]);
+    m["format"] = json!(3);
+    m["patches"] = patches;
+    m
+}
+
+#[test]
+fn patches_need_format_3_and_produce_a_text_blob_of_the_course_for_less() {
+    let patch = |base: &str, result: &str, size: u64| json!({"base": base, "result": result, "size": size});
+    let parsed = parse(&with_patches(json!([patch(HASH_B, HASH_A, 39)]))).unwrap();
+    assert_eq!(parsed.patches, vec![PatchEntry { base: HASH_B.into(), result: HASH_A.into(), size: 39 }]);
+    let mut old_format = with_patches(json!([patch(HASH_B, HASH_A, 9)]));
+    old_format["format"] = json!(2);
+    assert!(invalid_blob(&old_format).contains("cannot list patches"));
+    // Not smaller than the whole blob, empty, or producing something the course does not list.
+    assert!(invalid_blob(&with_patches(json!([patch(HASH_B, HASH_A, 40)]))).contains("the whole blob 40"));
+    assert!(invalid_blob(&with_patches(json!([patch(HASH_B, HASH_A, 0)]))).contains("is 0 bytes"));
+    assert!(invalid_blob(&with_patches(json!([patch(HASH_A, HASH_D, 9)]))).contains("not a text blob"));
+    assert!(invalid_blob(&with_patches(json!([patch(HASH_A, HASH_A, 9)]))).contains("into itself"));
+    for bad in [&HASH_B[1..], &HASH_B.to_uppercase(), "../../etc/passwd"] {
+        assert!(invalid_blob(&with_patches(json!([patch(bad, HASH_A, 9)]))).contains("SHA-256"), "{bad}");
+    }
+    let twice = with_patches(json!([patch(HASH_B, HASH_A, 9), patch(HASH_B, HASH_A, 9)]));
+    assert!(matches!(parse(&twice), Err(ManifestError::DuplicateId { what: "patch", .. })));
+    // Sizes are whole numbers like every other size.
+    assert!(matches!(
+        parse(&with_patches(json!([{"base": HASH_B, "result": HASH_A, "size": 9.0}]))),
+        Err(ManifestError::Malformed(_))
+    ));
+    // A media blob is never patched.
+    let mut media = course(vec![lesson_with_blobs("l", vec![blob(HASH_A, 40, 40, "identity")])]);
+    media["format"] = json!(3);
+    media["patches"] = json!([patch(HASH_B, HASH_A, 9)]);
+    assert!(invalid_blob(&media).contains("not a text blob"));
+}
+
+#[test]
+fn the_patch_count_is_limited_inclusively() {
+    let list = |n: usize| -> Value {
+        json!(
+            (0..n)
+                .map(|i| json!({"base": format!("{i:064x}"), "result": HASH_A, "size": 9}))
+                .collect::<Vec<_>>()
+        )
+    };
+    accepted(&with_patches(list(limits::PATCHES)));
+    assert_eq!(
+        too_large(&with_patches(list(limits::PATCHES + 1))),
+        (limits::PATCHES as u64 + 1, limits::PATCHES as u64)
+    );
+}

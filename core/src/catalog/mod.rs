@@ -9,7 +9,7 @@ mod queries;
 pub use import::{import_manifest, import_parsed};
 pub use manifest::{
     BlobEntry, ChoiceEntry, Encoding, LessonEntry, MANIFEST_FORMAT, Manifest, ManifestError, ModuleEntry,
-    QuestionEntry, QuizEntry, RenditionEntry, TextPack, limits,
+    PATCHES_FORMAT, PatchEntry, QuestionEntry, QuizEntry, RenditionEntry, TextPack, is_sha256_hex, limits,
 };
 pub use model::*;
 pub use queries::{LessonFacts, course, course_outline, lesson, lesson_facts, linked_lectures, list_courses};

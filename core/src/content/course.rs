@@ -28,6 +28,8 @@ pub struct LocalFile {
 pub struct FetchedManifest {
     pub manifest: Manifest,
     opened: signed::Opened,
+    /// The envelope as published, kept so the course can be shared with its signature.
+    envelope: String,
 }
 
 /// Fetches `courses/<id>/manifest.signed.json` under `base_url`, verifies its signature against
@@ -62,7 +64,7 @@ pub async fn fetch_manifest(
     if let Some(dictionary) = &manifest.dictionary {
         client.blob(base_url, dictionary, content, None).await?;
     }
-    Ok(FetchedManifest { manifest, opened })
+    Ok(FetchedManifest { manifest, opened, envelope })
 }
 
 /// Imports a manifest fetched from `base_url` in the caller's transaction, recording the
@@ -77,7 +79,15 @@ pub fn import_fetched(
     if let Some(dictionary) = &fetched.manifest.dictionary {
         record_blob(tx, dictionary)?;
     }
+    keep_envelope(tx, &fetched.manifest, &fetched.envelope)?;
     Ok(outcome)
+}
+
+/// Stores the signed envelope a course's installed version came from (sharing sends it on).
+pub fn keep_envelope(tx: &Transaction<'_>, manifest: &Manifest, envelope: &str) -> Result<()> {
+    tx.prepare_cached("UPDATE course SET signed_manifest = ?3 WHERE id = ?1 AND version = ?2")?
+        .execute(params![manifest.id, manifest.version, envelope])?;
+    Ok(())
 }
 
 /// Splits the course's downloaded text pack into its members, verifying each into the store

@@ -61,6 +61,11 @@ impl ContentClient {
         join(base_url, &blob_url_path(hash))
     }
 
+    /// The URL of a zstd patch from blob `base` to blob `result` under a course host's base URL.
+    pub fn patch_url(base_url: &str, base: &str, result: &str) -> Result<Url> {
+        join(base_url, &super::patch::patch_url_path(base, result))
+    }
+
     /// The signed manifest of `course_id` under `base_url`.
     pub async fn manifest(&self, base_url: &str, course_id: &str) -> Result<String> {
         let url = join(base_url, &format!("courses/{course_id}/manifest.signed.json"))?;

@@ -14,6 +14,10 @@ use super::ContentError;
 use crate::catalog::{BlobEntry, Encoding};
 use crate::error::{Error, Result};
 
+/// The largest zstd window a patch may ask for (16 MiB): text blobs and their bases are far
+/// smaller, and a phone must not allocate what a crafted frame header claims.
+pub const PATCH_WINDOW_LOG_MAX: u32 = 24;
+
 /// Verified blobs under `<account>/content/blobs/ab/abcdef…`.
 #[derive(Debug, Clone)]
 pub struct ContentStore {
@@ -60,20 +64,16 @@ impl ContentStore {
     /// Decodes `stored` (the bytes as the host serves them) into the store, verifying size and
     /// hash. Returns the final path.
     pub fn ingest(&self, blob: &BlobEntry, stored: impl Read, dictionary: Option<&[u8]>) -> Result<PathBuf> {
-        let tmp_dir = self.root.join("tmp");
-        fs::create_dir_all(&tmp_dir)?;
-        let tmp = tempfile::Builder::new().prefix(&blob.hash).suffix(".part").tempfile_in(&tmp_dir)?;
         // One more byte than declared, so a longer body is caught rather than silently cut.
         let limited = stored.take(blob.stored_size.saturating_add(1));
         let mut counted = CountingReader { inner: limited, count: 0 };
-        let written = {
-            let mut file = tmp.as_file();
-            match blob.encoding {
-                Encoding::Identity => copy_verified(blob, &mut counted, &mut file)?,
+        self.write_verified(blob, |file| {
+            let written = match blob.encoding {
+                Encoding::Identity => copy_verified(blob, &mut counted, file)?,
                 Encoding::Zstd => {
                     let mut decoder =
                         zstd::stream::read::Decoder::new(&mut counted).map_err(|e| corrupt(blob, e))?;
-                    copy_verified(blob, &mut decoder, &mut file)?
+                    copy_verified(blob, &mut decoder, file)?
                 }
                 Encoding::ZstdDict => {
                     let dictionary = dictionary
@@ -83,18 +83,47 @@ impl ContentStore {
                         dictionary,
                     )
                     .map_err(|e| corrupt(blob, e))?;
-                    copy_verified(blob, &mut decoder, &mut file)?
+                    copy_verified(blob, &mut decoder, file)?
                 }
+            };
+            if counted.count != blob.stored_size {
+                return Err(ContentError::SizeMismatch {
+                    hash: blob.hash.clone(),
+                    expected: blob.stored_size,
+                    actual: counted.count,
+                }
+                .into());
             }
-        };
-        if counted.count != blob.stored_size {
-            return Err(ContentError::SizeMismatch {
-                hash: blob.hash.clone(),
-                expected: blob.stored_size,
-                actual: counted.count,
-            }
-            .into());
-        }
+            Ok(written)
+        })
+    }
+
+    /// Applies a zstd patch (a frame whose reference prefix is `base`, the decoded bytes of an
+    /// older blob) and stores the result as `blob`, with the same limits as [`Self::ingest`]:
+    /// never more than the blob's declared size written, its exact size and hash required. The
+    /// decoder's window is capped so a hostile frame header cannot make it allocate more.
+    pub fn ingest_patched(&self, blob: &BlobEntry, base: &[u8], patch: &[u8]) -> Result<PathBuf> {
+        self.write_verified(blob, |file| {
+            let mut decoder =
+                zstd::stream::read::Decoder::with_ref_prefix(patch, base).map_err(|e| corrupt(blob, e))?;
+            decoder.window_log_max(PATCH_WINDOW_LOG_MAX).map_err(|e| corrupt(blob, e))?;
+            // Errors while decoding are the patch's fault, whatever the blob's own encoding.
+            let as_text = BlobEntry { encoding: Encoding::Zstd, ..blob.clone() };
+            copy_verified(&as_text, &mut decoder, file)
+        })
+    }
+
+    /// Writes a blob's decoded bytes (from `decode`, which returns their count and hash) to a
+    /// temporary file, and moves it into place durably once the hash is the blob's.
+    fn write_verified(
+        &self,
+        blob: &BlobEntry,
+        decode: impl FnOnce(&mut &File) -> Result<(u64, String)>,
+    ) -> Result<PathBuf> {
+        let tmp_dir = self.root.join("tmp");
+        fs::create_dir_all(&tmp_dir)?;
+        let tmp = tempfile::Builder::new().prefix(&blob.hash).suffix(".part").tempfile_in(&tmp_dir)?;
+        let written = decode(&mut tmp.as_file())?;
         if written.1 != blob.hash {
             return Err(ContentError::HashMismatch { hash: blob.hash.clone(), actual: written.1 }.into());
         }

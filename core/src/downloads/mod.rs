@@ -10,6 +10,7 @@
 //! Work happens only inside [`runner::run_downloads`], which an app calls with a deadline
 //! (foreground, WorkManager, BGTaskScheduler); stopping leaves everything resumable.
 
+mod delta;
 pub mod events;
 mod hashing;
 pub mod policy;

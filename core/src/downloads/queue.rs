@@ -4,13 +4,14 @@
 //! every function takes the caller's transaction so a state change and what caused it commit
 //! together.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::DownloadState;
-use crate::catalog::{BlobEntry, ImportOutcome, ImportStatus, RenditionKind, TextPack};
+use crate::catalog::{BlobEntry, ImportOutcome, ImportStatus, PatchEntry, RenditionKind, TextPack};
 use crate::content::course::{self, Plan};
+use crate::content::patch;
 use crate::content::store::ContentStore;
 use crate::error::{Error, Result};
 use crate::time::now_ms;
@@ -121,9 +122,14 @@ pub struct Work {
     pub items: Vec<WorkItem>,
     /// Whether a fetched blob needs the course dictionary to decode.
     pub needs_dictionary: bool,
+    /// For a missing blob whose older version is on the phone: the patch to try first, by the
+    /// blob's hash (see [`crate::content::patch`]).
+    pub patches: HashMap<String, PatchEntry>,
 }
 
-/// The files of a lesson rendition not yet in the content store.
+/// The files of a lesson rendition not yet in the content store. A missing blob with a usable
+/// patch is fetched as that patch; the course's text pack is fetched only for members that have
+/// none (after an update most members are on the phone already, or patch in a few bytes).
 pub fn work(
     conn: &Connection,
     content: &ContentStore,
@@ -132,17 +138,27 @@ pub fn work(
 ) -> Result<Work> {
     let plan = course::plan(conn, lesson_id, rendition)?;
     let missing: Vec<&BlobEntry> = plan.blobs.iter().filter(|b| !content.contains(&b.hash)).collect();
+    let mut patches = HashMap::new();
+    for blob in &missing {
+        if let Some(found) = patch::usable_patch(conn, content, &blob.hash)? {
+            patches.insert(blob.hash.clone(), found);
+        }
+    }
     let mut items = Vec::new();
     let in_pack = |b: &BlobEntry| plan.text_pack.as_ref().is_some_and(|p| p.members.contains(&b.hash));
+    let needs_pack = |b: &BlobEntry| in_pack(b) && !patches.contains_key(&b.hash);
     if let Some(pack) = &plan.text_pack
-        && missing.iter().any(|b| in_pack(b))
+        && missing.iter().any(|b| needs_pack(b))
     {
         items.push(WorkItem::TextPack(pack.clone()));
     }
-    let direct: Vec<BlobEntry> = missing.into_iter().filter(|b| !in_pack(b)).cloned().collect();
-    let needs_dictionary = direct.iter().any(|b| b.encoding == crate::catalog::Encoding::ZstdDict);
+    let direct: Vec<BlobEntry> = missing.into_iter().filter(|b| !needs_pack(b)).cloned().collect();
+    // A patched blob needs no dictionary; one whose patch fails is fetched whole and then loads it.
+    let needs_dictionary = direct
+        .iter()
+        .any(|b| b.encoding == crate::catalog::Encoding::ZstdDict && !patches.contains_key(&b.hash));
     items.extend(direct.into_iter().map(WorkItem::Blob));
-    Ok(Work { plan, items, needs_dictionary })
+    Ok(Work { plan, items, needs_dictionary, patches })
 }
 
 impl Work {
@@ -151,6 +167,19 @@ impl Work {
         let dictionary =
             self.plan.dictionary.as_ref().filter(|d| self.needs_dictionary && !content.contains(&d.hash));
         dictionary.into_iter().chain(self.items.iter().map(WorkItem::entry))
+    }
+
+    /// Bytes fetching `blob` costs: its patch when it has one, else what is left of it on the host.
+    pub fn cost(&self, content: &ContentStore, blob: &BlobEntry) -> u64 {
+        match self.patches.get(&blob.hash) {
+            Some(patch) => patch.size,
+            None => blob.stored_size.saturating_sub(partial_len(content, &blob.hash)),
+        }
+    }
+
+    /// Bytes this work still has to fetch.
+    pub fn bytes_to_fetch(&self, content: &ContentStore) -> u64 {
+        self.fetches(content).map(|b| self.cost(content, b)).sum()
     }
 }
 
@@ -182,7 +211,7 @@ pub fn estimate(
         }
         for blob in work.fetches(content) {
             if seen.insert(blob.hash.clone()) {
-                estimate.bytes_to_fetch += blob.stored_size.saturating_sub(partial_len(content, &blob.hash));
+                estimate.bytes_to_fetch += work.cost(content, blob);
             }
         }
     }
@@ -204,7 +233,7 @@ pub fn enqueue(
     let mut ids = Vec::with_capacity(lessons.len());
     for (lesson_id, _) in &lessons {
         let work = work(tx, content, lesson_id, rendition)?;
-        let total: u64 = work.fetches(content).map(|b| b.stored_size).sum();
+        let total: u64 = work.bytes_to_fetch(content);
         let state = if work.items.is_empty() { DownloadState::Done } else { DownloadState::Queued };
         let id: i64 = tx
             .prepare_cached(
@@ -242,6 +271,20 @@ pub fn enqueue(
         ids.push(id);
     }
     Ok(ids)
+}
+
+/// Records a lesson rendition whose every file is already verified on the phone (brought by a
+/// shared file) as a finished download, so it is listed, kept and evicted like any other.
+pub fn record_done(tx: &Transaction<'_>, lesson_id: &str, rendition: RenditionKind) -> Result<()> {
+    let now = now_ms();
+    tx.prepare_cached(
+        "INSERT INTO download (lesson_id, rendition, state, priority, bytes_total, bytes_done, created_at_ms, updated_at_ms)
+         VALUES (?1, ?2, ?3, 0, 0, 0, ?4, ?4)
+         ON CONFLICT (lesson_id, rendition) DO UPDATE SET
+             state = excluded.state, failure = NULL, attempts = 0, updated_at_ms = excluded.updated_at_ms",
+    )?
+    .execute(params![lesson_id, rendition, DownloadState::Done, now])?;
+    Ok(())
 }
 
 const SELECT_INFO: &str =
@@ -348,11 +391,16 @@ pub fn after_import(tx: &Transaction<'_>, outcome: &ImportOutcome) -> Result<()>
 
 /// After a course update: a finished download whose rendition now lists a file that is not on
 /// the phone is queued again (never shown offline while incomplete). Same transaction as the
-/// import. The new files are what the next run fetches.
+/// import. The new files are what the next run fetches; a file with a patch from one on the
+/// phone counts as the patch's bytes (what the budget check weighs).
 pub fn requeue_incomplete(tx: &Transaction<'_>, course_id: &str) -> Result<()> {
     tx.execute(
         "UPDATE download SET state = ?3, failure = NULL, attempts = 0,
-                bytes_total = (SELECT COALESCE(SUM(rb.stored_size), 0) FROM rendition_blob rb
+                bytes_total = (SELECT COALESCE(SUM(COALESCE(
+                                   (SELECT MIN(p.size) FROM blob_patch p JOIN content_blob cb ON cb.hash = p.base
+                                    WHERE p.result = rb.hash AND cb.size <= ?5),
+                                   rb.stored_size)), 0)
+                               FROM rendition_blob rb
                                WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
                                  AND rb.hash NOT IN (SELECT hash FROM content_blob)),
                 bytes_done = 0, updated_at_ms = ?2
@@ -361,7 +409,13 @@ pub fn requeue_incomplete(tx: &Transaction<'_>, course_id: &str) -> Result<()> {
            AND EXISTS (SELECT 1 FROM rendition_blob rb
                        WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
                          AND rb.hash NOT IN (SELECT hash FROM content_blob))",
-        params![course_id, now_ms(), DownloadState::Queued, DownloadState::Done],
+        params![
+            course_id,
+            now_ms(),
+            DownloadState::Queued,
+            DownloadState::Done,
+            crate::content::patch::MAX_BASE_BYTES
+        ],
     )?;
     Ok(())
 }

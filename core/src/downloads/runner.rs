@@ -17,12 +17,13 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::delta;
 use super::events::{DownloadEvent, DownloadEventKind, PROGRESS_INTERVAL, Rate};
 use super::policy::{self, Allowance, NetworkType};
 use super::queue::{self, DownloadInfo, DownloadTarget, WorkItem};
 use super::transfer::{self, BlobJob, Ending, Progress};
 use super::{DownloadService, DownloadState, lock, storage};
-use crate::catalog::{BlobEntry, Encoding, RenditionKind};
+use crate::catalog::{BlobEntry, Encoding, PatchEntry, RenditionKind};
 use crate::content::course::{self, LocalFile};
 use crate::content::fetch::ContentClient;
 use crate::error::{Error, Result};
@@ -489,6 +490,9 @@ async fn download_one(
 ) -> std::result::Result<(), Ending> {
     for _ in 0..3 {
         if fetch_planned(service, live, stop, shared).await? {
+            let (service, lesson_id, rendition) =
+                (service.clone(), live.info.lesson_id.clone(), live.info.rendition);
+            run_blocking(move || delta::reanchor_reading(&service, &lesson_id, rendition)).await?;
             return Ok(());
         }
         tracing::info!(lesson = %live.info.lesson_id, "the rendition changed during its download; planning again");
@@ -516,10 +520,7 @@ async fn fetch_planned(
         })
         .await?
     };
-    let needed: u64 = work
-        .fetches(service.content())
-        .map(|b| b.stored_size.saturating_sub(queue::partial_len(service.content(), &b.hash)))
-        .sum();
+    let needed: u64 = work.bytes_to_fetch(service.content());
     {
         let service = service.clone();
         let course_id = live.info.course_id.clone();
@@ -532,14 +533,7 @@ async fn fetch_planned(
         let tuning = tuning.clone();
         let base_url = work.plan.base_url.clone();
         async move {
-            let lock = service.downloads().blob_lock(&blob.hash);
-            let _guard = tokio::select! {
-                guard = lock.lock_owned() => guard,
-                _ = stop.cancelled() => return Err(Ending::Stopped),
-            };
-            if service.content().contains(&blob.hash) {
-                return Ok(());
-            }
+            let Some(_guard) = lock_missing(service, &blob.hash, stop).await? else { return Ok(()) };
             let job = BlobJob {
                 service,
                 http: client.http(),
@@ -553,14 +547,35 @@ async fn fetch_planned(
         }
     };
 
-    let dictionary = match work.plan.dictionary.clone().filter(|_| work.needs_dictionary) {
-        Some(entry) => {
-            fetch(entry.clone(), None).await?;
-            let service = service.clone();
-            Some(Arc::new(run_blocking(move || service.content().read(&entry.hash)).await?))
+    // The patch from the version on the phone, if the blob has one: `Ok(true)` when the blob is
+    // in place, `Ok(false)` to fetch it whole (the failure is recorded).
+    let try_patch = |blob: BlobEntry, patch: PatchEntry| {
+        let client = client.clone();
+        let base_url = work.plan.base_url.clone();
+        async move {
+            let Some(_guard) = lock_missing(service, &blob.hash, stop).await? else { return Ok(true) };
+            let mut counter = Counter { service, live, shared };
+            delta::fetch_patched(service, client.http(), &base_url, &blob, &patch, stop, &mut counter).await
         }
-        None => None,
     };
+    // Loaded before the first blob that needs it: up front when a whole text blob is due, only
+    // on a fallback when every such blob comes as a patch.
+    let mut dictionary: Option<Arc<Vec<u8>>> = None;
+    let load_dictionary = || async {
+        match work.plan.dictionary.clone() {
+            Some(entry) => {
+                fetch(entry.clone(), None).await?;
+                let service = service.clone();
+                Ok::<_, Ending>(Some(Arc::new(
+                    run_blocking(move || service.content().read(&entry.hash)).await?,
+                )))
+            }
+            None => Ok(None),
+        }
+    };
+    if work.needs_dictionary {
+        dictionary = load_dictionary().await?;
+    }
     for item in &work.items {
         match item {
             WorkItem::TextPack(pack) => {
@@ -575,6 +590,14 @@ async fn fetch_planned(
                     .await?;
             }
             WorkItem::Blob(blob) => {
+                if let Some(patch) = work.patches.get(&blob.hash)
+                    && try_patch(blob.clone(), patch.clone()).await?
+                {
+                    continue;
+                }
+                if blob.encoding == Encoding::ZstdDict && dictionary.is_none() {
+                    dictionary = load_dictionary().await?;
+                }
                 let dict = (blob.encoding == Encoding::ZstdDict).then(|| dictionary.clone()).flatten();
                 fetch(blob.clone(), dict).await?;
             }
@@ -597,6 +620,21 @@ async fn fetch_planned(
     })
     .await
     .map_err(Ending::Failed)
+}
+
+/// Takes the lock that keeps one transfer per blob; `None` when the blob is in the store already
+/// (another download brought it while we waited).
+async fn lock_missing(
+    service: &DownloadService,
+    hash: &str,
+    stop: &CancellationToken,
+) -> std::result::Result<Option<tokio::sync::OwnedMutexGuard<()>>, Ending> {
+    let lock = service.downloads().blob_lock(hash);
+    let guard = tokio::select! {
+        guard = lock.lock_owned() => guard,
+        _ = stop.cancelled() => return Err(Ending::Stopped),
+    };
+    Ok((!service.content().contains(hash)).then_some(guard))
 }
 
 /// Queues one lesson rendition first in line and runs it to the end: the "download this now"

@@ -75,6 +75,11 @@ impl DownloadService {
         &self.clock
     }
 
+    /// The publisher keys this app trusts.
+    pub(crate) fn trusted_keys(&self) -> &[VerifyingKey] {
+        &self.trusted_keys
+    }
+
     /// The HTTP client for content, made on first use.
     pub fn content_client(&self) -> Result<ContentClient> {
         self.client.get()

@@ -1,7 +1,16 @@
 //! Fetching published courses and their files on the `Satchel` object.
 
+use std::sync::Arc;
+
 use super::{Satchel, SatchelError};
 use crate::catalog::{ImportOutcome, RenditionKind};
+use crate::share::{self, ImportedCourse, ShareProgress};
+
+/// Told how far an export or import of a shared course file has come (a few times per file).
+#[uniffi::export(with_foreign)]
+pub trait ShareListener: Send + Sync {
+    fn on_progress(&self, progress: ShareProgress);
+}
 use crate::content::course::LocalFile;
 use crate::content::lite::LiteLecture;
 
@@ -46,5 +55,47 @@ impl Satchel {
         rendition: RenditionKind,
     ) -> Result<Option<Vec<LocalFile>>, SatchelError> {
         self.with_downloads(move |d| d.rendition_files(&lesson_id, rendition)).await
+    }
+
+    /// Writes the downloaded lessons of a course in `rendition` to one file at `path` (for an
+    /// SD card or a nearby share): the publisher's signed manifest and every verified file.
+    /// Returns the file's size.
+    pub async fn export_course(
+        &self,
+        course_id: String,
+        rendition: RenditionKind,
+        path: String,
+        listener: Option<Arc<dyn ShareListener>>,
+    ) -> Result<u64, SatchelError> {
+        self.with_downloads(move |d| {
+            share::export_course(
+                d.store(),
+                d.content(),
+                &course_id,
+                rendition,
+                path.as_ref(),
+                &mut tell(listener),
+            )
+        })
+        .await
+    }
+
+    /// Imports a shared course file with no network: checks the publisher signature against the
+    /// trusted keys and every file's hash; refuses bad files with `Integrity`.
+    pub async fn import_course(
+        &self,
+        path: String,
+        listener: Option<Arc<dyn ShareListener>>,
+    ) -> Result<ImportedCourse, SatchelError> {
+        self.with_downloads(move |d| share::import_course(d, path.as_ref(), &mut tell(listener))).await
+    }
+}
+
+/// A progress callback that tells `listener`, if any.
+fn tell(listener: Option<Arc<dyn ShareListener>>) -> impl FnMut(ShareProgress) {
+    move |progress| {
+        if let Some(listener) = &listener {
+            listener.on_progress(progress);
+        }
     }
 }

@@ -54,6 +54,10 @@ impl From<Error> for SatchelError {
             }
             Error::NotFound { .. } => SatchelError::NotFound { reason },
             Error::Content(_) => SatchelError::Integrity { reason },
+            Error::Share(crate::share::ShareError::NotShareable { .. }) => {
+                SatchelError::InvalidInput { reason }
+            }
+            Error::Share(_) => SatchelError::Integrity { reason },
             Error::Network(_) | Error::Sync(_) => SatchelError::Network { reason },
             Error::Record(_) => SatchelError::InvalidInput { reason },
             Error::ForeignDatabase(_) | Error::DatabaseTooNew { .. } => {

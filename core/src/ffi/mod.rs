@@ -18,6 +18,7 @@ mod sync;
 mod task_handle;
 
 pub use cancellation::Cancellation;
+pub use content::ShareListener;
 pub use downloads::DownloadListener;
 pub use error::SatchelError;
 pub use satchel::{Satchel, SatchelConfig};

@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_downloads.sql"),
     include_str!("migrations/0005_publisher.sql"),
     include_str!("migrations/0006_sync.sql"),
+    include_str!("migrations/0007_patches_and_sharing.sql"),
 ];
 
 /// The schema version this build writes and understands.

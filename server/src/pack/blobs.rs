@@ -82,6 +82,11 @@ impl BlobWriter {
         Ok(self.entry(hash, bytes.len() as u64, stored.len() as u64, media_type, Encoding::Zstd, role))
     }
 
+    /// The decoded dictionary text blobs are compressed with, if any.
+    pub fn dictionary_bytes(&self) -> Option<&[u8]> {
+        self.dictionary.as_deref()
+    }
+
     /// The dictionary itself, zstd-compressed without a dictionary.
     pub fn dictionary(&mut self) -> Result<Option<BlobEntry>> {
         let Some(dict) = self.dictionary.clone() else { return Ok(None) };

@@ -27,6 +27,13 @@ pub fn audio(video: &Path, out: &Path) -> Result<PathBuf> {
         AUDIO_BITRATE,
         "-application",
         "voip",
+        // Reproducible output: without it the Ogg stream gets a random serial number, so every
+        // pack of an unchanged lecture made a new audio blob and a course update refetched
+        // every lecture's audio.
+        "-fflags",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
         media::path_str(&path)?,
     ])?;
     Ok(path)

@@ -5,6 +5,7 @@
 mod blobs;
 pub mod cues;
 mod lite;
+pub mod patches;
 pub mod slides;
 mod source;
 
@@ -14,8 +15,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use ed25519_dalek::SigningKey;
 use satchel_core::catalog::{
-    BlobEntry, LessonEntry, LessonKind, MANIFEST_FORMAT, Manifest, ModuleEntry, QuizEntry, QuizMode,
-    RenditionEntry, RenditionKind, TextPack,
+    BlobEntry, LessonEntry, LessonKind, MANIFEST_FORMAT, Manifest, ModuleEntry, PATCHES_FORMAT, QuizEntry,
+    QuizMode, RenditionEntry, RenditionKind, TextPack,
 };
 use satchel_core::content::signed;
 use serde_json::json;
@@ -27,7 +28,7 @@ use source::{CourseSource, LessonSource, resolve};
 
 /// Bumped whenever packed output changes for the same source, so caches of packed courses
 /// (the demo's) know to pack again.
-pub const PACK_FORMAT_VERSION: &str = "2";
+pub const PACK_FORMAT_VERSION: &str = "3";
 
 /// Bytes per lesson and rendition, for the table the packager prints.
 #[derive(Debug, Clone)]
@@ -49,6 +50,9 @@ pub struct PackReport {
     pub dictionary_bytes: u64,
     /// The lite text pack as stored: every lite transcript, reading and slide timeline.
     pub text_pack_bytes: u64,
+    /// Patches from earlier versions listed in the manifest, and their bytes together.
+    pub patches: usize,
+    pub patch_bytes: u64,
     /// The private answer keys of the graded quizzes, outside the published tree (`None`: the
     /// course has no graded quiz with keys).
     pub grading_path: Option<PathBuf>,
@@ -131,7 +135,20 @@ pub fn pack_with(src: &Path, out: &Path, key: &SigningKey, options: &PackOptions
             texts.push(fs::read(resolve(src, reading)?)?);
         }
     }
-    let mut writer = BlobWriter::new(out, blobs::choose_dictionary(&texts));
+    // An update keeps the previous version's dictionary: unchanged text then keeps its stored
+    // bytes, and phones need no new dictionary for the update.
+    let manifest_dir = out.join("courses").join(&course.id);
+    patches::archive_published(&manifest_dir, course.version)?;
+    let previous = patches::previous_versions(&manifest_dir, course.version)?;
+    let kept_dictionary = match previous.first() {
+        Some(last) => patches::dictionary_of(out, last)?,
+        None => None,
+    };
+    let chosen = match kept_dictionary {
+        Some(dictionary) => Some(dictionary),
+        None => blobs::choose_dictionary(&texts),
+    };
+    let mut writer = BlobWriter::new(out, chosen);
     let dictionary = writer.dictionary()?;
 
     let mut modules = Vec::new();
@@ -168,7 +185,7 @@ pub fn pack_with(src: &Path, out: &Path, key: &SigningKey, options: &PackOptions
             members: lite_texts.iter().map(|(b, _)| b.hash.clone()).collect(),
         })
     };
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         format: MANIFEST_FORMAT,
         id: course.id.clone(),
         version: course.version,
@@ -178,12 +195,16 @@ pub fn pack_with(src: &Path, out: &Path, key: &SigningKey, options: &PackOptions
         dictionary: dictionary.clone(),
         text_pack: text_pack.clone(),
         modules,
+        patches: Vec::new(),
     };
+    manifest.patches = patches::make_patches(out, &manifest, writer.dictionary_bytes(), &previous)?;
+    // The oldest format that describes the course, so apps that read format 2 keep reading
+    // courses without patches.
+    manifest.format = if manifest.patches.is_empty() { 2 } else { PATCHES_FORMAT };
     let payload = serde_json::to_string(&manifest)?;
     // The core's own validation, before anything is signed.
     Manifest::parse(&payload).context("the packed manifest does not validate")?;
     let envelope = signed::sign(payload, key);
-    let manifest_dir = out.join("courses").join(&course.id);
     fs::create_dir_all(&manifest_dir)?;
     let manifest_path = manifest_dir.join("manifest.signed.json");
     let tmp = manifest_dir.join(".manifest.signed.json.tmp");
@@ -204,6 +225,8 @@ pub fn pack_with(src: &Path, out: &Path, key: &SigningKey, options: &PackOptions
         lessons: reports,
         dictionary_bytes: dictionary.map_or(0, |d| d.stored_size),
         text_pack_bytes: text_pack.map_or(0, |p| p.blob.stored_size),
+        patches: manifest.patches.len(),
+        patch_bytes: manifest.patches.iter().map(|p| p.size).sum(),
         grading_path,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -384,6 +407,9 @@ pub fn print_report(report: &PackReport) {
         "dictionary: {} bytes; lite text pack: {} bytes; packed in {:.1} s",
         report.dictionary_bytes, report.text_pack_bytes, report.seconds
     );
+    if report.patches > 0 {
+        println!("patches from earlier versions: {} ({} bytes)", report.patches, report.patch_bytes);
+    }
     println!("manifest: {}", report.manifest_path.display());
     if let Some(path) = &report.grading_path {
         println!("answer keys (keep private; serve --grading): {}", path.display());

@@ -29,7 +29,8 @@ use crate::{ServerProcess, workspace_bin};
 const LONG_LECTURE: &str = "web-basics.what-happens";
 const SHORT_LECTURE: &str = "web-basics.dns";
 
-fn open(dir: &Path) -> Result<Arc<Satchel>> {
+/// A fresh account on the bench's publisher key, on an unmetered network.
+pub(crate) fn open(dir: &Path) -> Result<Arc<Satchel>> {
     let satchel = Satchel::open(
         dir.to_str().context("temp dir is not UTF-8")?.to_owned(),
         SatchelConfig { device_name: "bench".into(), trusted_publisher_keys: vec![test_public_key()] },

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod content;
+pub mod course_update;
 pub mod downloads;
 pub mod learning;
 pub mod manifest;
