@@ -86,7 +86,7 @@ impl ContentClient {
         }
         let url = join(base_url, &blob_url_path(&blob.hash))?;
         let mut response = self.send(url).await?;
-        let mut spool = tempfile::tempfile()?;
+        let mut spool = tempfile::tempfile_in(store.tmp_dir()?)?;
         let mut received: u64 = 0;
         while let Some(chunk) = response.chunk().await.map_err(network)? {
             received += chunk.len() as u64;

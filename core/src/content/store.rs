@@ -52,6 +52,14 @@ impl ContentStore {
         Ok(path)
     }
 
+    /// Where the core's temporary files go: inside the account, never the system's temporary
+    /// directory (on older Android that is /data/local/tmp, outside the app's own storage).
+    pub fn tmp_dir(&self) -> Result<PathBuf> {
+        let dir = self.root.join("tmp");
+        fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
     /// The directory everything lives under (for free-space checks).
     pub fn root(&self) -> &Path {
         &self.root
@@ -120,9 +128,7 @@ impl ContentStore {
         blob: &BlobEntry,
         decode: impl FnOnce(&mut &File) -> Result<(u64, String)>,
     ) -> Result<PathBuf> {
-        let tmp_dir = self.root.join("tmp");
-        fs::create_dir_all(&tmp_dir)?;
-        let tmp = tempfile::Builder::new().prefix(&blob.hash).suffix(".part").tempfile_in(&tmp_dir)?;
+        let tmp = tempfile::Builder::new().prefix(&blob.hash).suffix(".part").tempfile_in(self.tmp_dir()?)?;
         let written = decode(&mut tmp.as_file())?;
         if written.1 != blob.hash {
             return Err(ContentError::HashMismatch { hash: blob.hash.clone(), actual: written.1 }.into());
