@@ -219,3 +219,35 @@ fn studying_a_lesson_marks_its_course_as_recently_studied() {
         .unwrap();
     assert_eq!(studied, Some(p.updated_at_ms));
 }
+
+#[test]
+fn progress_made_before_sync_gets_its_records_once_with_a_completion_sent_first() {
+    let (_d, store) = setup();
+    let clock = StudyClock::default();
+    let mut t = Instant::now();
+    play(&store, &clock, &mut t, 0, 60_000);
+    record_reading(&store, &clock, ME, READING, 1.0).unwrap();
+    let load = |lesson: &str| store.read(|c| crate::sync::local::load_progress(c, lesson)).unwrap();
+    let (video, reading) = (load(VIDEO).unwrap(), load(READING).unwrap());
+    store
+        .write(|tx| {
+            tx.execute("DELETE FROM sync_record WHERE kind = 'progress'", [])?;
+            Ok(tx.execute("DELETE FROM outbox WHERE entity_kind = 'progress'", [])?)
+        })
+        .unwrap();
+    assert!(load(VIDEO).is_none() && load(READING).is_none());
+
+    store.write(|tx| backfill_records(tx, ME)).unwrap();
+    let rebuilt = load(VIDEO).expect("a record for the video's progress");
+    assert_eq!(rebuilt.lesson_id, video.lesson_id);
+    assert_eq!(rebuilt.watched, video.watched, "what was watched is what the record says");
+    let done = load(READING).expect("a record for the reading's progress");
+    assert_eq!(done.completed_at_ms.is_some(), reading.completed_at_ms.is_some());
+    assert!(done.completed_at_ms.is_some());
+    assert_eq!(newest_priority(&store, READING), Priority::Urgent as i64, "a completion goes first");
+    assert_eq!(newest_priority(&store, VIDEO), Priority::Bulk as i64);
+
+    store.write(|tx| backfill_records(tx, ME)).unwrap();
+    assert_eq!(load(VIDEO), Some(rebuilt), "a second backfill changes nothing");
+    assert_eq!(load(READING), Some(done));
+}
