@@ -112,6 +112,8 @@ mod tests {
         assert_eq!(reanchor(text, "ping", "zzz", "zzz", 5), Some((5, 9)));
         assert_eq!(reanchor(text, "ping", "", "", 10), Some((10, 14)));
         assert_eq!(reanchor(text, "ping ping", "", "", 5), Some((5, 14)));
+        // Kept there even when the context fits another copy better.
+        assert_eq!(reanchor("ping pong ping", "ping", "pong ", "", 0), Some((0, 4)));
         // An old place past the end, or negative, falls back to searching.
         assert_eq!(reanchor(text, "ping", "ping ", " ping", 40), Some((5, 9)));
         assert_eq!(reanchor(text, "ping", "", " ping ping", -3), Some((0, 4)));
@@ -172,6 +174,14 @@ mod tests {
         let text = "A: x  y. B: x\ny.";
         assert_eq!(reanchor(text, "x y", "B: ", "", 0), Some((12, 15)));
         assert_eq!(reanchor(text, "x y", "A: ", "", 14), Some((3, 7)));
+    }
+
+    #[test]
+    fn spacing_insensitive_matching_never_joins_or_splits_words() {
+        // Runs of spaces are one space, but a space is never nothing.
+        assert_eq!(reanchor("a scatter of words", "sc atter", "", "", 0), None);
+        assert_eq!(reanchor("a sc atter of words", "scatter", "", "", 0), None);
+        assert_eq!(reanchor("a sc   atter of words", "sc atter", "", "", 0), Some((2, 12)));
     }
 
     #[test]
