@@ -88,17 +88,18 @@ async fn run(
     cancel: &CancellationToken,
 ) -> Result<(RunSummary, HashMap<i64, Error>)> {
     let downloads = service.downloads();
-    let waited = tokio::select! {
+    let locked = tokio::select! {
         // Cancelled first (even when the lock is free), or while another run holds the lock:
         // never start, nor queue up behind it.
         biased;
-        _ = cancel.cancelled() => None,
-        waited = tokio::time::timeout_at(deadline.into(), downloads.run_lock.lock()) => Some(waited),
+        _ = cancel.cancelled() => Err(RunOutcome::Stopped),
+        waited = tokio::time::timeout_at(deadline.into(), downloads.run_lock.lock()) => {
+            waited.map_err(|_| RunOutcome::DeadlineReached)
+        }
     };
-    let _guard = match waited {
-        Some(Ok(guard)) => guard,
-        ended => {
-            let outcome = if ended.is_none() { RunOutcome::Stopped } else { RunOutcome::DeadlineReached };
+    let _guard = match locked {
+        Ok(guard) => guard,
+        Err(outcome) => {
             let remaining = count_remaining(service).await?;
             return Ok((RunSummary { outcome, completed: 0, failed: 0, remaining }, HashMap::new()));
         }
