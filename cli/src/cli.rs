@@ -119,8 +119,8 @@ pub struct DownloadArgs {
     #[arg(long)]
     pub metered: bool,
     /// Stop after this many seconds, leaving everything resumable.
-    #[arg(long, default_value_t = 3600)]
-    pub max_seconds: u64,
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(i64).range(0..))]
+    pub max_seconds: i64,
 }
 
 /// Exactly one of a lesson, a module or a course.
@@ -169,8 +169,8 @@ pub enum NotesCommand {
         query: String,
         #[arg(long)]
         course: Option<String>,
-        #[arg(long, default_value_t = 20)]
-        limit: u32,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..))]
+        limit: i32,
     },
     /// A course's notes as Markdown.
     Export { course_id: String },
@@ -244,20 +244,20 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "BYTES|none", value_parser = parse_limit)]
     pub quota: Option<Limit>,
     /// How many files download at once.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=16))]
-    pub max_concurrent: Option<u32>,
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=16))]
+    pub max_concurrent: Option<i32>,
 }
 
 /// A byte limit that can be switched off.
 #[derive(Clone, Copy)]
-pub struct Limit(pub Option<u64>);
+pub struct Limit(pub Option<i64>);
 
 #[derive(Args)]
 #[group(required = true, multiple = false)]
 pub struct EvictArgs {
     /// Evict least recently studied courses until this many bytes are free.
-    #[arg(long)]
-    pub bytes: Option<u64>,
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
+    pub bytes: Option<i64>,
     /// Delete one course's downloaded content.
     #[arg(long)]
     pub course: Option<String>,
@@ -273,8 +273,8 @@ pub struct SyncArgs {
     #[arg(long, env = "SATCHEL_SYNC_TOKEN", hide_env_values = true)]
     pub token: String,
     /// Give up after this many seconds (what is done stays done; run again to go on).
-    #[arg(long, default_value_t = 60)]
-    pub max_seconds: u64,
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..))]
+    pub max_seconds: i64,
     /// Pretend to be on a metered (cellular) network: the Wi-Fi-only setting and the budget apply.
     #[arg(long)]
     pub metered: bool,
@@ -296,7 +296,11 @@ fn parse_limit(text: &str) -> Result<Limit, String> {
     if text == "none" {
         return Ok(Limit(None));
     }
-    text.parse().map(|n| Limit(Some(n))).map_err(|_| format!("{text:?} is not a byte count or none"))
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .map(|n| Limit(Some(n)))
+        .ok_or_else(|| format!("{text:?} is not a byte count or none"))
 }
 
 fn parse_time_range(text: &str) -> Result<(i64, i64), String> {

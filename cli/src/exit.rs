@@ -115,6 +115,7 @@ pub fn usage(error: clap::Error) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use satchel_core::ffi::{NetworkErrorKind, StorageErrorKind};
 
     #[test]
     fn the_first_typed_error_in_the_chain_decides_the_code() {
@@ -132,8 +133,16 @@ mod tests {
             (SatchelError::NotFound { reason: reason() }, 4),
             (SatchelError::IncompatibleStore { reason: reason() }, 5),
             (SatchelError::Integrity { reason: reason() }, 6),
-            (SatchelError::Network { reason: reason() }, 7),
-            (SatchelError::Storage { reason: reason() }, 8),
+            (
+                SatchelError::Network {
+                    kind: NetworkErrorKind::HttpStatus,
+                    http_status: Some(503),
+                    retry_after_ms: None,
+                    reason: reason(),
+                },
+                7,
+            ),
+            (SatchelError::Storage { kind: StorageErrorKind::DiskFull, reason: reason() }, 8),
             (SatchelError::Internal { reason: reason() }, 9),
             (SatchelError::Closed, 9),
         ] {

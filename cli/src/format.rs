@@ -7,8 +7,9 @@ use satchel_core::sync::SyncOutcome;
 
 use crate::terminal::safe;
 
-/// "1.3 MB", "74 MB", "900 B": decimal units, as phones show storage.
-pub fn bytes(n: u64) -> String {
+/// "1.3 MB", "74 MB", "900 B": decimal units, as phones show storage. The core reports sizes
+/// as `i64` (the public API has no unsigned types); none is negative.
+pub fn bytes(n: i64) -> String {
     const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
     if n < 1000 {
         return format!("{n} B");
@@ -23,6 +24,11 @@ pub fn bytes(n: u64) -> String {
         unit = next;
     }
     if value < 10.0 { format!("{value:.1} {unit}") } else { format!("{value:.0} {unit}") }
+}
+
+/// A count or byte size from the core as a progress bar's length or position.
+pub fn bar_units(n: impl Into<i64>) -> u64 {
+    n.into().max(0).unsigned_abs()
 }
 
 /// "Lite 2.1 MB · Full 74 MB · Text 30 kB"
@@ -42,14 +48,10 @@ pub fn course_line(course: &CourseSummary) -> String {
     )
 }
 
-fn duration(ms: u64) -> String {
-    let seconds = ms / 1000;
-    format!("{}:{:02}", seconds / 60, seconds % 60)
-}
-
-/// A signed millisecond count as m:ss.
+/// A millisecond count as m:ss (a negative one as 0:00).
 pub fn clock(ms: i64) -> String {
-    duration(ms.max(0) as u64)
+    let seconds = ms.max(0) / 1000;
+    format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
 fn lesson_line(lesson: &Lesson) -> String {
@@ -58,7 +60,7 @@ fn lesson_line(lesson: &Lesson) -> String {
         LessonKind::Reading => "reading",
         LessonKind::Quiz => "quiz",
     };
-    let length = lesson.duration_ms.map(duration).unwrap_or_default();
+    let length = lesson.duration_ms.map(clock).unwrap_or_default();
     format!("{:<48} {kind:<8} {length:>6}", safe(&lesson.title))
 }
 
@@ -84,7 +86,7 @@ pub fn sync_outcome(outcome: &SyncOutcome) -> (&'static str, Option<&str>) {
         SyncOutcome::Blocked => ("blocked", None),
         SyncOutcome::DeadlineReached => ("deadline_reached", None),
         SyncOutcome::Stopped => ("stopped", None),
-        SyncOutcome::Failed { reason } => ("failed", Some(reason)),
+        SyncOutcome::Failed { reason, .. } => ("failed", Some(reason)),
     }
 }
 

@@ -170,7 +170,9 @@ pub fn sync_event(e: &SyncEvent) -> Value {
         SyncStatus::Syncing { pushed, pulled, remaining } => {
             json!({ "state": "syncing", "pushed": pushed, "pulled": pulled, "remaining": remaining })
         }
-        SyncStatus::Error { reason } => json!({ "state": "error", "reason": reason }),
+        SyncStatus::Error { kind, reason } => {
+            json!({ "state": "error", "kind": format!("{kind:?}"), "reason": reason })
+        }
     };
     json!({ "status": status, "last_synced_at_ms": e.last_synced_at_ms, "rejected_ops": e.rejected_ops })
 }

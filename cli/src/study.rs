@@ -110,7 +110,7 @@ pub fn course(satchel: &Satchel, course_id: &str, rounds: u64) -> Result<Studied
         for lesson in outline.modules.iter().flat_map(|m| &m.lessons) {
             match lesson.kind {
                 LessonKind::Video => {
-                    let end = lesson.duration_ms.unwrap_or(60_000) as i64;
+                    let end = lesson.duration_ms.unwrap_or(60_000);
                     watch(satchel, lesson, 0, end, &mut clock, 10, &mut studied)?;
                 }
                 LessonKind::Reading => read(satchel, lesson, &mut studied)?,

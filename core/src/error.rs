@@ -5,6 +5,8 @@
 //! (no note text, no file paths under the learner's home), only ids from published course content
 //! and counts.
 
+use std::time::Duration;
+
 use thiserror::Error;
 
 /// Shorthand used throughout the core.
@@ -45,17 +47,22 @@ pub enum Error {
     #[error("shared course file: {0}")]
     Share(#[from] crate::share::ShareError),
 
-    /// The network failed or the server answered with something unusable.
-    #[error("network: {0}")]
-    Network(String),
+    /// The network failed or the server answered with something unusable. `kind`, `status` and
+    /// `retry_after` reach the app as they are, so it can act without parsing `message`.
+    #[error("network: {message}")]
+    Network { kind: NetworkErrorKind, status: Option<u16>, retry_after: Option<Duration>, message: String },
 
     /// An import of a manifest older than the version already in the catalog.
     #[error("course {course_id} is already at version {installed}; refusing to go back to {offered}")]
     StaleManifest { course_id: String, installed: u32, offered: u32 },
 
-    /// Not enough room: the device's free space or the learner's storage quota.
+    /// Not enough room on the device.
     #[error("not enough storage: {0}")]
     NoSpace(String),
+
+    /// The learner's storage quota for downloads is full, even after evicting what may go.
+    #[error("storage quota: {0}")]
+    QuotaFull(String),
 
     /// A value the caller passed is out of range or does not fit the item it is about.
     #[error("invalid argument: {0}")]
@@ -85,7 +92,50 @@ pub enum Error {
     Internal(String),
 }
 
+/// What kind of network failure an [`Error::Network`] is: what an app needs to decide what to
+/// show and whether to try again, without parsing text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum NetworkErrorKind {
+    /// The network the phone is on may not be used now: offline, or cellular with "Wi-Fi only".
+    NotAllowed,
+    /// The month's cellular data budget is used up.
+    BudgetExhausted,
+    /// The host could not be reached (no route, DNS, refused, TLS).
+    Unreachable,
+    /// The connection broke, stalled or timed out before the reply was complete.
+    Interrupted,
+    /// The host answered with an HTTP error status (see `http_status`, and `retry_after_ms`).
+    HttpStatus,
+    /// The reply is not what it should be: too long, not text, or not what the protocol says.
+    BadReply,
+    /// The sync server needs the learner to sign in (no token, or the token was refused).
+    SignInRequired,
+    /// Sync was never configured, or the HTTP client could not be set up.
+    NotConfigured,
+    /// Anything else (a bug on one side): worth reporting.
+    Other,
+}
+
 impl Error {
+    /// A network failure of `kind`.
+    pub(crate) fn network(kind: NetworkErrorKind, message: impl Into<String>) -> Self {
+        Error::Network { kind, status: None, retry_after: None, message: message.into() }
+    }
+
+    /// A host's HTTP error status.
+    pub(crate) fn http_status(
+        status: u16,
+        retry_after: Option<Duration>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Network {
+            kind: NetworkErrorKind::HttpStatus,
+            status: Some(status),
+            retry_after,
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn invalid(reason: impl Into<String>) -> Self {
         Error::InvalidArgument(reason.into())
     }

@@ -21,6 +21,7 @@
 //! docs/architecture.md for who may import whom.
 
 pub mod account;
+mod api_int;
 pub mod catalog;
 pub mod content;
 pub mod downloads;

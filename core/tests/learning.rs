@@ -295,8 +295,8 @@ mod properties {
         fn rollups_are_bounded_and_monotonic(ops in proptest::collection::vec(op(), 1..60)) {
             let (_d, store, clock) = setup();
             let mut t = Instant::now();
-            let mut last_course = 0u8;
-            let mut last_modules = [0u8; 3];
+            let mut last_course = 0i32;
+            let mut last_modules = [0i32; 3];
             for op in ops {
                 match op {
                     Op::Play { lesson, position_s, gap_s } => {

@@ -121,7 +121,7 @@ impl Device {
         Ok(())
     }
 
-    pub fn pending(&self) -> Result<u32> {
+    pub fn pending(&self) -> Result<i32> {
         Ok(runtime().block_on(self.satchel.pending_changes())?)
     }
 }

@@ -12,7 +12,7 @@ use satchel_core::downloads::{
     DownloadEvent, DownloadEventKind, DownloadSettings, DownloadState, DownloadTarget, NetworkType,
     RunOutcome, Tuning,
 };
-use satchel_core::ffi::DownloadListener;
+use satchel_core::ffi::{DownloadListener, StorageErrorKind};
 use satchel_core::runtime::runtime;
 use satchel_core::{Satchel, SatchelConfig, SatchelError};
 use satchel_tests::ServerProcess;
@@ -65,7 +65,7 @@ fn lesson(id: &str) -> DownloadTarget {
     DownloadTarget::Lesson { lesson_id: id.into() }
 }
 
-fn run(satchel: &Satchel, max_ms: u64) -> satchel_core::downloads::RunSummary {
+fn run(satchel: &Satchel, max_ms: i64) -> satchel_core::downloads::RunSummary {
     runtime().block_on(satchel.run_downloads(max_ms)).unwrap()
 }
 
@@ -83,7 +83,7 @@ fn assert_byte_exact(satchel: &Satchel, lesson_id: &str, rendition: RenditionKin
         .unwrap_or_else(|| panic!("{lesson_id} {rendition:?} is complete"));
     for file in files {
         let bytes = std::fs::read(&file.path).unwrap();
-        assert_eq!(bytes.len() as u64, file.size, "{}", file.role);
+        assert_eq!(bytes.len() as i64, file.size, "{}", file.role);
         let name = Path::new(&file.path).file_name().unwrap().to_str().unwrap().to_owned();
         assert_eq!(
             satchel_core::content::store::sha256_hex(&bytes),
@@ -303,7 +303,7 @@ fn the_network_policy_and_the_cellular_budget_hold() {
     assert_eq!(usage.metered_bytes, lite.bytes_to_fetch, "{usage:?}");
     assert_eq!(usage.unmetered_bytes, 0);
     let full = full_video_size(SHORT_LECTURE);
-    assert!(usage.saved_by_lite_bytes > full * 9 / 10, "{usage:?}");
+    assert!(u64::try_from(usage.saved_by_lite_bytes).unwrap() > full * 9 / 10, "{usage:?}");
 
     // A second lesson that does not fit what is left of the budget waits; Wi-Fi releases it.
     let long_lite =
@@ -346,7 +346,8 @@ fn pause_resume_cancel_and_throttled_progress_events() {
     pause.join().unwrap();
     assert_eq!(summary.outcome, RunOutcome::Finished, "a paused download waits for the learner: {summary:?}");
     assert_eq!(state(&s.satchel, id).0, DownloadState::Paused);
-    let partial = runtime().block_on(s.satchel.storage_usage()).unwrap().partial_bytes;
+    let partial =
+        u64::try_from(runtime().block_on(s.satchel.storage_usage()).unwrap().partial_bytes).unwrap();
     assert!(partial > 500_000, "the bytes so far are kept: {partial}");
 
     // Events: progress while running, a few per second at most, with a rate and an ETA.
@@ -534,7 +535,10 @@ fn a_full_disk_is_a_typed_error_and_the_store_stays_intact() {
     let rt = runtime();
     rt.block_on(satchel.fetch_course(server.base_url(), "web-basics".into())).unwrap();
     let err = rt.block_on(satchel.download_rendition(SHORT_LECTURE.into(), RenditionKind::Full)).unwrap_err();
-    assert!(matches!(&err, SatchelError::Storage { reason } if reason.contains("free")), "{err:?}");
+    assert!(
+        matches!(&err, SatchelError::Storage { kind: StorageErrorKind::DiskFull, reason } if reason.contains("free")),
+        "{err:?}"
+    );
 
     // The free-space check is a guard, not the only defence: with no margin and the space
     // taken while the download runs, the write itself fails cleanly.
@@ -548,7 +552,8 @@ fn a_full_disk_is_a_typed_error_and_the_store_stays_intact() {
     let free = rustix_free(mount.path());
     std::fs::write(&filler, vec![0u8; (free.saturating_sub(150_000)) as usize]).unwrap();
     let err = rt.block_on(satchel.download_rendition(LONG_LECTURE.into(), RenditionKind::Lite)).unwrap_err();
-    assert!(matches!(err, SatchelError::Storage { .. }), "{err:?}");
+    // The app can tell "free some space" from damage without reading the text.
+    assert!(matches!(err, SatchelError::Storage { kind: StorageErrorKind::DiskFull, .. }), "{err:?}");
     std::fs::remove_file(&filler).unwrap();
     let ok: String = satchel
         .account()
@@ -706,7 +711,7 @@ fn publish_v2(root: &Path, lesson_id: &str, donor: &str) {
 #[test]
 fn over_the_quota_the_least_recently_studied_other_course_makes_room() {
     let copy = packed_copy().unwrap();
-    let other_size = add_one_lesson_course(copy.path(), "other", 400_000);
+    let other_size = add_one_lesson_course(copy.path(), "other", 400_000) as i64;
     let s = setup(copy.path());
     let rt = runtime();
     rt.block_on(s.satchel.fetch_course(s.proxy.base_url(), "other".into())).unwrap();
@@ -855,7 +860,7 @@ fn a_run_that_fails_mid_way_shuts_down_cleanly_and_eviction_still_works() {
     let started = std::time::Instant::now();
     let err = rt.block_on(s.satchel.run_downloads(120_000)).unwrap_err();
     assert!(
-        matches!(err, SatchelError::Storage { ref reason } if reason.contains("injected failure")),
+        matches!(err, SatchelError::Storage { kind: StorageErrorKind::Io, ref reason } if reason.contains("injected failure")),
         "{err:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(60), "the failure ended the run");

@@ -70,7 +70,7 @@ impl Setup {
         runtime().block_on(self.satchel.fetch_course(self.server.base_url(), COURSE.into())).map(|o| o.status)
     }
 
-    fn installed(&self) -> (u32, String) {
+    fn installed(&self) -> (i32, String) {
         let outline = runtime().block_on(self.satchel.course_outline(COURSE.into())).unwrap();
         (outline.course.version, outline.course.title)
     }

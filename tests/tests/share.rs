@@ -85,7 +85,7 @@ fn exported() -> (tempfile::TempDir, PathBuf, Vec<String>) {
             None,
         ))
         .unwrap();
-    assert_eq!(size, std::fs::metadata(&file).unwrap().len());
+    assert_eq!(u64::try_from(size).unwrap(), std::fs::metadata(&file).unwrap().len());
     (dir, file, texts)
 }
 

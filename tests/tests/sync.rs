@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use satchel_core::ffi::NetworkErrorKind;
 use satchel_core::learning::AttemptState;
 use satchel_core::notes::{NewNote, NoteAnchor, NoteKind};
 use satchel_core::runtime::runtime;
@@ -272,13 +273,21 @@ fn one_fault_at_each_step_still_drains_the_queue_with_no_further_writes() {
     finished(&phone.sync().unwrap());
     assert_eq!(pushes(&proxy), 2, "sent again after the spoiled reply: {:?}", proxy.requests());
 
-    // Connection refused: the server is down; the outbox stays; it drains once it is back.
+    // The server is down: the outbox stays; it drains once it is back. The phone talks to the
+    // proxy, which accepts and then drops the connection, so to the phone the link broke (a
+    // refused connect of its own would be `Unreachable`).
     proxy.set_faults(Faults::default());
     write("five");
     let addr = server.addr;
     server.stop();
     let report = phone.sync().unwrap();
-    assert!(matches!(report.outcome, SyncOutcome::Failed { .. }), "{report:?}");
+    assert!(
+        matches!(
+            report.outcome,
+            SyncOutcome::Failed { kind: NetworkErrorKind::Interrupted, http_status: None, .. }
+        ),
+        "{report:?}"
+    );
     assert_eq!(report.remaining, 1);
     assert_eq!(phone.pending().unwrap(), 1);
     let server = SyncServer::serve(state.path(), Some(addr)).unwrap();
@@ -310,7 +319,12 @@ fn an_expired_token_with_no_fresh_one_fails_asking_to_sign_in_again_and_keeps_th
 
     let report = phone.sync().unwrap();
     match &report.outcome {
-        SyncOutcome::Failed { reason } => {
+        SyncOutcome::Failed { kind, reason, .. } => {
+            assert_eq!(
+                *kind,
+                NetworkErrorKind::SignInRequired,
+                "the app can ask for a sign-in without the text"
+            );
             assert!(reason.contains("refused the token") && reason.contains("sign in again"), "{reason}")
         }
         other => panic!("an expired token fails the sync: {other:?}"),

@@ -166,7 +166,7 @@ struct Model {
     restored: BTreeSet<String>,
     attempts: BTreeSet<String>,
     completed: BTreeSet<String>,
-    goals: BTreeSet<u8>,
+    goals: BTreeSet<i32>,
     enrolled: bool,
     written: u32,
 }
@@ -370,8 +370,8 @@ fn perform(rig: &Rig, devices: &[Device], model: &mut Model, step: &Step) -> Res
             model.attempts.insert(attempt.id);
         }
         Step::SetGoal { device, days } => {
-            rt.block_on(devices[device % n].satchel.set_weekly_goal(*days))?;
-            model.goals.insert(*days);
+            rt.block_on(devices[device % n].satchel.set_weekly_goal(i32::from(*days)))?;
+            model.goals.insert(i32::from(*days));
         }
         Step::Sync { device, faults } => {
             let proxy = &rig.proxies[device % n];
@@ -438,10 +438,10 @@ struct View {
     deleted: Vec<String>,
     /// Every version each note has (shown, revisions; all of a deleted note's).
     versions: BTreeMap<String, BTreeSet<String>>,
-    attempts: Vec<(String, AttemptState, Option<u8>)>,
+    attempts: Vec<(String, AttemptState, Option<i32>)>,
     /// (lesson, position, watched, time, completed).
     progress: Vec<(String, i64, i64, i64, bool)>,
-    goal: u8,
+    goal: i32,
     enrolled: Vec<String>,
 }
 

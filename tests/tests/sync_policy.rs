@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use satchel_core::catalog::RenditionKind;
 use satchel_core::downloads::{DownloadSettings, DownloadTarget, NetworkType, RunOutcome};
-use satchel_core::ffi::SyncListener;
+use satchel_core::ffi::{NetworkErrorKind, SyncListener};
 use satchel_core::notes::{NewNote, NoteAnchor, NoteKind};
 use satchel_core::runtime::runtime;
 use satchel_core::sync::{SyncEvent, SyncOutcome, SyncStatus, SyncTuning};
@@ -51,7 +51,7 @@ fn pass_quiz(device: &Device) {
     assert_eq!(runtime().block_on(s.submit_quiz_attempt(attempt.id)).unwrap().passed, Some(true));
 }
 
-fn set_settings(device: &Device, wifi_only: bool, budget: Option<u64>) {
+fn set_settings(device: &Device, wifi_only: bool, budget: Option<i64>) {
     let settings =
         DownloadSettings { wifi_only, monthly_cellular_budget_bytes: budget, ..DownloadSettings::default() };
     runtime().block_on(device.satchel.set_download_settings(settings)).unwrap();
@@ -184,7 +184,7 @@ fn the_monthly_budget_stops_sync_as_it_stops_downloads_and_both_count_on_one_met
         runtime().block_on(satchel.add_note(new)).unwrap();
     };
     let usage = || runtime().block_on(satchel.data_usage()).unwrap();
-    let set_budget = |budget: u64| {
+    let set_budget = |budget: i64| {
         let settings = DownloadSettings {
             wifi_only: false,
             monthly_cellular_budget_bytes: Some(budget),
@@ -220,7 +220,7 @@ fn the_monthly_budget_stops_sync_as_it_stops_downloads_and_both_count_on_one_met
     let run = runtime().block_on(satchel.run_downloads(30_000)).unwrap();
     assert_eq!(run.outcome, RunOutcome::Finished, "{run:?}");
     let with_download = usage().metered_bytes;
-    assert!(with_download >= spent + blob.len() as u64, "{with_download}");
+    assert!(with_download >= spent + blob.len() as i64, "{with_download}");
     assert!(is_finished(&runtime().block_on(satchel.sync(30_000)).unwrap()));
     assert!(usage().metered_bytes > with_download);
     assert_eq!(runtime().block_on(satchel.pending_changes()).unwrap(), 0);
@@ -324,7 +324,7 @@ fn status_events_say_idle_syncing_offline_error_and_rejected_and_the_handle_stop
             .is_some_and(|e| e.status == SyncStatus::Idle && e.last_synced_at_ms.is_some())
     });
     let events = listener.events();
-    let progress: Vec<(u32, u32)> = events
+    let progress: Vec<(i32, i32)> = events
         .iter()
         .filter_map(|e| match e.status {
             SyncStatus::Syncing { pushed, remaining, .. } => Some((pushed, remaining)),
@@ -350,8 +350,9 @@ fn status_events_say_idle_syncing_offline_error_and_rejected_and_the_handle_stop
         matches!(listener.events().last().map(|e| &e.status), Some(SyncStatus::Error { .. }))
     });
     let error = listener.events().last().cloned().unwrap();
-    let SyncStatus::Error { reason } = &error.status else { unreachable!() };
+    let SyncStatus::Error { kind, reason } = &error.status else { unreachable!() };
     assert!(reason.contains("503"), "{reason}");
+    assert_eq!(*kind, NetworkErrorKind::HttpStatus, "the app can tell a failing server without the text");
     assert!(error.last_synced_at_ms.is_some());
     proxy.set_faults(Faults::default());
 

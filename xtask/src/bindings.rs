@@ -13,7 +13,8 @@ pub struct Generated {
     pub swift_dir: PathBuf,
 }
 
-/// Builds the core (debug, unstripped) and generates both bindings into `target/bindings/`.
+/// Builds the core (debug, unstripped) and generates both bindings into `target/bindings/`, then
+/// checks that their public API has no unsigned integers.
 pub fn generate() -> Result<Generated> {
     // The whole workspace, so features unify exactly as in `cargo test --workspace` and nothing
     // is rebuilt with a different feature set (a no-op after the test build).
@@ -36,5 +37,6 @@ pub fn generate() -> Result<Generated> {
                 .current_dir(paths::workspace_root()),
         )?;
     }
+    crate::api_types::check(&generated.kotlin_dir, &generated.swift_dir)?;
     Ok(generated)
 }

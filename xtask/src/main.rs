@@ -13,6 +13,7 @@
 //! - `cargo xtask mutants [PATH…]`: the mutation check of the domain modules (docs/testing.md);
 //!   not part of `cargo xtask test`.
 
+mod api_types;
 mod apt_mirror;
 mod bindings;
 mod content;

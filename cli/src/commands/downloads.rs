@@ -25,14 +25,14 @@ use crate::{format, json};
 /// Keeps a progress bar at the sum of every download's latest byte count.
 pub struct BytesBar {
     bar: ProgressBar,
-    done: Mutex<HashMap<i64, u64>>,
+    done: Mutex<HashMap<i64, i64>>,
 }
 
 impl BytesBar {
     /// A byte bar of `total` bytes with `message` before it (hidden when stderr is not a
     /// terminal, as indicatif does by default).
-    pub fn new(total: u64, message: &str, done: HashMap<i64, u64>) -> Arc<BytesBar> {
-        let bar = ProgressBar::new(total);
+    pub fn new(total: i64, message: &str, done: HashMap<i64, i64>) -> Arc<BytesBar> {
+        let bar = ProgressBar::new(format::bar_units(total));
         bar.set_style(
             ProgressStyle::with_template(
                 "{msg:>12} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
@@ -40,7 +40,7 @@ impl BytesBar {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_message(message.to_owned());
-        bar.set_position(done.values().sum());
+        bar.set_position(format::bar_units(done.values().sum::<i64>()));
         Arc::new(BytesBar { bar, done: Mutex::new(done) })
     }
 
@@ -56,7 +56,7 @@ impl DownloadListener for BytesBar {
         }
         let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
         done.insert(event.download_id, event.bytes_done);
-        self.bar.set_position(done.values().sum());
+        self.bar.set_position(format::bar_units(done.values().sum::<i64>()));
     }
 }
 

@@ -35,7 +35,7 @@ pub fn settings(satchel: &Satchel, out: Out, args: SettingsArgs) -> Result<()> {
         rt.block_on(satchel.set_download_settings(settings.clone()))?;
         settings = rt.block_on(satchel.download_settings())?;
     }
-    let limit = |l: Option<u64>| l.map_or("none".to_owned(), format::bytes);
+    let limit = |l: Option<i64>| l.map_or("none".to_owned(), format::bytes);
     out.show(
         || json::settings(&settings),
         || {

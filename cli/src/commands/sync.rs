@@ -42,8 +42,8 @@ pub struct SyncBar {
 }
 
 impl SyncBar {
-    pub fn new(pending: u64) -> Arc<SyncBar> {
-        let bar = ProgressBar::new(pending);
+    pub fn new(pending: i32) -> Arc<SyncBar> {
+        let bar = ProgressBar::new(format::bar_units(pending));
         bar.set_style(
             ProgressStyle::with_template("{msg:>12} {bar:40} {pos}/{len} changes")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -63,10 +63,10 @@ impl SyncListener for SyncBar {
         match event.status {
             SyncStatus::Syncing { pushed, remaining, .. } => {
                 *last_error = None;
-                self.bar.set_length(u64::from(pushed) + u64::from(remaining));
-                self.bar.set_position(u64::from(pushed));
+                self.bar.set_length(format::bar_units(pushed) + format::bar_units(remaining));
+                self.bar.set_position(format::bar_units(pushed));
             }
-            SyncStatus::Error { reason } => *last_error = Some(reason),
+            SyncStatus::Error { reason, .. } => *last_error = Some(reason),
             SyncStatus::Idle | SyncStatus::Offline => {}
         }
     }
@@ -85,7 +85,7 @@ pub fn sync_once(
     token: String,
     metered: bool,
     batch: Option<u32>,
-    max_ms: u64,
+    max_ms: i64,
 ) -> Result<SyncRun> {
     let rt = runtime();
     let sync = satchel.account().sync();
@@ -99,7 +99,7 @@ pub fn sync_once(
     satchel.set_network(if metered { NetworkType::Metered } else { NetworkType::Unmetered });
     satchel.configure_sync(server.to_owned(), Arc::new(FixedToken(token)))?;
     let pending = rt.block_on(satchel.pending_changes())?;
-    let bar = SyncBar::new(u64::from(pending));
+    let bar = SyncBar::new(pending);
     let subscription = satchel.subscribe_sync(bar.clone());
     let report = rt.block_on(satchel.sync(max_ms));
     subscription.cancel();
@@ -136,7 +136,7 @@ pub fn sync(satchel: &Satchel, out: Out, args: SyncArgs) -> Result<()> {
             message: format!("sync failed: {} (gave up at the deadline)", last_error.unwrap_or_default()),
         }
         .into()),
-        SyncOutcome::Failed { reason } => {
+        SyncOutcome::Failed { reason, .. } => {
             Err(CliError { code: code::NETWORK, message: format!("sync failed: {reason}") }.into())
         }
         other => Err(unfinished(format!(
@@ -155,7 +155,7 @@ pub fn status(satchel: &Satchel, out: Out) -> Result<()> {
     event.last_synced_at_ms = event.last_synced_at_ms.or(stored.last_synced_at_ms);
     let pending = rt.block_on(satchel.pending_changes())?;
     let rejected = rt.block_on(satchel.rejected_sync_ops())?;
-    event.rejected_ops = rejected.len() as u32;
+    event.rejected_ops = i32::try_from(rejected.len()).unwrap_or(i32::MAX);
     out.show(
         || {
             json!({

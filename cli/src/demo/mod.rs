@@ -157,7 +157,7 @@ fn show_lite_lecture(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
     let files = rt
         .block_on(satchel.rendition_files(first.id.clone(), RenditionKind::Lite))?
         .context("the first lecture is downloaded")?;
-    let bytes: u64 = files.iter().map(|f| f.size).sum();
+    let bytes: i64 = files.iter().map(|f| f.size).sum();
     let full = first.renditions.iter().find(|r| r.kind == RenditionKind::Full).map_or(0, |r| r.bytes);
     println!(
         "{} verified files on the phone: {} (the full video is {})",
@@ -172,7 +172,7 @@ fn show_lite_lecture(satchel: &Satchel, outline: &CourseOutline) -> Result<()> {
             lite.cues.len()
         );
         if let Some(cue) = lite.cues.first() {
-            println!("  {} \"{}\"", format::clock(cue.start_ms as i64), safe(&cue.text));
+            println!("  {} \"{}\"", format::clock(cue.start_ms), safe(&cue.text));
         }
     }
     Ok(())

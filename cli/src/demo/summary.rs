@@ -9,7 +9,7 @@ use crate::format;
 /// What the summary needs that the account cannot tell afterwards.
 pub struct Day {
     /// Changes that were waiting in the outbox when the learner reconnected.
-    pub waiting_before_sync: u32,
+    pub waiting_before_sync: i32,
     pub seconds: f64,
     pub rendered_s: f64,
     pub packed_s: f64,

@@ -180,9 +180,9 @@ fn encode_json<T: serde::Serialize>(value: &T) -> Result<String> {
 fn outcome(manifest: &Manifest, status: ImportStatus) -> ImportOutcome {
     ImportOutcome {
         course_id: manifest.id.clone(),
-        version: manifest.version,
+        version: crate::api_int::to_i32(manifest.version),
         status,
-        module_count: manifest.modules.len() as u32,
-        lesson_count: manifest.lessons().count() as u32,
+        module_count: crate::api_int::to_i32(manifest.modules.len()),
+        lesson_count: crate::api_int::to_i32(manifest.lessons().count()),
     }
 }

@@ -272,7 +272,7 @@ impl serde::de::Visitor<'_> for CountVisitor {
 
 impl RenditionEntry {
     pub fn to_rendition(&self) -> Rendition {
-        Rendition { kind: self.kind, bytes: self.bytes }
+        Rendition { kind: self.kind, bytes: crate::api_int::to_i64(self.bytes) }
     }
 }
 

@@ -237,7 +237,7 @@ fn renditions_are_unique_per_lesson_and_limited_in_size() {
     };
     let parsed = parse(&with_bytes(limits::RENDITION_BYTES)).unwrap();
     let rendition = parsed.modules[0].lessons[0].renditions[0].to_rendition();
-    assert_eq!((rendition.kind, rendition.bytes), (RenditionKind::Full, limits::RENDITION_BYTES));
+    assert_eq!((rendition.kind, rendition.bytes), (RenditionKind::Full, limits::RENDITION_BYTES as i64));
     assert_eq!(too_large(&with_bytes(limits::RENDITION_BYTES + 1)).1, 68_719_476_736);
 
     let mut l = lesson("l");

@@ -44,16 +44,16 @@ sql_text_enum!(QuizMode { Practice => "practice", Graded => "graded" });
 pub struct Rendition {
     pub kind: RenditionKind,
     /// Bytes on the wire for the whole rendition.
-    pub bytes: u64,
+    pub bytes: i64,
 }
 
 /// Download size of a group of lessons in each rendition, for "Lite: 2.1 MB · Full: 74 MB".
 /// A lesson without a rendition of some kind adds nothing to that kind's total.
 #[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
 pub struct RenditionSizes {
-    pub full_bytes: u64,
-    pub lite_bytes: u64,
-    pub text_bytes: u64,
+    pub full_bytes: i64,
+    pub lite_bytes: i64,
+    pub text_bytes: i64,
 }
 
 impl RenditionSizes {
@@ -76,9 +76,9 @@ pub struct CourseSummary {
     /// BCP 47 language tag, e.g. "en" or "sw"; empty when the publisher gave none.
     pub language: String,
     /// The publisher's version of the course content.
-    pub version: u32,
-    pub module_count: u32,
-    pub lesson_count: u32,
+    pub version: i32,
+    pub module_count: i32,
+    pub lesson_count: i32,
     pub sizes: RenditionSizes,
 }
 
@@ -91,7 +91,7 @@ pub struct Lesson {
     pub title: String,
     pub kind: LessonKind,
     /// Playing time of a video lesson; `None` for readings and quizzes.
-    pub duration_ms: Option<u64>,
+    pub duration_ms: Option<i64>,
     pub renditions: Vec<Rendition>,
 }
 
@@ -135,8 +135,8 @@ pub enum ImportStatus {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ImportOutcome {
     pub course_id: String,
-    pub version: u32,
+    pub version: i32,
     pub status: ImportStatus,
-    pub module_count: u32,
-    pub lesson_count: u32,
+    pub module_count: i32,
+    pub lesson_count: i32,
 }

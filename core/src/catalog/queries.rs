@@ -140,9 +140,9 @@ fn course_summary(row: &Row<'_>) -> rusqlite::Result<CourseSummary> {
         lesson_count: row.get(6)?,
         sizes: RenditionSizes {
             // total() returns a float; sizes are far below 2^53, so this is exact.
-            full_bytes: row.get::<_, f64>(7)? as u64,
-            lite_bytes: row.get::<_, f64>(8)? as u64,
-            text_bytes: row.get::<_, f64>(9)? as u64,
+            full_bytes: row.get::<_, f64>(7)? as i64,
+            lite_bytes: row.get::<_, f64>(8)? as i64,
+            text_bytes: row.get::<_, f64>(9)? as i64,
         },
     })
 }
@@ -161,7 +161,7 @@ fn lesson_without_renditions(row: &Row<'_>) -> rusqlite::Result<Lesson> {
 
 fn rendition_columns(row: &Row<'_>, first: usize) -> rusqlite::Result<Option<Rendition>> {
     let kind: Option<super::model::RenditionKind> = row.get(first)?;
-    let bytes: Option<u64> = row.get(first + 1)?;
+    let bytes: Option<i64> = row.get(first + 1)?;
     Ok(kind.zip(bytes).map(|(kind, bytes)| Rendition { kind, bytes }))
 }
 

@@ -21,7 +21,7 @@ pub struct LocalFile {
     pub role: String,
     pub path: String,
     pub media_type: String,
-    pub size: u64,
+    pub size: i64,
 }
 
 /// A verified manifest and the key (and rotations) it was signed with, ready to import.
@@ -180,7 +180,7 @@ pub fn rendition_files(
             role: blob.role,
             path: path.to_string_lossy().into_owned(),
             media_type: blob.media_type,
-            size: blob.size,
+            size: crate::api_int::to_i64(blob.size),
         });
     }
     Ok(Some(files))

@@ -12,11 +12,14 @@ use url::Url;
 
 use super::store::ContentStore;
 use crate::catalog::{BlobEntry, limits};
-use crate::error::{Error, Result};
+use crate::downloads::retry::retry_after_header;
+use crate::error::{Error, NetworkErrorKind, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A signed manifest is the manifest plus a little envelope.
 const MAX_ENVELOPE_BYTES: u64 = limits::MANIFEST_BYTES as u64 * 2 + 4096;
+/// The longest Retry-After passed on to the app (a host asking for hours is told to wait 15 min).
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(900);
 
 /// The HTTP client the core uses for content. Cheap to clone.
 #[derive(Clone)]
@@ -47,7 +50,9 @@ impl ContentClient {
             .read_timeout(Duration::from_secs(30))
             .user_agent(concat!("satchel/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Network(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                Error::network(NetworkErrorKind::NotConfigured, format!("cannot build the HTTP client: {e}"))
+            })?;
         Ok(ContentClient { http })
     }
 
@@ -70,7 +75,8 @@ impl ContentClient {
     pub async fn manifest(&self, base_url: &str, course_id: &str) -> Result<String> {
         let url = join(base_url, &format!("courses/{course_id}/manifest.signed.json"))?;
         let body = self.get_limited(url, MAX_ENVELOPE_BYTES).await?;
-        String::from_utf8(body).map_err(|_| Error::Network("the manifest is not UTF-8 text".into()))
+        String::from_utf8(body)
+            .map_err(|_| Error::network(NetworkErrorKind::BadReply, "the manifest is not UTF-8 text"))
     }
 
     /// Downloads one blob and verifies it into the store.
@@ -91,7 +97,10 @@ impl ContentClient {
         while let Some(chunk) = response.chunk().await.map_err(network)? {
             received += chunk.len() as u64;
             if received > blob.stored_size {
-                return Err(Error::Network(format!("blob {} is longer than declared", blob.hash)));
+                return Err(Error::network(
+                    NetworkErrorKind::BadReply,
+                    format!("blob {} is longer than declared", blob.hash),
+                ));
             }
             spool.write_all(&chunk)?;
         }
@@ -109,7 +118,12 @@ impl ContentClient {
         let response = self.http.get(url.clone()).send().await.map_err(network)?;
         let status = response.status();
         if !status.is_success() {
-            return Err(Error::Network(format!("HTTP {} for {}", status.as_u16(), url.path())));
+            let retry_after = retry_after_header(response.headers(), RETRY_AFTER_CAP);
+            return Err(Error::http_status(
+                status.as_u16(),
+                retry_after,
+                format!("HTTP {} for {}", status.as_u16(), url.path()),
+            ));
         }
         Ok(response)
     }
@@ -119,7 +133,10 @@ impl ContentClient {
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(network)? {
             if body.len() as u64 + chunk.len() as u64 > limit {
-                return Err(Error::Network(format!("the reply is larger than {limit} bytes")));
+                return Err(Error::network(
+                    NetworkErrorKind::BadReply,
+                    format!("the reply is larger than {limit} bytes"),
+                ));
             }
             body.extend_from_slice(&chunk);
         }
@@ -165,7 +182,8 @@ fn join(base_url: &str, path: &str) -> Result<Url> {
 
 fn network(e: reqwest::Error) -> Error {
     // Without the URL: it may carry a signed token in its query.
-    Error::Network(e.without_url().to_string())
+    let kind = if e.is_connect() { NetworkErrorKind::Unreachable } else { NetworkErrorKind::Interrupted };
+    Error::network(kind, e.without_url().to_string())
 }
 
 #[cfg(test)]

@@ -13,15 +13,15 @@ use crate::error::Result;
 /// One transcript cue.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Cue {
-    pub start_ms: u64,
-    pub end_ms: u64,
+    pub start_ms: i64,
+    pub end_ms: i64,
     pub text: String,
 }
 
 /// Show `path` from `at_ms` until the next slide.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SlideAt {
-    pub at_ms: u64,
+    pub at_ms: i64,
     pub path: String,
 }
 
@@ -67,7 +67,7 @@ pub fn lite_lecture(
     for slide in parsed.slides {
         let image =
             by_role(&slide.image).ok_or_else(|| corrupt(timeline, format!("no file {}", slide.image)))?;
-        slides.push(SlideAt { at_ms: slide.at_ms, path: image.path.clone() });
+        slides.push(SlideAt { at_ms: crate::api_int::to_i64(slide.at_ms), path: image.path.clone() });
     }
     let text = std::fs::read_to_string(&cues.path).map_err(|e| corrupt(cues, e.to_string()))?;
     Ok(Some(LiteLecture {
@@ -90,7 +90,11 @@ pub fn parse_cues(text: &str) -> std::result::Result<Vec<Cue>, String> {
         let duration = number(parts.next())?;
         let start_ms = previous_end.saturating_add(gap.saturating_mul(10));
         let end_ms = start_ms.saturating_add(duration.saturating_mul(10));
-        cues.push(Cue { start_ms, end_ms, text: parts.next().unwrap_or("").to_owned() });
+        cues.push(Cue {
+            start_ms: crate::api_int::to_i64(start_ms),
+            end_ms: crate::api_int::to_i64(end_ms),
+            text: parts.next().unwrap_or("").to_owned(),
+        });
         previous_end = end_ms;
     }
     Ok(cues)

@@ -30,12 +30,12 @@ pub struct DownloadEvent {
     pub lesson_id: String,
     pub rendition: RenditionKind,
     pub state: DownloadState,
-    pub bytes_done: u64,
-    pub bytes_total: u64,
+    pub bytes_done: i64,
+    pub bytes_total: i64,
     /// Recent transfer rate; 0 when not running.
-    pub bytes_per_second: u64,
+    pub bytes_per_second: i64,
     /// Seconds left at the recent rate; `None` when unknown or not running.
-    pub eta_seconds: Option<u64>,
+    pub eta_seconds: Option<i64>,
     pub failure: Option<String>,
 }
 
@@ -171,7 +171,7 @@ mod tests {
     use super::*;
     use crate::catalog::RenditionKind;
 
-    fn event(id: i64, kind: DownloadEventKind, bytes_done: u64) -> DownloadEvent {
+    fn event(id: i64, kind: DownloadEventKind, bytes_done: i64) -> DownloadEvent {
         DownloadEvent {
             kind,
             download_id: id,
@@ -194,18 +194,18 @@ mod tests {
     fn a_slow_subscriber_gets_every_state_change_and_the_newest_progress() {
         let hub = EventHub::default();
         let mut slow = hub.subscribe();
-        for n in 0..10_000u64 {
+        for n in 0..10_000i64 {
             hub.send(event(1, DownloadEventKind::StateChanged, n));
             hub.send(event(2, DownloadEventKind::Progress, n));
         }
         let events = drain(&mut slow);
-        let changes: Vec<u64> = events
+        let changes: Vec<i64> = events
             .iter()
             .filter(|e| e.kind == DownloadEventKind::StateChanged)
             .map(|e| e.bytes_done)
             .collect();
         assert_eq!(changes, (0..10_000).collect::<Vec<_>>(), "no state change lost, in order");
-        let progress: Vec<u64> =
+        let progress: Vec<i64> =
             events.iter().filter(|e| e.kind == DownloadEventKind::Progress).map(|e| e.bytes_done).collect();
         assert_eq!(progress, vec![9_999], "progress coalesced to the newest");
     }

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{DownloadState, lock};
+use crate::api_int::{non_negative, non_negative_u32, to_i64};
 use crate::catalog::RenditionKind;
 use crate::error::{Error, Result};
 use crate::store::meta;
@@ -31,12 +32,24 @@ pub struct DownloadSettings {
     /// Download only on unmetered networks (the default, as in most learning apps).
     pub wifi_only: bool,
     /// Bytes a calendar month (UTC) downloads may take on metered networks; `None` for no limit.
-    pub monthly_cellular_budget_bytes: Option<u64>,
+    pub monthly_cellular_budget_bytes: Option<i64>,
     /// Most bytes Satchel's downloaded content may occupy; `None` for no quota. Going over evicts
     /// the least recently studied courses.
-    pub storage_quota_bytes: Option<u64>,
+    pub storage_quota_bytes: Option<i64>,
     /// Downloads running at once (1–8).
-    pub max_concurrent_downloads: u32,
+    pub max_concurrent_downloads: i32,
+}
+
+impl DownloadSettings {
+    /// The monthly cellular budget as the core counts it (validated non-negative on the way in).
+    pub(crate) fn budget(&self) -> Option<u64> {
+        self.monthly_cellular_budget_bytes.map(i64::unsigned_abs)
+    }
+
+    /// The storage quota as the core counts it.
+    pub(crate) fn quota(&self) -> Option<u64> {
+        self.storage_quota_bytes.map(i64::unsigned_abs)
+    }
 }
 
 impl Default for DownloadSettings {
@@ -67,9 +80,9 @@ pub fn settings(conn: &Connection) -> Result<DownloadSettings> {
         serde_json::from_str(&text).map_err(|e| Error::corrupt("download settings", e.to_string()))?;
     Ok(DownloadSettings {
         wifi_only: s.wifi_only,
-        monthly_cellular_budget_bytes: s.budget,
-        storage_quota_bytes: s.quota,
-        max_concurrent_downloads: s.concurrent.clamp(1, 8),
+        monthly_cellular_budget_bytes: s.budget.map(crate::api_int::to_i64),
+        storage_quota_bytes: s.quota.map(crate::api_int::to_i64),
+        max_concurrent_downloads: crate::api_int::to_i32(s.concurrent.clamp(1, 8)),
     })
 }
 
@@ -77,11 +90,13 @@ pub fn set_settings(tx: &Transaction<'_>, settings: &DownloadSettings) -> Result
     if !(1..=8).contains(&settings.max_concurrent_downloads) {
         return Err(Error::invalid("max_concurrent_downloads must be between 1 and 8"));
     }
+    let budget = settings.monthly_cellular_budget_bytes;
+    let quota = settings.storage_quota_bytes;
     let text = serde_json::to_string(&StoredSettings {
         wifi_only: settings.wifi_only,
-        budget: settings.monthly_cellular_budget_bytes,
-        quota: settings.storage_quota_bytes,
-        concurrent: settings.max_concurrent_downloads,
+        budget: budget.map(|b| non_negative("monthly_cellular_budget_bytes", b)).transpose()?,
+        quota: quota.map(|q| non_negative("storage_quota_bytes", q)).transpose()?,
+        concurrent: non_negative_u32("max_concurrent_downloads", settings.max_concurrent_downloads)?,
     })?;
     meta::put(tx, SETTINGS_KEY, &text)
 }
@@ -100,7 +115,7 @@ pub fn allowance(settings: &DownloadSettings, network: NetworkType, metered_used
     match network {
         NetworkType::None => Allowance::NoNetwork,
         NetworkType::Metered if settings.wifi_only => Allowance::NoNetwork,
-        NetworkType::Metered => match settings.monthly_cellular_budget_bytes {
+        NetworkType::Metered => match settings.budget() {
             Some(budget) => Allowance::Budget(budget.saturating_sub(metered_used)),
             None => Allowance::Unlimited,
         },
@@ -113,12 +128,12 @@ pub fn allowance(settings: &DownloadSettings, network: NetworkType, metered_used
 pub struct DataUsage {
     /// `YYYY-MM` (UTC).
     pub month: String,
-    pub metered_bytes: u64,
-    pub unmetered_bytes: u64,
-    pub monthly_cellular_budget_bytes: Option<u64>,
+    pub metered_bytes: i64,
+    pub unmetered_bytes: i64,
+    pub monthly_cellular_budget_bytes: Option<i64>,
     /// What the full renditions of the lessons downloaded as lite would have cost, minus what
     /// the lite ones did: the learner's saving, over all time.
-    pub saved_by_lite_bytes: u64,
+    pub saved_by_lite_bytes: i64,
 }
 
 pub fn data_usage(conn: &Connection, now_ms: i64) -> Result<DataUsage> {
@@ -140,10 +155,11 @@ pub fn data_usage(conn: &Connection, now_ms: i64) -> Result<DataUsage> {
         |r| r.get(0),
     )?;
     Ok(DataUsage {
-        metered_bytes: used("metered")?,
-        unmetered_bytes: used("unmetered")?,
+        metered_bytes: to_i64(used("metered")?),
+        unmetered_bytes: to_i64(used("unmetered")?),
         monthly_cellular_budget_bytes: settings(conn)?.monthly_cellular_budget_bytes,
-        saved_by_lite_bytes: u64::try_from(saved).unwrap_or(0),
+        // The query clamps each lesson's saving at 0, so the sum is never negative.
+        saved_by_lite_bytes: saved,
         month,
     })
 }
@@ -291,7 +307,7 @@ mod tests {
         let (_d, store) = store();
         let kept = DownloadSettings { max_concurrent_downloads: 3, ..DownloadSettings::default() };
         store.write(|tx| set_settings(tx, &kept)).unwrap();
-        for bad in [0, 9, u32::MAX] {
+        for bad in [0, 9, -1, i32::MAX, i32::MIN] {
             let wrong = DownloadSettings { max_concurrent_downloads: bad, ..DownloadSettings::default() };
             let result = store.write(|tx| set_settings(tx, &wrong));
             assert!(matches!(result, Err(Error::InvalidArgument(_))), "{bad}: {result:?}");

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::DownloadState;
+use crate::api_int::{to_i32, to_i64};
 use crate::catalog::{BlobEntry, ImportOutcome, ImportStatus, PatchEntry, RenditionKind, TextPack};
 use crate::content::course::{self, Plan};
 use crate::content::patch;
@@ -35,8 +36,8 @@ pub struct DownloadInfo {
     /// Higher runs first.
     pub priority: i32,
     /// Bytes this download has to fetch (what was not on the phone when it was queued).
-    pub bytes_total: u64,
-    pub bytes_done: u64,
+    pub bytes_total: i64,
+    pub bytes_done: i64,
     /// Why it failed or last broke off, for the learner ("not enough storage") and for logs.
     pub failure: Option<String>,
 }
@@ -45,14 +46,14 @@ pub struct DownloadInfo {
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct DownloadEstimate {
     /// Lessons of the target that have the rendition.
-    pub lessons: u32,
+    pub lessons: i32,
     /// Lessons whose rendition is already complete on the phone.
-    pub lessons_already_downloaded: u32,
+    pub lessons_already_downloaded: i32,
     /// Bytes the rendition takes on the host, all lessons together.
-    pub bytes_total: u64,
+    pub bytes_total: i64,
     /// Bytes still to fetch: minus what is on the phone or partly downloaded, counting shared
     /// files (the course's text pack, its dictionary) once.
-    pub bytes_to_fetch: u64,
+    pub bytes_to_fetch: i64,
 }
 
 /// The lessons of a target that have `rendition`, in course order, with their course.
@@ -198,20 +199,20 @@ pub fn estimate(
     let lessons = lessons_of(conn, target, rendition)?;
     let mut seen = HashSet::new();
     let mut estimate = DownloadEstimate {
-        lessons: lessons.len() as u32,
+        lessons: to_i32(lessons.len()),
         lessons_already_downloaded: 0,
         bytes_total: 0,
         bytes_to_fetch: 0,
     };
     for (lesson_id, _) in &lessons {
         let work = work(conn, content, lesson_id, rendition)?;
-        estimate.bytes_total += work.plan.blobs.iter().map(|b| b.stored_size).sum::<u64>();
+        estimate.bytes_total += to_i64(work.plan.blobs.iter().map(|b| b.stored_size).sum::<u64>());
         if work.items.is_empty() {
             estimate.lessons_already_downloaded += 1;
         }
         for blob in work.fetches(content) {
             if seen.insert(blob.hash.clone()) {
-                estimate.bytes_to_fetch += work.cost(content, blob);
+                estimate.bytes_to_fetch += to_i64(work.cost(content, blob));
             }
         }
     }

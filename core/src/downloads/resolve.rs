@@ -16,7 +16,7 @@ pub struct PlaybackFile {
     /// An absolute file path (offline) or an `https://` URL (streaming).
     pub location: String,
     pub media_type: String,
-    pub size: u64,
+    pub size: i64,
     /// False for remote text stored compressed (`zstd`): small files the player gets by
     /// downloading the rendition instead. Local files and remote media are always usable.
     pub usable_directly: bool,
@@ -67,7 +67,7 @@ pub fn playback_source(
                 role: b.role.clone(),
                 location: ContentClient::blob_url(&plan.base_url, &b.hash)?.to_string(),
                 media_type: b.media_type.clone(),
-                size: b.size,
+                size: crate::api_int::to_i64(b.size),
                 usable_directly: b.encoding == crate::catalog::Encoding::Identity,
             })
         })

@@ -26,6 +26,12 @@ pub fn retry_after(value: &str, now: SystemTime, cap: Duration) -> Option<Durati
     Some(wait.min(cap))
 }
 
+/// The Retry-After of a reply's headers, if it has a readable one (see [`retry_after`]).
+pub fn retry_after_header(headers: &reqwest::header::HeaderMap, cap: Duration) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    retry_after(value, SystemTime::now(), cap)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,10 +23,11 @@ use super::policy::{self, Allowance, NetworkType};
 use super::queue::{self, DownloadInfo, DownloadTarget, WorkItem};
 use super::transfer::{self, BlobJob, Ending, Progress};
 use super::{DownloadService, DownloadState, lock, storage};
+use crate::api_int::{stored_count, to_i32, to_i64};
 use crate::catalog::{BlobEntry, Encoding, PatchEntry, RenditionKind};
 use crate::content::course::{self, LocalFile};
 use crate::content::fetch::ContentClient;
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkErrorKind, Result};
 use crate::run_loop::{self, Ended};
 use crate::runtime::run_blocking;
 use crate::time::now_ms;
@@ -49,11 +50,11 @@ pub enum RunOutcome {
 pub struct RunSummary {
     pub outcome: RunOutcome,
     /// Downloads that finished during this run.
-    pub completed: u32,
+    pub completed: i32,
     /// Downloads that failed during this run.
-    pub failed: u32,
+    pub failed: i32,
     /// Downloads still to do (queued or waiting).
-    pub remaining: u32,
+    pub remaining: i32,
 }
 
 /// A download in flight, as the run loop sees it.
@@ -101,6 +102,7 @@ async fn run(
         Ok(guard) => guard,
         Err(outcome) => {
             let remaining = count_remaining(service).await?;
+            let remaining = to_i32(remaining);
             return Ok((RunSummary { outcome, completed: 0, failed: 0, remaining }, HashMap::new()));
         }
     };
@@ -140,6 +142,7 @@ async fn run_locked(
     };
     let remaining = count_remaining(service).await?;
     let Tally { completed, failed, errors } = job.tally;
+    let (completed, failed, remaining) = (to_i32(completed), to_i32(failed), to_i32(remaining));
     Ok((RunSummary { outcome, completed, failed, remaining }, errors))
 }
 
@@ -185,8 +188,12 @@ impl run_loop::Job for QueueJob<'_> {
             // entry.
             let in_flight = service.downloads_handle().mark_active(info.id, token.clone());
             let live = Arc::new(Live {
-                bytes_done: AtomicU64::new(info.bytes_done),
-                sampled: std::sync::Mutex::new((Instant::now(), info.bytes_done, Rate::default())),
+                bytes_done: AtomicU64::new(stored_count(info.bytes_done)),
+                sampled: std::sync::Mutex::new((
+                    Instant::now(),
+                    stored_count(info.bytes_done),
+                    Rate::default(),
+                )),
                 info,
             });
             self.lives.insert(live.info.id, Arc::clone(&live));
@@ -421,17 +428,17 @@ fn report_progress(service: &DownloadService, lives: &HashMap<i64, Arc<Live>>) {
         }
         rate.sample(done - before, now.duration_since(at).as_secs_f64());
         *sampled = (now, done, rate);
-        let total = live.info.bytes_total.max(done);
+        let total = stored_count(live.info.bytes_total).max(done);
         service.downloads().events().send(DownloadEvent {
             kind: DownloadEventKind::Progress,
             download_id: live.info.id,
             lesson_id: live.info.lesson_id.clone(),
             rendition: live.info.rendition,
             state: DownloadState::Running,
-            bytes_done: done,
-            bytes_total: total,
-            bytes_per_second: rate.bytes_per_second(),
-            eta_seconds: rate.eta_seconds(total - done),
+            bytes_done: to_i64(done),
+            bytes_total: to_i64(total),
+            bytes_per_second: to_i64(rate.bytes_per_second()),
+            eta_seconds: rate.eta_seconds(total - done).map(to_i64),
             failure: None,
         });
     }
@@ -498,10 +505,10 @@ async fn download_one(
         }
         tracing::info!(lesson = %live.info.lesson_id, "the rendition changed during its download; planning again");
     }
-    Err(Ending::Failed(Error::Network(format!(
-        "{}: the course kept changing during the download",
-        live.info.lesson_id
-    ))))
+    Err(Ending::Failed(Error::network(
+        NetworkErrorKind::BadReply,
+        format!("{}: the course kept changing during the download", live.info.lesson_id),
+    )))
 }
 
 /// One pass over the files the rendition lists now. `Ok(true)` when the rendition is complete.
@@ -685,14 +692,17 @@ pub async fn download_now(
                 .store()
                 .read(|c| course::rendition_files(c, service.content(), &lesson_id, rendition))?
                 .ok_or_else(|| Error::Internal("downloaded files went missing".into())),
-            DownloadState::WaitingForNetwork => {
-                Err(Error::Network("no network that the download settings allow".into()))
-            }
-            DownloadState::WaitingForBudget => {
-                Err(Error::Network("the monthly cellular data budget is used up".into()))
-            }
+            DownloadState::WaitingForNetwork => Err(Error::network(
+                NetworkErrorKind::NotAllowed,
+                "no network that the download settings allow",
+            )),
+            DownloadState::WaitingForBudget => Err(Error::network(
+                NetworkErrorKind::BudgetExhausted,
+                "the monthly cellular data budget is used up",
+            )),
             _ => Err(error.unwrap_or_else(|| {
-                Error::Network(info.failure.unwrap_or_else(|| "the download did not finish".into()))
+                let reason = info.failure.unwrap_or_else(|| "the download did not finish".into());
+                Error::network(NetworkErrorKind::Interrupted, reason)
             })),
         }
     })

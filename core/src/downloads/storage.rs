@@ -12,6 +12,7 @@ use std::time::Instant;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{DownloadService, DownloadState, queue, transfer};
+use crate::api_int::{stored_count, to_i64};
 use crate::content::store::ContentStore;
 use crate::error::{Error, Result};
 
@@ -19,12 +20,12 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct StorageUsage {
     /// Verified content on the phone.
-    pub content_bytes: u64,
+    pub content_bytes: i64,
     /// Bytes of downloads in progress.
-    pub partial_bytes: u64,
-    pub quota_bytes: Option<u64>,
+    pub partial_bytes: i64,
+    pub quota_bytes: Option<i64>,
     /// Free space on the device's volume that holds the service.
-    pub free_bytes: u64,
+    pub free_bytes: i64,
 }
 
 /// What an eviction removed.
@@ -32,7 +33,7 @@ pub struct StorageUsage {
 pub struct EvictionReport {
     /// Courses whose downloaded content was removed, least recently studied first.
     pub courses: Vec<String>,
-    pub bytes_freed: u64,
+    pub bytes_freed: i64,
 }
 
 /// Bytes free for an unprivileged writer on the volume holding `path`.
@@ -42,14 +43,32 @@ pub fn free_space(path: &std::path::Path) -> Result<u64> {
 }
 
 pub fn usage(conn: &Connection, content: &ContentStore) -> Result<StorageUsage> {
+    let m = measure(conn, content)?;
+    Ok(StorageUsage {
+        content_bytes: to_i64(m.content),
+        partial_bytes: to_i64(m.partial),
+        quota_bytes: m.quota.map(to_i64),
+        free_bytes: to_i64(m.free),
+    })
+}
+
+/// [`StorageUsage`] in the core's own unsigned counts, for the room checks.
+struct Measured {
+    content: u64,
+    partial: u64,
+    quota: Option<u64>,
+    free: u64,
+}
+
+fn measure(conn: &Connection, content: &ContentStore) -> Result<Measured> {
     let stored: u64 = conn.query_row("SELECT COALESCE(SUM(size), 0) FROM content_blob", [], |r| r.get(0))?;
     let partial = dir_bytes(&content.root().join("partial"))?;
     std::fs::create_dir_all(content.root())?;
-    Ok(StorageUsage {
-        content_bytes: stored,
-        partial_bytes: partial,
-        quota_bytes: super::policy::settings(conn)?.storage_quota_bytes,
-        free_bytes: free_space(content.root())?,
+    Ok(Measured {
+        content: stored,
+        partial,
+        quota: super::policy::settings(conn)?.quota(),
+        free: free_space(content.root())?,
     })
 }
 
@@ -77,22 +96,22 @@ fn dir_bytes(dir: &std::path::Path) -> Result<u64> {
 /// safety margin) and under the quota, evicting other courses if the quota requires it.
 pub fn ensure_room(service: &DownloadService, course_id: &str, needed: u64) -> Result<()> {
     let margin = service.downloads().tuning().free_space_margin;
-    let usage = service.store().read(|c| usage(c, service.content()))?;
-    let free = usage.free_bytes;
+    let usage = service.store().read(|c| measure(c, service.content()))?;
+    let free = usage.free;
     if free < needed.saturating_add(margin) {
         return Err(Error::NoSpace(format!(
             "{needed} bytes needed, {free} free on the device (keeping {margin} spare)"
         )));
     }
-    let Some(quota) = usage.quota_bytes else { return Ok(()) };
-    let used = usage.content_bytes + usage.partial_bytes;
+    let Some(quota) = usage.quota else { return Ok(()) };
+    let used = usage.content + usage.partial;
     if used.saturating_add(needed) <= quota {
         return Ok(());
     }
     let to_free = used.saturating_add(needed) - quota;
     let report = evict(service, to_free, &[course_id.to_owned()])?;
-    if report.bytes_freed < to_free {
-        return Err(Error::NoSpace(format!(
+    if stored_count(report.bytes_freed) < to_free {
+        return Err(Error::QuotaFull(format!(
             "{needed} bytes needed; the storage quota of {quota} bytes is full even after eviction"
         )));
     }
@@ -133,20 +152,21 @@ pub fn evict(service: &DownloadService, bytes_to_free: u64, protect: &[String]) 
         Ok((studying, candidates))
     })?;
     protected.extend(studying);
-    let mut report = EvictionReport { courses: Vec::new(), bytes_freed: 0 };
+    let mut courses = Vec::new();
+    let mut freed = 0u64;
     for (course_id, download_ids) in candidates {
-        if report.bytes_freed >= bytes_to_free {
+        if freed >= bytes_to_free {
             break;
         }
         if protected.contains(&course_id) || download_ids.iter().any(|id| service.downloads().is_active(*id))
         {
             continue;
         }
-        report.bytes_freed += delete_course_content(service, &course_id)?;
+        freed += delete_course_content(service, &course_id)?;
         tracing::info!(course = %course_id, "evicted a course's downloads to make room");
-        report.courses.push(course_id);
+        courses.push(course_id);
     }
-    Ok(report)
+    Ok(EvictionReport { courses, bytes_freed: to_i64(freed) })
 }
 
 /// Deletes everything downloaded for a course (its downloads, finished or not, and their files)

@@ -18,10 +18,10 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE, RETRY_AFTER};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -32,7 +32,7 @@ use super::{DownloadService, Tuning, retry};
 use crate::catalog::{BlobEntry, Encoding};
 use crate::content::ContentError;
 use crate::content::store::hex;
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkErrorKind, Result};
 use crate::runtime::run_blocking;
 use crate::time::now_ms;
 
@@ -119,9 +119,10 @@ pub async fn fetch_blob(job: BlobJob<'_>, progress: &mut dyn Progress) -> std::r
                 attempts_without_progress = if progressed { 0 } else { attempts_without_progress + 1 };
                 tracing::debug!(hash = %job.blob.hash, %reason, progressed, "transfer attempt broke off");
                 if attempts_without_progress >= job.tuning.max_attempts_without_progress {
-                    return Err(Ending::Failed(Error::Network(format!(
-                        "{reason} ({attempts_without_progress} attempts in a row without progress)"
-                    ))));
+                    return Err(Ending::Failed(Error::network(
+                        NetworkErrorKind::Interrupted,
+                        format!("{reason} ({attempts_without_progress} attempts in a row without progress)"),
+                    )));
                 }
                 let wait = match retry_after {
                     Some(wait) => wait,
@@ -166,11 +167,7 @@ async fn attempt(
         Err(e) => return Err(retry_without_progress(network_reason(&e), None)),
     };
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| retry::retry_after(v, SystemTime::now(), job.tuning.retry_after_cap));
+    let retry_after = retry::retry_after_header(response.headers(), job.tuning.retry_after_cap);
     match status {
         StatusCode::PARTIAL_CONTENT => {
             let range = response.headers().get(CONTENT_RANGE).and_then(|v| v.to_str().ok());
@@ -223,11 +220,11 @@ async fn attempt(
             return Err(retry_without_progress("416: the host's file is shorter than our part".into(), None));
         }
         StatusCode::NOT_FOUND | StatusCode::GONE => {
-            return Err(Miss::End(Ending::Failed(Error::Network(format!(
-                "blob {} is not on the host (HTTP {})",
-                job.blob.hash,
-                status.as_u16()
-            )))));
+            return Err(Miss::End(Ending::Failed(Error::http_status(
+                status.as_u16(),
+                None,
+                format!("blob {} is not on the host (HTTP {})", job.blob.hash, status.as_u16()),
+            ))));
         }
         s if s == StatusCode::TOO_MANY_REQUESTS
             || s == StatusCode::REQUEST_TIMEOUT
@@ -236,11 +233,11 @@ async fn attempt(
             return Err(retry_without_progress(format!("HTTP {}", s.as_u16()), retry_after));
         }
         other => {
-            return Err(Miss::End(Ending::Failed(Error::Network(format!(
-                "HTTP {} for blob {}",
+            return Err(Miss::End(Ending::Failed(Error::http_status(
                 other.as_u16(),
-                job.blob.hash
-            )))));
+                retry_after,
+                format!("HTTP {} for blob {}", other.as_u16(), job.blob.hash),
+            ))));
         }
     }
     let validator = validator_of(&response);

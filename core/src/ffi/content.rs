@@ -66,7 +66,7 @@ impl Satchel {
         rendition: RenditionKind,
         path: String,
         listener: Option<Arc<dyn ShareListener>>,
-    ) -> Result<u64, SatchelError> {
+    ) -> Result<i64, SatchelError> {
         self.with_downloads(move |d| {
             share::export_course(
                 d.store(),
@@ -76,6 +76,7 @@ impl Satchel {
                 path.as_ref(),
                 &mut tell(listener),
             )
+            .map(crate::api_int::to_i64)
         })
         .await
     }

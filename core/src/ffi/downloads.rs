@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Cancellation, Satchel, SatchelError, TaskHandle};
+use crate::api_int::{non_negative, to_i64};
 use crate::catalog::RenditionKind;
 use crate::downloads::resolve::PlaybackSource;
 use crate::downloads::{
@@ -62,7 +63,7 @@ impl Satchel {
     /// Downloads for up to `max_duration_ms`, then returns with everything resumable: call it
     /// from a foreground service, WorkManager or a BGProcessingTask. Returns early when nothing
     /// more can be done now. One run at a time; a second call waits for the first.
-    pub async fn run_downloads(&self, max_duration_ms: u64) -> Result<RunSummary, SatchelError> {
+    pub async fn run_downloads(&self, max_duration_ms: i64) -> Result<RunSummary, SatchelError> {
         self.run_downloads_cancellable(max_duration_ms, Cancellation::new()).await
     }
 
@@ -70,9 +71,10 @@ impl Satchel {
     /// it when the awaiting `Task` is cancelled). Dropping the awaited future stops it too.
     pub async fn run_downloads_cancellable(
         &self,
-        max_duration_ms: u64,
+        max_duration_ms: i64,
         cancellation: Arc<Cancellation>,
     ) -> Result<RunSummary, SatchelError> {
+        let max_duration_ms = non_negative("max_duration_ms", max_duration_ms)?;
         self.spawn_downloads_by(cancellation.token(), move |d, cancel| async move {
             d.run(Duration::from_millis(max_duration_ms), &cancel).await
         })
@@ -112,13 +114,14 @@ impl Satchel {
 
     /// Frees at least `bytes` by removing the downloads of the least recently studied courses
     /// (never the one being studied, never one downloading).
-    pub async fn evict_downloads(&self, bytes: u64) -> Result<EvictionReport, SatchelError> {
+    pub async fn evict_downloads(&self, bytes: i64) -> Result<EvictionReport, SatchelError> {
+        let bytes = non_negative("bytes", bytes)?;
         self.with_downloads(move |d| d.evict(bytes)).await
     }
 
     /// Deletes everything downloaded for a course; returns the bytes freed.
-    pub async fn delete_course_content(&self, course_id: String) -> Result<u64, SatchelError> {
-        self.with_downloads(move |d| d.delete_course_content(&course_id)).await
+    pub async fn delete_course_content(&self, course_id: String) -> Result<i64, SatchelError> {
+        self.with_downloads(move |d| d.delete_course_content(&course_id).map(to_i64)).await
     }
 
     /// What the player should open: the best downloaded rendition's local files, else the

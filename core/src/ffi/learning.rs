@@ -1,6 +1,8 @@
 //! Progress, goals and quizzes on the `Satchel` object.
 
 use super::{Satchel, SatchelError};
+use crate::api_int::to_i32;
+use crate::error::Error;
 use crate::learning::{
     CourseProgress, Enrollment, LearningSummary, LessonProgress, Quiz, QuizAttempt, goals, progress, quiz,
     rollup,
@@ -62,8 +64,10 @@ impl Satchel {
     }
 
     /// Sets the weekly goal in study days (1–7).
-    pub async fn set_weekly_goal(&self, days_per_week: u8) -> Result<(), SatchelError> {
-        self.write(move |tx, device| goals::set_weekly_goal(tx, device, days_per_week)).await
+    pub async fn set_weekly_goal(&self, days_per_week: i32) -> Result<(), SatchelError> {
+        let days = u8::try_from(days_per_week)
+            .map_err(|_| Error::invalid(format!("a weekly goal of {days_per_week} days is out of range")))?;
+        self.write(move |tx, device| goals::set_weekly_goal(tx, device, days)).await
     }
 
     /// Today, this week, the goal and the streak, with days cut at the device's current UTC
@@ -103,7 +107,7 @@ impl Satchel {
     }
 
     /// How many local changes wait in the outbox for the next sync.
-    pub async fn pending_changes(&self) -> Result<u32, SatchelError> {
-        self.read(outbox::pending_count).await
+    pub async fn pending_changes(&self) -> Result<i32, SatchelError> {
+        self.read(|c| outbox::pending_count(c).map(to_i32)).await
     }
 }

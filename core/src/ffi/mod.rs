@@ -20,7 +20,7 @@ mod task_handle;
 pub use cancellation::Cancellation;
 pub use content::ShareListener;
 pub use downloads::DownloadListener;
-pub use error::SatchelError;
+pub use error::{NetworkErrorKind, SatchelError, StorageErrorKind};
 pub use satchel::{Satchel, SatchelConfig};
 pub use sync::SyncListener;
 pub use task_handle::TaskHandle;

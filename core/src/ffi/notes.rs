@@ -1,6 +1,7 @@
 //! Notes and highlights on the `Satchel` object.
 
 use super::{Satchel, SatchelError};
+use crate::api_int::non_negative_u32;
 use crate::notes::{self, NewNote, Note};
 
 #[uniffi::export]
@@ -39,8 +40,9 @@ impl Satchel {
         &self,
         query: String,
         course_id: Option<String>,
-        limit: u32,
+        limit: i32,
     ) -> Result<Vec<Note>, SatchelError> {
+        let limit = non_negative_u32("limit", limit)?;
         self.read(move |c| notes::search(c, &query, course_id.as_deref(), limit)).await
     }
 

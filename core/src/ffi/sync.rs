@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Cancellation, Satchel, SatchelError, TaskHandle};
+use crate::api_int::non_negative;
 use crate::notes::{self, Note, NoteRevision};
 use crate::sync::{RejectedOp, SyncEvent, SyncReport, SyncService, TokenProvider};
 
@@ -29,7 +30,7 @@ impl Satchel {
 
     /// Syncs now for at most `max_duration_ms` (WorkManager, BGTaskScheduler, a "sync now"
     /// button): pushes local changes, pulls the learner's others. Waits for a running sync first.
-    pub async fn sync(&self, max_duration_ms: u64) -> Result<SyncReport, SatchelError> {
+    pub async fn sync(&self, max_duration_ms: i64) -> Result<SyncReport, SatchelError> {
         self.sync_cancellable(max_duration_ms, Cancellation::new()).await
     }
 
@@ -37,11 +38,11 @@ impl Satchel {
     /// the awaiting `Task` is cancelled). Dropping the awaited future stops it too.
     pub async fn sync_cancellable(
         &self,
-        max_duration_ms: u64,
+        max_duration_ms: i64,
         cancellation: Arc<Cancellation>,
     ) -> Result<SyncReport, SatchelError> {
         let sync = self.account().sync().clone();
-        let max_duration = Duration::from_millis(max_duration_ms);
+        let max_duration = Duration::from_millis(non_negative("max_duration_ms", max_duration_ms)?);
         Ok(crate::runtime::spawn_cancellable_by(cancellation.token(), |cancel| async move {
             sync.sync(max_duration, &cancel).await
         })

@@ -6,6 +6,7 @@ use satchel_protocol::Record;
 use satchel_protocol::records::{EnrollmentRecord, SettingRecord};
 
 use super::study_time;
+use crate::api_int::to_i32;
 use crate::catalog;
 use crate::error::{Error, Result};
 use crate::outbox::{self, Priority};
@@ -33,13 +34,13 @@ pub struct LearningSummary {
     pub today_ms: i64,
     /// Monday to today, in the learner's local time.
     pub this_week_ms: i64,
-    pub study_days_this_week: u8,
+    pub study_days_this_week: i32,
     /// Goal: this many study days a week.
-    pub weekly_goal_days: u8,
+    pub weekly_goal_days: i32,
     pub weekly_goal_met: bool,
     /// Consecutive study days up to today (or up to yesterday, while today is still open).
-    pub current_streak_days: u32,
-    pub longest_streak_days: u32,
+    pub current_streak_days: i32,
+    pub longest_streak_days: i32,
     pub total_ms: i64,
 }
 
@@ -181,11 +182,11 @@ pub fn summarize(days: &[(i64, i64)], now_ms: i64, utc_offset_minutes: i32, goal
     LearningSummary {
         today_ms: ms_on(today, today),
         this_week_ms: ms_on(week_start, today),
-        study_days_this_week,
-        weekly_goal_days: goal,
+        study_days_this_week: i32::from(study_days_this_week),
+        weekly_goal_days: i32::from(goal),
         weekly_goal_met: study_days_this_week >= goal,
-        current_streak_days: current,
-        longest_streak_days: longest,
+        current_streak_days: to_i32(current),
+        longest_streak_days: to_i32(longest),
         total_ms: days.iter().map(|(_, ms)| ms).sum(),
     }
 }
@@ -264,7 +265,7 @@ mod tests {
         }
         for days in [1, 7, 5] {
             store.write(|tx| set_weekly_goal(tx, "phone", days)).unwrap();
-            assert_eq!(store.read(|c| summary(c, 0, 0)).unwrap().weekly_goal_days, days);
+            assert_eq!(store.read(|c| summary(c, 0, 0)).unwrap().weekly_goal_days, i32::from(days));
         }
         for offset in [-18 * 60, 18 * 60] {
             assert!(store.read(|c| summary(c, 0, offset)).is_ok());

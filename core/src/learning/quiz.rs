@@ -23,7 +23,7 @@ use crate::time::now_ms;
 pub struct Quiz {
     pub lesson_id: String,
     pub mode: QuizMode,
-    pub pass_percent: u8,
+    pub pass_percent: i32,
     pub questions: Vec<QuizQuestion>,
 }
 
@@ -82,7 +82,7 @@ pub struct QuizAttempt {
     pub answers: Vec<QuizAnswer>,
     pub started_at_ms: i64,
     pub submitted_at_ms: Option<i64>,
-    pub score_percent: Option<u8>,
+    pub score_percent: Option<i32>,
     pub passed: Option<bool>,
     /// Per question, once a practice attempt is graded; empty otherwise.
     pub results: Vec<QuestionResult>,
@@ -116,7 +116,7 @@ pub fn quiz(conn: &Connection, lesson_id: &str) -> Result<Quiz> {
     Ok(Quiz {
         lesson_id: lesson_id.to_owned(),
         mode: content.mode,
-        pass_percent: content.pass_percent,
+        pass_percent: i32::from(content.pass_percent),
         questions: content
             .questions
             .into_iter()
@@ -383,7 +383,7 @@ impl AttemptRow {
             answers: self.answers.values().cloned().collect(),
             started_at_ms: self.started_at_ms,
             submitted_at_ms: self.submitted_at_ms,
-            score_percent: self.score_percent,
+            score_percent: self.score_percent.map(i32::from),
             passed: self.passed,
             results,
         }

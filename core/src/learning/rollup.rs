@@ -2,6 +2,7 @@
 
 use rusqlite::Connection;
 
+use crate::api_int::to_i32;
 use crate::catalog;
 use crate::error::Result;
 
@@ -9,20 +10,20 @@ use crate::error::Result;
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ModuleProgress {
     pub module_id: String,
-    pub completed_lessons: u32,
-    pub total_lessons: u32,
+    pub completed_lessons: i32,
+    pub total_lessons: i32,
     /// 0 to 100, rounded down: 100 only when every lesson is complete.
-    pub percent_complete: u8,
+    pub percent_complete: i32,
 }
 
 /// Progress through a course.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CourseProgress {
     pub course_id: String,
-    pub completed_lessons: u32,
-    pub total_lessons: u32,
+    pub completed_lessons: i32,
+    pub total_lessons: i32,
     /// 0 to 100, rounded down.
-    pub percent_complete: u8,
+    pub percent_complete: i32,
     pub modules: Vec<ModuleProgress>,
     /// Where to pick up: the lesson last studied if unfinished, else the next unfinished one in
     /// course order; `None` once everything is complete.
@@ -57,15 +58,15 @@ pub fn course_progress(conn: &Connection, course_id: &str) -> Result<CourseProgr
         }
         if let Some(module) = modules.last_mut() {
             module.total_lessons += 1;
-            module.completed_lessons += u32::from(*completed);
+            module.completed_lessons += i32::from(*completed);
         }
     }
     for module in &mut modules {
         module.percent_complete = percent(module.completed_lessons, module.total_lessons);
     }
 
-    let completed = lessons.iter().filter(|l| l.2).count() as u32;
-    let total = lessons.len() as u32;
+    let completed = to_i32(lessons.iter().filter(|l| l.2).count());
+    let total = to_i32(lessons.len());
     let time_spent_ms: i64 = conn
         .prepare_cached("SELECT coalesce(sum(time_spent_ms), 0) FROM progress WHERE course_id = ?1")?
         .query_row([course_id], |r| r.get(0))?;
@@ -80,8 +81,8 @@ pub fn course_progress(conn: &Connection, course_id: &str) -> Result<CourseProgr
     })
 }
 
-fn percent(done: u32, total: u32) -> u8 {
-    if total == 0 { 0 } else { (u64::from(done) * 100 / u64::from(total)) as u8 }
+fn percent(done: i32, total: i32) -> i32 {
+    if total <= 0 { 0 } else { to_i32(i64::from(done) * 100 / i64::from(total)) }
 }
 
 fn next_lesson(lessons: &[(String, String, bool, Option<i64>)]) -> Option<String> {

@@ -41,11 +41,11 @@ fn the_next_lesson_is_the_last_studied_if_unfinished_else_the_next_unfinished_af
 fn a_course_rolls_up_its_modules_lessons_and_time() {
     let (_d, store) = setup();
     let fresh = store.read(|c| course_progress(c, "web-basics")).unwrap();
-    let totals: Vec<(u32, u32, u8)> =
+    let totals: Vec<(i32, i32, i32)> =
         fresh.modules.iter().map(|m| (m.completed_lessons, m.total_lessons, m.percent_complete)).collect();
     assert_eq!(totals, [(0, 3, 0), (0, 3, 0), (0, 2, 0)]);
     assert_eq!((fresh.completed_lessons, fresh.percent_complete, fresh.time_spent_ms), (0, 0, 0));
-    assert_eq!(fresh.total_lessons, totals.iter().map(|t| t.1).sum::<u32>());
+    assert_eq!(fresh.total_lessons, totals.iter().map(|t| t.1).sum::<i32>());
     assert_eq!(fresh.next_lesson_id.as_deref(), Some("web-basics.what-happens"));
 
     progress::record_reading(&store, &StudyClock::default(), "phone", READING, 1.0).unwrap();

@@ -72,7 +72,7 @@ pub fn export_course(
     let mut done = envelope.len() as u64;
     let mut writer = Writer::new(io::BufWriter::new(tmp.as_file()))?;
     writer.member(MANIFEST_MEMBER, envelope.len() as u64, &mut envelope.as_bytes())?;
-    progress(ShareProgress { bytes_done: done, bytes_total: total });
+    progress(ShareProgress::of(done, total));
     for blob in &blobs {
         let file = std::fs::File::open(content.blob_path(&blob.hash))?;
         let mut hashing = Hashing { inner: file, hasher: Sha256::new() };
@@ -82,7 +82,7 @@ pub fn export_course(
             return Err(ContentError::HashMismatch { hash: blob.hash.clone(), actual }.into());
         }
         done += blob.size;
-        progress(ShareProgress { bytes_done: done, bytes_total: total });
+        progress(ShareProgress::of(done, total));
     }
     let mut out = writer.finish()?;
     io::Write::flush(&mut out)?;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::container::{DamagedStream, MANIFEST_MEMBER, Reader};
 use super::{ShareError, ShareProgress};
+use crate::api_int::to_i32;
 use crate::catalog::publisher::Provenance;
 use crate::catalog::{self, BlobEntry, Encoding, ImportOutcome, Manifest, RenditionKind};
 use crate::content::course::{keep_envelope, record_blob, rendition_files};
@@ -23,10 +24,10 @@ const MAX_ENVELOPE_BYTES: u64 = catalog::limits::MANIFEST_BYTES as u64 * 2 + 409
 pub struct ImportedCourse {
     pub outcome: ImportOutcome,
     /// Blobs verified and added to the phone by this import.
-    pub blobs_added: u32,
+    pub blobs_added: i32,
     /// Blobs of the file that were on the phone already (another course, or an interrupted
     /// import of the same file).
-    pub blobs_already_present: u32,
+    pub blobs_already_present: i32,
 }
 
 /// Imports the shared file at `path` (see the module docs for what is checked).
@@ -101,7 +102,7 @@ pub fn import_course(
             service.store().write(|tx| record_blob(tx, blob))?;
             added += 1;
         }
-        progress(ShareProgress { bytes_done: read.load(Ordering::Relaxed), bytes_total: total });
+        progress(ShareProgress::of(read.load(Ordering::Relaxed), total));
     }
 
     // Everything verified: the course goes into the catalog, and what is complete is downloaded.
@@ -125,8 +126,9 @@ pub fn import_course(
     })?;
     // An update may have re-queued lessons the file did not bring.
     service.downloads().wake();
-    progress(ShareProgress { bytes_done: total, bytes_total: total });
-    Ok(ImportedCourse { outcome, blobs_added: added, blobs_already_present: present })
+    progress(ShareProgress::of(total, total));
+    let (blobs_added, blobs_already_present) = (to_i32(added), to_i32(present));
+    Ok(ImportedCourse { outcome, blobs_added, blobs_already_present })
 }
 
 /// A shared file of an older version than the phone's is refused before anything is written.

@@ -45,7 +45,14 @@ pub enum ShareError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct ShareProgress {
     /// Bytes written (export) or read from the file (import) so far.
-    pub bytes_done: u64,
+    pub bytes_done: i64,
     /// Bytes in all (export: the blobs; import: the file's size).
-    pub bytes_total: u64,
+    pub bytes_total: i64,
+}
+
+impl ShareProgress {
+    fn of(bytes_done: u64, bytes_total: u64) -> Self {
+        use crate::api_int::to_i64;
+        ShareProgress { bytes_done: to_i64(bytes_done), bytes_total: to_i64(bytes_total) }
+    }
 }

@@ -18,9 +18,10 @@ use tokio_util::sync::CancellationToken;
 use super::status::{StatusHub, SyncEvent, SyncStatus};
 use super::transport::Transport;
 use super::{SyncError, SyncTuning, TokenProvider, apply, push, rejected, reset, state};
+use crate::api_int::to_i32;
 use crate::downloads::policy::{self, Allowance, NetworkType};
 use crate::downloads::{Downloads, retry};
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkErrorKind, Result};
 use crate::outbox::{self, Priority};
 use crate::runtime::run_blocking;
 use crate::store::Store;
@@ -38,8 +39,19 @@ pub enum SyncOutcome {
     /// `stop_sync` was called.
     Stopped,
     /// The server or network kept failing, or refused for good (signed out, app too old).
-    /// Retried on the next trigger; the outbox is intact.
-    Failed { reason: String },
+    /// Retried on the next trigger; the outbox is intact. `kind` and `http_status` say what to
+    /// do (e.g. `SignInRequired`); `reason` is for logs.
+    Failed { kind: NetworkErrorKind, http_status: Option<i32>, reason: String },
+}
+
+impl SyncOutcome {
+    fn failed(error: &SyncError) -> Self {
+        SyncOutcome::Failed {
+            kind: error.kind(),
+            http_status: error.http_status().map(i32::from),
+            reason: error.to_string(),
+        }
+    }
 }
 
 /// What a sync did.
@@ -47,14 +59,14 @@ pub enum SyncOutcome {
 pub struct SyncReport {
     pub outcome: SyncOutcome,
     /// Operations the server acknowledged.
-    pub pushed: u32,
+    pub pushed: i32,
     /// Records pulled and applied.
-    pub pulled: u32,
+    pub pulled: i32,
     /// Operations the server refused, and pulled records this device could not accept (both
     /// now in the rejected list).
-    pub rejected: u32,
+    pub rejected: i32,
     /// Local changes still waiting to be sent.
-    pub remaining: u32,
+    pub remaining: i32,
 }
 
 /// What one sync needs. Cheap to build; every part is shared.
@@ -116,7 +128,7 @@ impl<T: Transport> Engine<T> {
                         token = Some(t.clone());
                         t
                     }
-                    None => break SyncOutcome::Failed { reason: SyncError::NoToken.to_string() },
+                    None => break SyncOutcome::failed(&SyncError::NoToken),
                 },
             };
             let result = tokio::select! {
@@ -133,14 +145,12 @@ impl<T: Transport> Engine<T> {
             tracing::info!(%error, "sync attempt failed");
             if error.is_unauthorized() {
                 if refreshed {
-                    break SyncOutcome::Failed { reason: error.to_string() };
+                    break SyncOutcome::failed(&error);
                 }
                 refreshed = true;
                 token = self.ask_token(true).await?;
                 if token.is_none() {
-                    break SyncOutcome::Failed {
-                        reason: SyncError::TokenRefused(error.to_string()).to_string(),
-                    };
+                    break SyncOutcome::failed(&SyncError::TokenRefused(error.to_string()));
                 }
                 continue;
             }
@@ -167,13 +177,13 @@ impl<T: Transport> Engine<T> {
                 _ => {}
             }
             if !error.is_transient() {
-                break SyncOutcome::Failed { reason: error.to_string() };
+                break SyncOutcome::failed(&error);
             }
             failures += 1;
             if failures >= self.tuning.max_attempts {
-                break SyncOutcome::Failed { reason: error.to_string() };
+                break SyncOutcome::failed(&error);
             }
-            self.publish(SyncStatus::Error { reason: error.to_string() }).await?;
+            self.publish(SyncStatus::Error { kind: error.kind(), reason: error.to_string() }).await?;
             let wait = error.retry_after().unwrap_or_else(|| {
                 retry::backoff(failures, self.tuning.backoff_base, self.tuning.backoff_cap)
             });
@@ -324,26 +334,30 @@ impl<T: Transport> Engine<T> {
         let status = match &outcome {
             SyncOutcome::Finished | SyncOutcome::DeadlineReached | SyncOutcome::Stopped => SyncStatus::Idle,
             SyncOutcome::Blocked => SyncStatus::Offline,
-            SyncOutcome::Failed { reason } => SyncStatus::Error { reason: reason.clone() },
+            SyncOutcome::Failed { kind, reason, .. } => {
+                SyncStatus::Error { kind: *kind, reason: reason.clone() }
+            }
         };
         self.publish(status).await?;
         Ok(SyncReport {
             outcome,
-            pushed: tally.pushed,
-            pulled: tally.pulled,
-            rejected: tally.rejected,
-            remaining,
+            pushed: to_i32(tally.pushed),
+            pulled: to_i32(tally.pulled),
+            rejected: to_i32(tally.rejected),
+            remaining: to_i32(remaining),
         })
     }
 
     async fn progress(&self, tally: &Tally) -> Result<()> {
         let (remaining, _) = self.read(outbox::counts).await?;
-        self.publish(SyncStatus::Syncing { pushed: tally.pushed, pulled: tally.pulled, remaining }).await
+        let (pushed, pulled, remaining) = (to_i32(tally.pushed), to_i32(tally.pulled), to_i32(remaining));
+        self.publish(SyncStatus::Syncing { pushed, pulled, remaining }).await
     }
 
     pub(crate) async fn publish(&self, status: SyncStatus) -> Result<()> {
         let (last_synced_at_ms, rejected_ops) =
             self.read(|c| Ok((state::load(c)?.last_synced_at_ms, rejected::count(c)?))).await?;
+        let rejected_ops = to_i32(rejected_ops);
         self.status.publish(SyncEvent { status, last_synced_at_ms, rejected_ops });
         Ok(())
     }

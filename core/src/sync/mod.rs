@@ -35,6 +35,8 @@ use std::time::Duration;
 
 use satchel_protocol::messages::ErrorCode;
 
+use crate::error::NetworkErrorKind;
+
 pub use engine::{SyncOutcome, SyncReport};
 pub use rejected::RejectedOp;
 pub use service::{SyncRuntime, SyncService};
@@ -104,6 +106,28 @@ impl SyncError {
             | SyncError::NoToken
             | SyncError::TokenRefused(_)
             | SyncError::Internal(_) => false,
+        }
+    }
+
+    /// The kind of failure an app acts on (sign in again, wait, report).
+    pub fn kind(&self) -> NetworkErrorKind {
+        match self {
+            SyncError::NotConfigured => NetworkErrorKind::NotConfigured,
+            SyncError::NoToken | SyncError::TokenRefused(_) => NetworkErrorKind::SignInRequired,
+            _ if self.is_unauthorized() => NetworkErrorKind::SignInRequired,
+            SyncError::Connect(_) => NetworkErrorKind::Unreachable,
+            SyncError::Interrupted(_) => NetworkErrorKind::Interrupted,
+            SyncError::Server { .. } => NetworkErrorKind::HttpStatus,
+            SyncError::Malformed(_) => NetworkErrorKind::BadReply,
+            SyncError::Internal(_) => NetworkErrorKind::Other,
+        }
+    }
+
+    /// The server's HTTP status, when it answered with an error.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            SyncError::Server { status, .. } => Some(*status),
+            _ => None,
         }
     }
 

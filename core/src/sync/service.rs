@@ -150,6 +150,7 @@ impl SyncService {
         let store = Arc::clone(&self.store);
         let remaining =
             crate::runtime::run_blocking(move || store.read(crate::outbox::pending_count)).await?;
+        let remaining = crate::api_int::to_i32(remaining);
         Ok(SyncReport { outcome: SyncOutcome::Stopped, pushed: 0, pulled: 0, rejected: 0, remaining })
     }
 
@@ -212,7 +213,7 @@ impl SyncService {
             // Owned by the service, not by a caller that could go away: `stop` and closing end it.
             match self.sync(run, &CancellationToken::new()).await {
                 Ok(report) => {
-                    if let SyncOutcome::Failed { reason } = &report.outcome {
+                    if let SyncOutcome::Failed { reason, .. } = &report.outcome {
                         tracing::info!(%reason, "a triggered sync failed");
                     }
                 }

@@ -5,17 +5,20 @@ use std::sync::Mutex;
 
 use tokio::sync::broadcast;
 
+use crate::error::NetworkErrorKind;
+
 /// Where sync stands.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncStatus {
     /// Nothing running; everything that could be sent was sent (or waits for the next trigger).
     Idle,
     /// A sync is running: operations pushed and records pulled so far, and local changes left.
-    Syncing { pushed: u32, pulled: u32, remaining: u32 },
+    Syncing { pushed: i32, pulled: i32, remaining: i32 },
     /// No network, or none the learner's settings allow (Wi-Fi only, budget spent).
     Offline,
-    /// The last sync failed; it is retried on the next trigger. `reason` is for logs.
-    Error { reason: String },
+    /// The last sync attempt failed; it is retried (now or on the next trigger). `kind` is what
+    /// to act on (e.g. `SignInRequired`: ask the learner to sign in); `reason` is for logs.
+    Error { kind: NetworkErrorKind, reason: String },
 }
 
 /// One status report.
@@ -25,7 +28,7 @@ pub struct SyncEvent {
     /// When a sync last finished with everything pushed and pulled.
     pub last_synced_at_ms: Option<i64>,
     /// Operations the server refused that the learner has not dismissed.
-    pub rejected_ops: u32,
+    pub rejected_ops: i32,
 }
 
 /// Fans status events out to subscribers and remembers the latest, so a new subscriber starts

@@ -71,7 +71,12 @@ impl HttpTransport {
             .read_timeout(stall_timeout)
             .user_agent(concat!("satchel/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| crate::Error::Network(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                crate::Error::network(
+                    crate::error::NetworkErrorKind::NotConfigured,
+                    format!("cannot build the HTTP client: {e}"),
+                )
+            })?;
         Ok(HttpTransport { http, base, stall_timeout, retry_after_cap })
     }
 

@@ -20,7 +20,7 @@ extension Satchel {
     /// (a BGProcessingTask expiring, a view going away). Call this one from Swift: the generated
     /// `runDownloads` keeps going after its `Task` is cancelled, because Swift's async bindings
     /// never drop the Rust future. It stops only this run, not another one running.
-    public func runDownloadsUntilCancelled(maxDurationMs: UInt64) async throws -> RunSummary {
+    public func runDownloadsUntilCancelled(maxDurationMs: Int64) async throws -> RunSummary {
         let cancellation = Cancellation()
         return try await withTaskCancellationHandler {
             try await runDownloadsCancellable(maxDurationMs: maxDurationMs, cancellation: cancellation)

@@ -17,7 +17,7 @@ extension Satchel {
 extension Satchel {
     /// `sync` that stops at its next safe point when the awaiting `Task` is cancelled. Call this
     /// one from Swift (see `runDownloadsUntilCancelled` for why).
-    public func syncUntilCancelled(maxDurationMs: UInt64) async throws -> SyncReport {
+    public func syncUntilCancelled(maxDurationMs: Int64) async throws -> SyncReport {
         let cancellation = Cancellation()
         return try await withTaskCancellationHandler {
             try await syncCancellable(maxDurationMs: maxDurationMs, cancellation: cancellation)

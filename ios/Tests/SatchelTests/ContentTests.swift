@@ -47,6 +47,20 @@ final class ContentTests: XCTestCase {
         try satchel.shutdown()
     }
 
+    /// What an app branches on, without parsing text: the kind and the host's status.
+    func testAMissingCourseIsANetworkErrorWithItsHttpStatusAsANumber() async throws {
+        let satchel = try await SatchelAccounts.open(
+            accountDir: dir, config: SatchelConfig(deviceName: "", trustedPublisherKeys: [publisherKey]))
+        do {
+            _ = try await satchel.fetchCourse(baseUrl: contentUrl, courseId: "no-such-course")
+            XCTFail("a course the host does not have must fail")
+        } catch let SatchelError.Network(kind, httpStatus, _, _) {
+            XCTAssertEqual(kind, .httpStatus)
+            XCTAssertEqual(httpStatus, 404)
+        }
+        try satchel.shutdown()
+    }
+
     func testAnUntrustedPublisherIsATypedError() async throws {
         let stranger = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
         let satchel = try await SatchelAccounts.open(

@@ -70,11 +70,14 @@ final class DownloadTests: XCTestCase {
         let waiting = try await satchel.listDownloads(courseId: nil).first { $0.id == id }
         XCTAssertEqual(waiting?.state, .waitingForNetwork)
 
-        var settings = try await satchel.downloadSettings()
+        let settings = try await satchel.downloadSettings()
         XCTAssertTrue(settings.wifiOnly)
-        settings.wifiOnly = false
-        settings.monthlyCellularBudgetBytes = 10_000_000
-        try await satchel.setDownloadSettings(settings: settings)
+        // Records are values: a changed copy goes back.
+        try await satchel.setDownloadSettings(settings: DownloadSettings(
+            wifiOnly: false,
+            monthlyCellularBudgetBytes: 10_000_000,
+            storageQuotaBytes: settings.storageQuotaBytes,
+            maxConcurrentDownloads: settings.maxConcurrentDownloads))
         let done = try await satchel.runDownloads(maxDurationMs: 30_000)
         XCTAssertEqual(done.outcome, .finished)
         let usage = try await satchel.dataUsage()

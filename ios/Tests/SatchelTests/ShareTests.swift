@@ -61,7 +61,7 @@ final class ShareTests: XCTestCase {
         let recorder = Recorder()
         let size = try await sender.exportCourse(
             courseId: "web-basics", rendition: .text, path: file.path, listener: recorder)
-        let onDisk = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? UInt64
+        let onDisk = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int64
         XCTAssertEqual(onDisk, size)
         XCTAssertFalse(recorder.events.isEmpty)
         try sender.shutdown()

@@ -91,6 +91,19 @@ final class SyncTests: XCTestCase {
         XCTAssertEqual(synced.remaining, 0)
     }
 
+    /// The app shows its sign-in screen from the failure's kind, not from its text.
+    func testARefusedTokenFailsTheSyncAskingForASignInAndKeepsTheChange() async throws {
+        let phone = try await device("not-a-token")
+        _ = try await phone.recordPlayback(lessonId: "web-basics.what-happens", positionMs: 5_000)
+        let report = try await phone.sync(maxDurationMs: 30_000)
+        guard case let .failed(kind, _, _) = report.outcome else {
+            return XCTFail("a refused token fails the sync: \(report)")
+        }
+        XCTAssertEqual(kind, .signInRequired)
+        let waiting = try await phone.pendingChanges()
+        XCTAssertGreaterThanOrEqual(waiting, 1)
+    }
+
     func testTwoDevicesOfOneLearnerConvergeAndAnotherLearnerSeesNothing() async throws {
         let phone = try await device(amina)
         let tablet = try await device(amina)

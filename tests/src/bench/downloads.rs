@@ -68,7 +68,7 @@ pub fn resume_cut() -> Result<Vec<Row>> {
         .into_iter()
         .find(|f| f.role == "video")
         .context("no video")?;
-    let video_size = video.size;
+    let video_size = u64::try_from(video.size)?;
     let hash =
         Path::new(&video.location).file_name().and_then(|n| n.to_str()).context("video path")?.to_owned();
     let url = format!("{}blobs/{}/{hash}", proxy.base_url(), &hash[..2]);
@@ -266,7 +266,7 @@ pub fn slow_link() -> Result<Vec<Row>> {
     rt.block_on(satchel.enqueue_download(target, RenditionKind::Full, 0))?;
     let window = Duration::from_secs(30);
     let start = Instant::now();
-    rt.block_on(satchel.run_downloads(window.as_millis() as u64))?;
+    rt.block_on(satchel.run_downloads(window.as_millis() as i64))?;
     let received = proxy.reply_bytes().max(1);
     let full_seconds = start.elapsed().as_secs_f64() * full_bytes as f64 / received as f64;
     Ok(vec![Row::new(

@@ -28,17 +28,17 @@ class CatalogTest {
         val satchel = SatchelAccounts.open(File(dir, "learner"), SatchelConfig(deviceName = "JVM test"))
         val outcome = satchel.importManifest(TestCourses.SMALL)
         assertEquals(ImportStatus.INSTALLED, outcome.status)
-        assertEquals(3u, outcome.lessonCount)
+        assertEquals(3, outcome.lessonCount)
 
         val outline = satchel.courseOutline("kt-course")
         assertEquals("Kotlin test course", outline.course.title)
         assertEquals(listOf("kt.video", "kt.reading", "kt.quiz"), outline.modules.single().lessons.map { it.id })
-        assertEquals(1_200_000uL, outline.course.sizes.liteBytes)
-        assertEquals(40_000_000uL, outline.course.sizes.fullBytes)
+        assertEquals(1_200_000L, outline.course.sizes.liteBytes)
+        assertEquals(40_000_000L, outline.course.sizes.fullBytes)
 
         val video = satchel.lesson("kt.video")
         assertEquals(LessonKind.VIDEO, video.kind)
-        assertEquals(300_000uL, video.durationMs)
+        assertEquals(300_000L, video.durationMs)
         assertEquals(listOf(RenditionKind.FULL, RenditionKind.LITE), video.renditions.map { it.kind })
 
         val linked = satchel.linkedLectures("kt.video")

@@ -10,6 +10,7 @@ import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Before
 import org.junit.Test
+import org.satchel.core.NetworkErrorKind
 import org.satchel.core.NetworkType
 import org.satchel.core.RenditionKind
 import org.satchel.core.SatchelConfig
@@ -35,9 +36,9 @@ class ContentTest {
         val satchel = SatchelAccounts.open(dir, SatchelConfig(trustedPublisherKeys = listOf(publisherKey)))
         satchel.setNetwork(NetworkType.UNMETERED)
         val outcome = satchel.fetchCourse(contentUrl, "web-basics")
-        assertEquals(8u, outcome.lessonCount)
+        assertEquals(8, outcome.lessonCount)
         val sizes = satchel.courseOutline("web-basics").course.sizes
-        assertTrue("lite ${sizes.liteBytes} vs full ${sizes.fullBytes}", sizes.liteBytes * 20u < sizes.fullBytes)
+        assertTrue("lite ${sizes.liteBytes} vs full ${sizes.fullBytes}", sizes.liteBytes * 20 < sizes.fullBytes)
 
         val lecture = "web-basics.what-happens"
         assertNull(satchel.renditionFiles(lecture, RenditionKind.LITE))
@@ -61,6 +62,20 @@ class ContentTest {
             fail("a course signed by another key must be refused")
         } catch (e: SatchelException.Integrity) {
             assertTrue(e.reason, e.reason.contains("does not trust"))
+        }
+        assertTrue(satchel.listCourses().isEmpty())
+        satchel.shutdown()
+    }
+
+    @Test fun aMissingCourseIsANetworkErrorWithItsHttpStatusAsANumber() = runBlocking {
+        val satchel = SatchelAccounts.open(dir, SatchelConfig(trustedPublisherKeys = listOf(publisherKey)))
+        try {
+            satchel.fetchCourse(contentUrl, "no-such-course")
+            fail("a course the host does not have must fail")
+        } catch (e: SatchelException.Network) {
+            // What an app branches on, without parsing text.
+            assertEquals(NetworkErrorKind.HTTP_STATUS, e.kind)
+            assertEquals(404, e.httpStatus)
         }
         assertTrue(satchel.listCourses().isEmpty())
         satchel.shutdown()

@@ -53,9 +53,9 @@ class DownloadTest {
     @Test fun aCourseInLiteDownloadsWithEventsThroughAFlow() = runBlocking {
         val course = DownloadTarget.Course("web-basics")
         val estimate = satchel.downloadEstimate(course, RenditionKind.LITE)
-        assertEquals(6u, estimate.lessons)
-        assertTrue("$estimate", estimate.bytesToFetch > 1_000_000u && estimate.bytesTotal > 1_000_000u)
-        assertEquals(0u, estimate.lessonsAlreadyDownloaded)
+        assertEquals(6, estimate.lessons)
+        assertTrue("$estimate", estimate.bytesToFetch > 1_000_000 && estimate.bytesTotal > 1_000_000)
+        assertEquals(0, estimate.lessonsAlreadyDownloaded)
 
         val queued = satchel.enqueueDownload(course, RenditionKind.LITE, 0)
         assertTrue(queued.all { it.state == DownloadState.QUEUED })
@@ -71,41 +71,41 @@ class DownloadTest {
             }.toList()
         }
         satchel.setNetwork(NetworkType.UNMETERED)
-        val summary = satchel.runDownloads(60_000uL)
+        val summary = satchel.runDownloads(60_000L)
         assertEquals(RunOutcome.FINISHED, summary.outcome)
-        assertEquals(ids.size.toUInt(), summary.completed)
+        assertEquals(ids.size, summary.completed)
         val seen = events.await()
         assertTrue(seen.any { it.kind == DownloadEventKind.STATE_CHANGED && it.state == DownloadState.RUNNING })
         assertTrue(satchel.listDownloads("web-basics").all { it.state == DownloadState.DONE })
-        assertTrue(satchel.dataUsage().savedByLiteBytes > 50_000_000u)
-        assertTrue(satchel.storageUsage().contentBytes >= estimate.bytesToFetch / 2u)
+        assertTrue(satchel.dataUsage().savedByLiteBytes > 50_000_000)
+        assertTrue(satchel.storageUsage().contentBytes >= estimate.bytesToFetch / 2)
     }
 
     @Test fun wifiOnlyHoldsOnCellularAndABudgetReleasesIt() = runBlocking {
         val lesson = DownloadTarget.Lesson("web-basics.dns")
         val id = satchel.enqueueDownload(lesson, RenditionKind.LITE, 0).single().id
         satchel.setNetwork(NetworkType.METERED)
-        assertEquals(RunOutcome.BLOCKED, satchel.runDownloads(10_000uL).outcome)
+        assertEquals(RunOutcome.BLOCKED, satchel.runDownloads(10_000L).outcome)
         assertEquals(DownloadState.WAITING_FOR_NETWORK, satchel.listDownloads(null).single { it.id == id }.state)
 
         val defaults = satchel.downloadSettings()
         assertTrue(defaults.wifiOnly)
-        satchel.setDownloadSettings(defaults.copy(wifiOnly = false, monthlyCellularBudgetBytes = 10_000_000uL))
-        assertEquals(RunOutcome.FINISHED, satchel.runDownloads(30_000uL).outcome)
+        satchel.setDownloadSettings(defaults.copy(wifiOnly = false, monthlyCellularBudgetBytes = 10_000_000L))
+        assertEquals(RunOutcome.FINISHED, satchel.runDownloads(30_000L).outcome)
         val usage = satchel.dataUsage()
-        assertTrue("${usage.meteredBytes}", usage.meteredBytes > 100_000uL)
-        assertEquals(0uL, usage.unmeteredBytes)
+        assertTrue("${usage.meteredBytes}", usage.meteredBytes > 100_000L)
+        assertEquals(0L, usage.unmeteredBytes)
     }
 
     @Test fun pauseResumeAndCancel() = runBlocking {
         satchel.setNetwork(NetworkType.UNMETERED)
         val id = satchel.enqueueDownload(DownloadTarget.Lesson("web-basics.dns"), RenditionKind.FULL, 5).single().id
         satchel.pauseDownload(id)
-        assertEquals(RunOutcome.FINISHED, satchel.runDownloads(10_000uL).outcome)
+        assertEquals(RunOutcome.FINISHED, satchel.runDownloads(10_000L).outcome)
         assertEquals(DownloadState.PAUSED, satchel.listDownloads(null).single { it.id == id }.state)
 
         satchel.resumeDownload(id)
-        satchel.runDownloads(60_000uL)
+        satchel.runDownloads(60_000L)
         assertEquals(DownloadState.DONE, satchel.listDownloads(null).single { it.id == id }.state)
         val local = satchel.playbackSource("web-basics.dns", RenditionKind.LITE)
         assertTrue(local.offline)
@@ -129,7 +129,7 @@ class DownloadTest {
                 phone.setNetwork(NetworkType.UNMETERED)
                 phone.enqueueDownload(DownloadTarget.Lesson("web-basics.what-happens"), RenditionKind.FULL, 0)
                 phone.enqueueDownload(DownloadTarget.Lesson("web-basics.troubleshooting"), RenditionKind.FULL, 0)
-                val worker = launch(Dispatchers.Default) { phone.runDownloads(600_000uL) }
+                val worker = launch(Dispatchers.Default) { phone.runDownloads(600_000L) }
                 withTimeout(10_000) {
                     while (phone.listDownloads(null).none { it.state == DownloadState.RUNNING }) delay(10)
                 }
@@ -143,14 +143,14 @@ class DownloadTest {
                 val partial = phone.storageUsage().partialBytes
                 delay(1_000)
                 assertEquals("no bytes arrive after the cancel", partial, phone.storageUsage().partialBytes)
-                assertTrue("it had been downloading: $partial bytes", partial > 300_000uL)
+                assertTrue("it had been downloading: $partial bytes", partial > 300_000L)
 
                 // The next run takes over at once, from the bytes on disk (on a fast link now):
                 // no orphaned run holds the lock or finishes the downloads behind its back.
                 link.bytesPerSecond = Long.MAX_VALUE
-                val next = phone.runDownloads(60_000uL)
+                val next = phone.runDownloads(60_000L)
                 assertEquals(RunOutcome.FINISHED, next.outcome)
-                assertEquals("this run downloaded both: $next", 2u, next.completed)
+                assertEquals("this run downloaded both: $next", 2, next.completed)
                 assertTrue(phone.listDownloads(null).all { it.state == DownloadState.DONE })
             } finally {
                 phone.shutdown()
@@ -163,13 +163,13 @@ class DownloadTest {
     @Test fun stopDownloadsEndsARunEarly() = runBlocking {
         satchel.setNetwork(NetworkType.UNMETERED)
         satchel.enqueueDownload(DownloadTarget.Lesson("web-basics.what-happens"), RenditionKind.FULL, 0)
-        val run = async { satchel.runDownloads(60_000uL) }
+        val run = async { satchel.runDownloads(60_000L) }
         delay(30)
         satchel.stopDownloads()
         val summary = run.await()
         assertEquals(RunOutcome.STOPPED, summary.outcome)
-        assertEquals(1u, summary.remaining)
-        satchel.runDownloads(60_000uL)
+        assertEquals(1, summary.remaining)
+        satchel.runDownloads(60_000L)
         assertEquals(DownloadState.DONE, satchel.listDownloads(null).single().state)
     }
 }

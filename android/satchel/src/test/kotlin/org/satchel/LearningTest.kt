@@ -25,11 +25,11 @@ class LearningTest : AccountFixture() {
         assertTrue(satchel.lessonProgress("kt.video").completed)
 
         val course = satchel.courseProgress("kt-course")
-        assertEquals(1u, course.completedLessons)
-        assertEquals(3u, course.totalLessons)
-        assertEquals(33.toUByte(), course.percentComplete)
+        assertEquals(1, course.completedLessons)
+        assertEquals(3, course.totalLessons)
+        assertEquals(33, course.percentComplete)
         assertEquals("kt.reading", course.nextLessonId)
-        assertTrue(satchel.pendingChanges() >= 1u)
+        assertTrue(satchel.pendingChanges() >= 1)
     }
 
     @Test fun readingCompletesWhenScrolledToTheEnd() = runBlocking {
@@ -52,7 +52,7 @@ class LearningTest : AccountFixture() {
         } catch (e: SatchelException.NotFound) {
             // expected
         }
-        assertEquals(0u, satchel.pendingChanges())
+        assertEquals(0, satchel.pendingChanges())
     }
 
     @Test fun aPracticeQuizIsGradedOnThePhone() = runBlocking {
@@ -66,7 +66,7 @@ class LearningTest : AccountFixture() {
         satchel.answerQuestion(attempt.id, "q2", listOf("e", "a"))
         val graded = satchel.submitQuizAttempt(attempt.id)
         assertEquals(AttemptState.GRADED, graded.state)
-        assertEquals(100.toUByte(), graded.scorePercent)
+        assertEquals(100, graded.scorePercent)
         assertEquals(true, graded.passed)
         assertEquals(listOf("a", "e"), graded.results[1].correctChoiceIds)
         assertTrue(satchel.lessonProgress("kt.quiz").completed)
@@ -83,12 +83,12 @@ class LearningTest : AccountFixture() {
     @Test fun enrolmentGoalAndSummary() = runBlocking {
         val enrolled = satchel.enroll("kt-course")
         assertEquals(listOf(enrolled), satchel.enrollments())
-        satchel.setWeeklyGoal(4u)
+        satchel.setWeeklyGoal(4)
         val summary = satchel.learningSummary(180)
-        assertEquals(4.toUByte(), summary.weeklyGoalDays)
-        assertEquals(0u, summary.currentStreakDays)
+        assertEquals(4, summary.weeklyGoalDays)
+        assertEquals(0, summary.currentStreakDays)
         try {
-            satchel.setWeeklyGoal(9u)
+            satchel.setWeeklyGoal(9)
             fail("expected InvalidInput")
         } catch (e: SatchelException.InvalidInput) {
             assertNull(null)

@@ -36,11 +36,11 @@ class NotesTest : AccountFixture() {
         val edited = satchel.updateNote(note.id, "Caching saves data and time", "blue", listOf("http", "exam"))
         assertEquals("Caching saves data and time", edited.body)
 
-        assertEquals(listOf(note.id), satchel.searchNotes("time", null, 10u).map { it.id })
-        assertEquals(2, satchel.searchNotes("exam", "kt-course", 10u).size)
-        assertEquals(listOf(mark.id), satchel.searchNotes("DNS", null, 10u).map { it.id })
+        assertEquals(listOf(note.id), satchel.searchNotes("time", null, 10).map { it.id })
+        assertEquals(2, satchel.searchNotes("exam", "kt-course", 10).size)
+        assertEquals(listOf(mark.id), satchel.searchNotes("DNS", null, 10).map { it.id })
         for (nasty in listOf("\"", "(((", "NEAR(", "a*", "", "  ", "ዲኤንኤስ", "\u0000")) {
-            satchel.searchNotes(nasty, null, 10u) // never throws
+            satchel.searchNotes(nasty, null, 10) // never throws
         }
 
         val markdown = satchel.exportNotesMarkdown("kt-course")
@@ -50,7 +50,7 @@ class NotesTest : AccountFixture() {
 
         satchel.deleteNote(note.id)
         assertEquals(listOf(mark.id), satchel.notesForCourse("kt-course").map { it.id })
-        assertTrue(satchel.searchNotes("caching", null, 10u).isEmpty())
+        assertTrue(satchel.searchNotes("caching", null, 10).isEmpty())
     }
 
     @Test fun highlightsReanchorAfterTheTextChanges() = runBlocking {

@@ -49,7 +49,7 @@ class ShareTest {
         val file = File(dir, "web-basics.satchel")
         val recorder = Recorder()
         val size = sender.exportCourse("web-basics", RenditionKind.TEXT, file.path, recorder)
-        assertEquals(file.length().toULong(), size)
+        assertEquals(file.length(), size)
         assertTrue(recorder.events.isNotEmpty())
         sender.shutdown()
         return file
@@ -62,7 +62,7 @@ class ShareTest {
         val recorder = Recorder()
         val imported = receiver.importCourse(file.path, recorder)
         assertEquals("web-basics", imported.outcome.courseId)
-        assertTrue(imported.blobsAdded >= 1u)
+        assertTrue(imported.blobsAdded >= 1)
         val files = receiver.renditionFiles(reading, RenditionKind.TEXT)
         assertNotNull(files)
         assertTrue(File(files!!.first().path).readText().isNotEmpty())

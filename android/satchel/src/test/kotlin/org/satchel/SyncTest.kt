@@ -10,6 +10,7 @@ import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Test
+import org.satchel.core.NetworkErrorKind
 import org.satchel.core.NetworkType
 import org.satchel.core.NewNote
 import org.satchel.core.NoteAnchor
@@ -62,6 +63,16 @@ class SyncTest {
         dirs.forEach { it.deleteRecursively() }
     }
 
+    @Test fun aRefusedTokenFailsTheSyncAskingForASignInAndKeepsTheChange() = runBlocking {
+        val phone = device("not-a-token")
+        phone.recordPlayback("web-basics.what-happens", 5_000)
+        val report = phone.sync(30_000L)
+        val failed = report.outcome as? SyncOutcome.Failed ?: error("a refused token fails the sync: $report")
+        // The app shows its sign-in screen from the kind, not from the text.
+        assertEquals(NetworkErrorKind.SIGN_IN_REQUIRED, failed.kind)
+        assertTrue(phone.pendingChanges() >= 1)
+    }
+
     @Test fun twoDevicesOfOneLearnerConvergeAndAnotherLearnerSeesNothing() = runBlocking {
         val phone = device(amina)
         val tablet = device(amina)
@@ -75,14 +86,14 @@ class SyncTest {
         val idle = async(start = CoroutineStart.UNDISPATCHED) {
             phone.syncEvents().first { it.status is SyncStatus.Idle && it.lastSyncedAtMs != null }
         }
-        val pushed = phone.sync(30_000uL)
+        val pushed = phone.sync(30_000L)
         assertEquals(SyncOutcome.Finished, pushed.outcome)
-        assertEquals(0u, pushed.remaining)
-        assertTrue("$pushed", pushed.pushed >= 3u)
-        assertEquals(0u, phone.pendingChanges())
+        assertEquals(0, pushed.remaining)
+        assertTrue("$pushed", pushed.pushed >= 3)
+        assertEquals(0, phone.pendingChanges())
         assertTrue(idle.await().lastSyncedAtMs!! > 0)
 
-        val pulled = tablet.sync(30_000uL)
+        val pulled = tablet.sync(30_000L)
         assertEquals(SyncOutcome.Finished, pulled.outcome)
         assertEquals(42_000L, tablet.lessonProgress("web-basics.what-happens").positionMs)
         assertTrue(tablet.lessonProgress("web-basics.reading-urls").completed)
@@ -93,9 +104,9 @@ class SyncTest {
         // Concurrent edits: both texts are kept, one shown, the other a revision.
         phone.updateNote(note.id, "phone's text", null, listOf("dns"))
         tablet.updateNote(note.id, "tablet's text", null, listOf("dns"))
-        assertEquals(SyncOutcome.Finished, phone.sync(30_000uL).outcome)
-        assertEquals(SyncOutcome.Finished, tablet.sync(30_000uL).outcome)
-        assertEquals(SyncOutcome.Finished, phone.sync(30_000uL).outcome)
+        assertEquals(SyncOutcome.Finished, phone.sync(30_000L).outcome)
+        assertEquals(SyncOutcome.Finished, tablet.sync(30_000L).outcome)
+        assertEquals(SyncOutcome.Finished, phone.sync(30_000L).outcome)
         val shown = phone.notesForLesson("web-basics.what-happens")[0].body
         assertEquals(shown, tablet.notesForLesson("web-basics.what-happens")[0].body)
         val revisions = phone.noteRevisions(note.id)
@@ -103,7 +114,7 @@ class SyncTest {
         assertEquals(setOf("phone's text", "tablet's text"), setOf(shown, revisions[0].text))
 
         val stranger = device(bilal)
-        assertEquals(SyncOutcome.Finished, stranger.sync(30_000uL).outcome)
+        assertEquals(SyncOutcome.Finished, stranger.sync(30_000L).outcome)
         assertTrue(stranger.notesForLesson("web-basics.what-happens").isEmpty())
         assertEquals(0L, stranger.lessonProgress("web-basics.what-happens").positionMs)
         assertTrue(stranger.rejectedSyncOps().isEmpty())
