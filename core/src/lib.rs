@@ -27,6 +27,7 @@ pub mod content;
 pub mod downloads;
 pub mod error;
 pub mod ffi;
+mod http_client;
 pub mod learning;
 pub mod notes;
 pub mod outbox;

@@ -10,12 +10,22 @@ use anyhow::{Context, Result, bail};
 pub struct Nginx {
     child: Child,
     pub addr: SocketAddr,
+    tls: bool,
     _dir: tempfile::TempDir,
 }
 
 impl Nginx {
     /// Starts nginx serving `root` on a free loopback port. Fails loudly if nginx is missing.
     pub fn serve(root: &Path) -> Result<Nginx> {
+        Nginx::start(root, None)
+    }
+
+    /// The same over HTTPS with the PEM certificate chain and key given.
+    pub fn serve_tls(root: &Path, certificate: &Path, key: &Path) -> Result<Nginx> {
+        Nginx::start(root, Some((certificate, key)))
+    }
+
+    fn start(root: &Path, tls: Option<(&Path, &Path)>) -> Result<Nginx> {
         let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| Path::new(p).is_file())
@@ -30,9 +40,15 @@ impl Nginx {
              http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
                fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
                types {{ application/json json; }}\n  default_type application/octet-stream;\n\
-               server {{ listen {addr}; root {root}; location / {{ }} }}\n}}\n",
+               server {{ listen {addr}{ssl}; {certificates}root {root}; location / {{ }} }}\n}}\n",
             user = if is_root() { "user root;\n" } else { "" },
             root = root.display(),
+            ssl = if tls.is_some() { " ssl" } else { "" },
+            certificates = tls.map_or(String::new(), |(cert, key)| format!(
+                "ssl_certificate {}; ssl_certificate_key {}; ",
+                cert.display(),
+                key.display()
+            )),
         );
         let config_path = dir.path().join("nginx.conf");
         std::fs::write(&config_path, config)?;
@@ -45,7 +61,7 @@ impl Nginx {
             .stderr(Stdio::piped())
             .spawn()
             .context("cannot start nginx")?;
-        let mut nginx = Nginx { child, addr, _dir: dir };
+        let mut nginx = Nginx { child, addr, tls: tls.is_some(), _dir: dir };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(addr).is_err() {
             if let Ok(Some(status)) = nginx.child.try_wait() {
@@ -60,7 +76,7 @@ impl Nginx {
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}/", self.addr)
+        format!("{}://{}/", if self.tls { "https" } else { "http" }, self.addr)
     }
 }
 

@@ -15,7 +15,6 @@ use crate::catalog::{BlobEntry, limits};
 use crate::downloads::retry::retry_after_header;
 use crate::error::{Error, NetworkErrorKind, Result};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A signed manifest is the manifest plus a little envelope.
 const MAX_ENVELOPE_BYTES: u64 = limits::MANIFEST_BYTES as u64 * 2 + 4096;
 /// The longest Retry-After passed on to the app (a host asking for hours is told to wait 15 min).
@@ -44,15 +43,7 @@ impl LazyClient {
 
 impl ContentClient {
     pub fn new() -> Result<ContentClient> {
-        crate::runtime::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(Duration::from_secs(30))
-            .user_agent(concat!("satchel/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                Error::network(NetworkErrorKind::NotConfigured, format!("cannot build the HTTP client: {e}"))
-            })?;
+        let http = crate::http_client::client(Duration::from_secs(30))?;
         Ok(ContentClient { http })
     }
 
@@ -181,9 +172,8 @@ fn join(base_url: &str, path: &str) -> Result<Url> {
 }
 
 fn network(e: reqwest::Error) -> Error {
-    // Without the URL: it may carry a signed token in its query.
     let kind = if e.is_connect() { NetworkErrorKind::Unreachable } else { NetworkErrorKind::Interrupted };
-    Error::network(kind, e.without_url().to_string())
+    Error::network(kind, crate::http_client::describe(&e))
 }
 
 #[cfg(test)]

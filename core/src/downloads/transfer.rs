@@ -518,12 +518,7 @@ fn retry_without_progress(reason: String, retry_after: Option<Duration>) -> Miss
 }
 
 fn network_reason(e: &reqwest::Error) -> String {
-    // Without the URL: it may carry a signed token in its query.
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text.replace(url.as_str(), "<url>");
-    }
-    text
+    crate::http_client::describe(e)
 }
 
 fn storage_error(e: std::io::Error) -> Error {

@@ -49,8 +49,6 @@ pub trait Transport: Send + Sync {
     ) -> impl Future<Output = Result<PullResponse, SyncError>> + Send;
 }
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-
 /// The sync API over HTTPS (plain HTTP to loopback only, for development).
 #[derive(Clone)]
 pub struct HttpTransport {
@@ -64,19 +62,8 @@ pub struct HttpTransport {
 
 impl HttpTransport {
     pub fn new(base_url: &str, stall_timeout: Duration, retry_after_cap: Duration) -> Result<HttpTransport> {
-        crate::runtime::install_crypto_provider();
         let base = check_base_url(base_url)?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(stall_timeout)
-            .user_agent(concat!("satchel/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                crate::Error::network(
-                    crate::error::NetworkErrorKind::NotConfigured,
-                    format!("cannot build the HTTP client: {e}"),
-                )
-            })?;
+        let http = crate::http_client::client(stall_timeout)?;
         Ok(HttpTransport { http, base, stall_timeout, retry_after_cap })
     }
 
@@ -181,6 +168,6 @@ impl Transport for HttpTransport {
 fn transport_error(e: reqwest::Error) -> SyncError {
     // Without the URL: nothing secret is in it, but logs stay short and uniform.
     let connect = e.is_connect();
-    let text = e.without_url().to_string();
+    let text = crate::http_client::describe(&e);
     if connect { SyncError::Connect(text) } else { SyncError::Interrupted(text) }
 }
