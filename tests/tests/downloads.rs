@@ -484,7 +484,7 @@ fn storage_quota_eviction_and_deleting_a_course() {
         None
     );
     assert_eq!(rt.block_on(s.satchel.storage_usage()).unwrap().content_bytes, 0);
-    assert_eq!(rt.block_on(s.satchel.course_outline("web-basics".into())).unwrap().modules.len(), 3);
+    assert_eq!(rt.block_on(s.satchel.course_outline("web-basics".into())).unwrap().modules.len(), 4);
 }
 
 #[test]
