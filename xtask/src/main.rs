@@ -14,6 +14,7 @@
 //!   not part of `cargo xtask test`.
 
 mod apt_mirror;
+mod bench_venv;
 mod bindings;
 mod content;
 mod demo;
@@ -151,6 +152,8 @@ fn swift_only() -> Result<()> {
 fn bench(filter: Option<String>) -> Result<()> {
     // The download benches run the reference server and the CLI as child processes.
     tools::ensure_bench_tools()?;
+    // The lite audio bench measures intelligibility with pystoi from this venv.
+    let python = bench_venv::ensure()?;
     tools::cargo(&["build", "--profile", "bench", "-p", "satchel-server", "-p", "satchel-cli"])?;
     let out = paths::target_dir().join("bench/results.json");
     let mut args =
@@ -160,5 +163,5 @@ fn bench(filter: Option<String>) -> Result<()> {
     if let Some(filter) = filter.as_deref() {
         args.push(filter);
     }
-    tools::cargo(&args)
+    tools::cargo_with_env(&args, &[("SATCHEL_BENCH_PYTHON", python.as_os_str())])
 }

@@ -142,8 +142,18 @@ fn ensure_kotlin() -> Result<PathBuf> {
 
 /// Runs cargo (the one running us) in the workspace root.
 pub fn cargo(args: &[&str]) -> Result<()> {
+    cargo_with_env(args, &[])
+}
+
+/// Runs cargo like [`cargo`], with extra environment variables for what it runs.
+pub fn cargo_with_env(args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo).args(args).current_dir(paths::workspace_root()))
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(paths::workspace_root());
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    run(&mut command)
 }
 
 /// Runs a command, inheriting stdio, and fails with its exit status.

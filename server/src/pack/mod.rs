@@ -4,7 +4,7 @@
 
 mod blobs;
 pub mod cues;
-mod lite;
+pub mod lite;
 pub mod patches;
 pub mod slides;
 mod source;
@@ -28,7 +28,7 @@ use source::{CourseSource, LessonSource, resolve};
 
 /// Bumped whenever packed output changes for the same source, so caches of packed courses
 /// (the demo's) know to pack again.
-pub const PACK_FORMAT_VERSION: &str = "3";
+pub const PACK_FORMAT_VERSION: &str = "4";
 
 /// Bytes per lesson and rendition, for the table the packager prints.
 #[derive(Debug, Clone)]

@@ -25,6 +25,7 @@ const BENCHES: &[Bench] = &[
     ("lite_vs_full_bytes", bench::content::lite_vs_full),
     ("text_dict_vs_gzip text_vs_brotli", bench::content::text),
     ("pack_seconds_per_video_minute", bench::content::pack_speed),
+    ("lite_audio_stoi", bench::lite_audio::intelligibility),
     ("resume_cut_256k_bytes", bench::downloads::resume_cut),
     ("loopback_1g_throughput download_1g_peak_rss_mb", bench::downloads::loopback_1g),
     ("slow_link_lite_lecture_seconds", bench::downloads::slow_link),
