@@ -26,8 +26,10 @@ const APT_PACKAGES: &[&str] = &[
     "iptables",
 ];
 
-/// What the benchmarks add: aria2c is the resume peer, curl the throughput peer.
-const BENCH_APT_PACKAGES: &[&str] = &["aria2", "curl", "ffmpeg", "espeak-ng", "fonts-dejavu-core"];
+/// What the benchmarks add: aria2c is the resume peer, curl the throughput peer, tesseract reads
+/// the lite slide stills to measure their legibility.
+const BENCH_APT_PACKAGES: &[&str] =
+    &["aria2", "curl", "ffmpeg", "espeak-ng", "fonts-dejavu-core", "tesseract-ocr", "tesseract-ocr-eng"];
 
 /// The Kotlin compiler, from the npm registry (it ships the JVM compiler and its libraries).
 const KOTLIN_NPM_PACKAGE: &str = "kotlin-compiler";
@@ -68,8 +70,10 @@ pub fn ensure_test_tools() -> Result<TestTools> {
 /// Installs what `cargo xtask bench` needs (the sample course is rendered with ffmpeg too).
 pub fn ensure_bench_tools() -> Result<()> {
     ensure_apt_packages(BENCH_APT_PACKAGES)?;
-    if Command::new("aria2c").arg("--version").output().is_err() {
-        bail!("aria2c is still missing after installing {BENCH_APT_PACKAGES:?}");
+    for tool in ["aria2c", "tesseract"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            bail!("{tool} is still missing after installing {BENCH_APT_PACKAGES:?}");
+        }
     }
     Ok(())
 }

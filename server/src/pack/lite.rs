@@ -48,9 +48,63 @@ pub const SPEECH_AUDIO: OpusSetting =
 pub const OLD_AUDIO: OpusSetting =
     OpusSetting { kbps: 20, application: "voip", cutoff_hz: None, frame_ms: 20.0, input_rate: None };
 
-/// Slide stills: 640 px wide, WebP. Text stays legible on a phone screen.
-const SLIDE_WIDTH: u32 = 640;
-const SLIDE_QUALITY: &str = "40";
+/// Slide stills are this wide: text stays legible on a phone screen.
+pub const SLIDE_WIDTH: u32 = 640;
+
+/// How a slide still is encoded, always as WebP.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StillEncoding {
+    /// Lossy WebP at this quality (0-100).
+    Lossy(u32),
+    /// Lossless WebP of the scaled frame.
+    Lossless,
+    /// Reduced to this many colours (no dithering), then lossless WebP: text slides are mostly
+    /// flat colour, so a small palette keeps every edge sharp in few bytes.
+    Palette(u32),
+}
+
+impl StillEncoding {
+    /// A short name for tables.
+    pub fn name(&self) -> String {
+        match self {
+            StillEncoding::Lossy(quality) => format!("lossy webp q{quality}"),
+            StillEncoding::Lossless => "lossless webp".into(),
+            StillEncoding::Palette(colours) => format!("{colours}-colour lossless webp"),
+        }
+    }
+}
+
+/// The stills' encoding: the fewest bytes whose OCR character error rate stays within 1 point
+/// of the full-resolution frame's, as `cargo xtask bench` measures it (row
+/// `slide_ocr_cer_delta`; docs/content.md has the table of candidates): 8 colours read as well
+/// as the full frame on the sample's 28 slides at 38% of the bytes of lossy WebP q40.
+pub const SLIDE_STILL: StillEncoding = StillEncoding::Palette(8);
+
+/// The encoding before it was measured, kept as the bench's peer.
+pub const OLD_STILL: StillEncoding = StillEncoding::Lossy(40);
+
+/// Writes the frame of `video` at `at_ms` as a still `path`, `SLIDE_WIDTH` wide.
+pub fn encode_still(video: &Path, at_ms: u64, path: &Path, encoding: StillEncoding) -> Result<()> {
+    let at = format!("{:.3}", at_ms as f64 / 1000.0);
+    let scale = format!("scale={SLIDE_WIDTH}:-2:flags=area");
+    let (filter, codec): (String, Vec<String>) = match encoding {
+        StillEncoding::Lossy(quality) => (scale, vec!["-quality".into(), quality.to_string()]),
+        StillEncoding::Lossless => (scale, vec!["-lossless".into(), "1".into()]),
+        StillEncoding::Palette(colours) => (
+            format!(
+                "{scale},split[a][b];[a]palettegen=max_colors={colours}:reserve_transparent=0:\
+                 stats_mode=single[p];[b][p]paletteuse=dither=none"
+            ),
+            vec!["-lossless".into(), "1".into()],
+        ),
+    };
+    let mut args =
+        vec!["-ss", &at, "-i", media::path_str(video)?, "-frames:v", "1", "-filter_complex", &filter];
+    args.extend(["-c:v", "libwebp"]);
+    args.extend(codec.iter().map(String::as_str));
+    args.extend(["-compression_level", "6", media::path_str(path)?]);
+    media::ffmpeg(&args)
+}
 
 pub fn audio(video: &Path, out: &Path) -> Result<PathBuf> {
     let path = out.join("audio.ogg");
@@ -88,23 +142,7 @@ pub fn slides(video: &Path, out: &Path) -> Result<(Detection, Vec<PathBuf>)> {
     let mut images = Vec::new();
     for (i, at_ms) in detection.image_times_ms.iter().enumerate() {
         let path = out.join(format!("slide-{:03}.webp", i + 1));
-        media::ffmpeg(&[
-            "-ss",
-            &format!("{:.3}", *at_ms as f64 / 1000.0),
-            "-i",
-            media::path_str(video)?,
-            "-frames:v",
-            "1",
-            "-vf",
-            &format!("scale={SLIDE_WIDTH}:-2"),
-            "-c:v",
-            "libwebp",
-            "-quality",
-            SLIDE_QUALITY,
-            "-compression_level",
-            "6",
-            media::path_str(&path)?,
-        ])?;
+        encode_still(video, *at_ms, &path, SLIDE_STILL)?;
         images.push(path);
     }
     Ok((detection, images))

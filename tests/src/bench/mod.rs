@@ -9,6 +9,7 @@ pub mod learning;
 pub mod lite_audio;
 pub mod manifest;
 pub mod report;
+pub mod slide_ocr;
 pub mod store;
 pub mod sync;
 pub mod sync_pull;

@@ -26,6 +26,7 @@ const BENCHES: &[Bench] = &[
     ("text_dict_vs_gzip text_vs_brotli", bench::content::text),
     ("pack_seconds_per_video_minute", bench::content::pack_speed),
     ("lite_audio_stoi", bench::lite_audio::intelligibility),
+    ("slide_ocr_cer_delta", bench::slide_ocr::legibility),
     ("resume_cut_256k_bytes", bench::downloads::resume_cut),
     ("loopback_1g_throughput download_1g_peak_rss_mb", bench::downloads::loopback_1g),
     ("slow_link_lite_lecture_seconds", bench::downloads::slow_link),
