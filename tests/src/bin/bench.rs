@@ -23,6 +23,7 @@ const BENCHES: &[Bench] = &[
     ("note_search_10k_median_ms", one!(bench::learning::note_search)),
     ("progress_bytes_per_playback_hour", one!(bench::learning::progress_growth)),
     ("lite_vs_full_bytes", bench::content::lite_vs_full),
+    ("slides_found_vs_true slides_worst_time_error_ms", bench::content::slides_found),
     ("text_dict_vs_gzip text_vs_brotli", bench::content::text),
     ("pack_seconds_per_video_minute", bench::content::pack_speed),
     ("lite_audio_stoi", bench::lite_audio::intelligibility),
