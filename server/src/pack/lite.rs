@@ -137,8 +137,8 @@ pub fn encode_audio(video: &Path, path: &Path, setting: &OpusSetting) -> Result<
 }
 
 /// Detects the slides and writes one still per distinct slide.
-pub fn slides(video: &Path, out: &Path) -> Result<(Detection, Vec<PathBuf>)> {
-    let detection = slides::detect(video)?;
+pub fn slides(video: &Path, duration_ms: u64, out: &Path) -> Result<(Detection, Vec<PathBuf>)> {
+    let detection = slides::detect(video, duration_ms)?;
     let mut images = Vec::new();
     for (i, at_ms) in detection.image_times_ms.iter().enumerate() {
         let path = out.join(format!("slide-{:03}.webp", i + 1));

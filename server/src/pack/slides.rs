@@ -41,6 +41,8 @@ const REGION_GROW_SHARE: f64 = 0.1;
 const SLIDE_CHANGED_PIXELS: usize = 12;
 /// Samples after a change at which it must still hold (a passing pointer does not).
 const SETTLE_SAMPLES: usize = 2;
+/// Sampling rounds at the ends: a whole video decodes to its duration within this.
+const DECODE_SLACK_MS: u64 = 1_000;
 /// Two slides closer than this are one (a transition).
 const MIN_SLIDE_MS: u64 = 1_500;
 
@@ -59,7 +61,9 @@ pub struct Detection {
     pub image_times_ms: Vec<u64>,
 }
 
-pub fn detect(video: &Path) -> Result<Detection> {
+/// Detects the slides of `video`, which lasts `duration_ms` by its container. A video that
+/// decodes to much less than that is damaged, and refused rather than half packed.
+pub fn detect(video: &Path, duration_ms: u64) -> Result<Detection> {
     let raw = media::output(
         "ffmpeg",
         &[
@@ -76,8 +80,14 @@ pub fn detect(video: &Path) -> Result<Detection> {
         ],
     )?;
     let frames: Vec<&[u8]> = raw.chunks_exact(W * H).collect();
-    if frames.is_empty() {
-        bail!("{} has no video frames", video.display());
+    let decoded_ms = frames.len() as u64 * 1000 / SAMPLES_PER_SECOND;
+    if frames.is_empty() || decoded_ms + DECODE_SLACK_MS < duration_ms * 9 / 10 {
+        bail!(
+            "{} decodes to {:.1} s of its {:.1} s: the video is damaged",
+            video.display(),
+            decoded_ms as f64 / 1000.0,
+            duration_ms as f64 / 1000.0
+        );
     }
     Ok(detect_in_frames(&frames))
 }
