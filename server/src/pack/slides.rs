@@ -109,10 +109,24 @@ fn live_pixels(frames: &[&[u8]]) -> Vec<bool> {
     live
 }
 
-/// Whether some `window` consecutive pairs (all of them, if fewer) hold `count` changes.
+/// Whether some `window` consecutive pairs (all of them, if fewer) hold `count` changes. A
+/// running count: this runs for every pixel over the whole lecture.
 fn changes_within(changes: &[bool], count: usize, window: usize) -> bool {
     let window = window.min(changes.len());
-    window >= count && changes.windows(window).any(|w| w.iter().filter(|c| **c).count() >= count)
+    if window < count {
+        return false;
+    }
+    let mut inside = changes[..window].iter().filter(|c| **c).count();
+    if inside >= count {
+        return true;
+    }
+    for end in window..changes.len() {
+        inside = inside + usize::from(changes[end]) - usize::from(changes[end - window]);
+        if inside >= count {
+            return true;
+        }
+    }
+    false
 }
 
 /// A box of sample pixels, bounds inclusive.
