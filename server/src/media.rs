@@ -39,7 +39,13 @@ pub fn output(program: &str, args: &[&str]) -> Result<Vec<u8>> {
         .output()
         .with_context(|| format!("cannot run {program}: is it installed?"))?;
     if !output.status.success() {
-        bail!("{program} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
+        // One line, as errors are shown: the tool's lines joined.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        bail!(
+            "{program} failed ({}): {}",
+            output.status,
+            stderr.trim().lines().collect::<Vec<_>>().join(" | ")
+        );
     }
     Ok(output.stdout)
 }
@@ -68,6 +74,26 @@ pub fn duration_ms(path: &Path) -> Result<u64> {
         bail!("{} has no playable duration", path.display());
     }
     Ok((seconds * 1000.0).round() as u64)
+}
+
+/// Whether a media file has an audio stream, from ffprobe. Fails on unreadable media.
+pub fn has_audio(path: &Path) -> Result<bool> {
+    let out = output(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-select_streams",
+            "a",
+            "-show_entries",
+            "stream=index",
+            "-of",
+            "csv=p=0",
+            path_str(path)?,
+        ],
+    )
+    .with_context(|| format!("{} is not readable media", path.display()))?;
+    Ok(!String::from_utf8_lossy(&out).trim().is_empty())
 }
 
 pub fn path_str(path: &Path) -> Result<&str> {

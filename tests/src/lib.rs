@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod fault_proxy;
+pub mod lite;
 pub mod nginx;
 pub mod sample;
 pub mod sync_device;

@@ -30,7 +30,7 @@ fn the_demo_shows_the_whole_sample_course() {
     // The real pipeline: the packed sample course from the embedded server, signature checked
     // (cargo xtask test installs the media tools the sample lectures are rendered with).
     assert!(stdout.contains("verified the publisher's signature"), "{stdout}");
-    assert!(stdout.contains("imported web-basics v1: 3 modules, 8 lessons (Installed)"), "{stdout}");
+    assert!(stdout.contains("imported web-basics v1: 4 modules, 10 lessons (Installed)"), "{stdout}");
     assert!(stdout.contains("Blocked: 3 downloads wait for Wi-Fi, not a byte spent on cellular"), "{stdout}");
     assert!(stdout.contains("3 lessons downloaded and verified in"), "{stdout}");
     assert!(stdout.contains(", 0 B on cellular; lite saved"), "{stdout}");
@@ -53,7 +53,7 @@ fn the_demo_shows_the_whole_sample_course() {
     assert_eq!(times[0], times[1], "{watched}");
     assert!(stdout.contains("Check yourself: HTTP: 60% (passed) graded on the phone"), "{stdout}");
     assert!(stdout.contains("Final check: submitted; the server grades it on the next sync"), "{stdout}");
-    assert!(stdout.contains("course 37% complete (3 of 8 lessons)"), "{stdout}");
+    assert!(stdout.contains("course 30% complete (3 of 10 lessons)"), "{stdout}");
     assert!(stdout.contains("> The host is looked up with DNS"), "the export quotes the highlight: {stdout}");
     assert!(stdout.contains("9 changes wait in the outbox for sync"), "{stdout}");
     // Back online: the phone syncs; the server grades the final check and the pass comes back.
@@ -67,7 +67,7 @@ fn the_demo_shows_the_whole_sample_course() {
     assert!(synced.contains("0 refused by the server, 0 waiting"), "{synced}");
     // The second device pulls the same progress, notes and attempts.
     let tablet = stdout.split("== The learner's tablet signs in").nth(1).expect("a second device");
-    assert!(tablet.contains("course 50% complete (4 of 8 lessons)"), "{tablet}");
+    assert!(tablet.contains("course 40% complete (4 of 10 lessons)"), "{tablet}");
     assert!(tablet.contains("note on web-basics.what-happens: The browser asks DNS"), "{tablet}");
     assert!(tablet.contains("note on web-basics.reading-urls: Same DNS as in the lecture."), "{tablet}");
     assert!(tablet.contains("Check yourself: HTTP: 60% (passed), graded"), "{tablet}");
@@ -261,9 +261,9 @@ fn every_subcommand_works_over_a_real_account_and_its_json_parses_back() {
     assert_eq!(fetched["status"], "installed");
     let courses = json(&["courses"]);
     assert_eq!(courses.as_array().unwrap().len(), 1);
-    assert_eq!(courses[0]["lesson_count"], 8);
+    assert_eq!(courses[0]["lesson_count"], 10);
     let outline = json(&["outline", "web-basics"]);
-    assert_eq!(outline["modules"].as_array().unwrap().len(), 3);
+    assert_eq!(outline["modules"].as_array().unwrap().len(), 4);
     let first = &outline["modules"][0]["lessons"][0];
     assert_eq!(first["id"], "web-basics.what-happens");
     assert_eq!(first["kind"], "video");
@@ -397,7 +397,7 @@ fn every_subcommand_works_over_a_real_account_and_its_json_parses_back() {
     let studied = json(&["study", "web-basics"]);
     assert!(studied["ticks"].as_u64().unwrap() > 0);
     let progress = json(&["progress", "web-basics"]);
-    assert_eq!(progress["course"]["total_lessons"], 8);
+    assert_eq!(progress["course"]["total_lessons"], 10);
     assert!(progress["course"]["completed_lessons"].as_u64().unwrap() >= 3, "{progress}");
     assert!(progress["summary"]["total_ms"].as_i64().unwrap() > 0, "{progress}");
     let lesson = json(&["progress", "--lesson", "web-basics.what-happens"]);

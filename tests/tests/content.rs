@@ -51,38 +51,9 @@ fn lite_lectures_are_under_five_percent_and_capture_every_slide() {
     }
 }
 
-/// Reads the slide times from the packed manifest and the slide-timeline blob.
+/// The slide times of a lecture's packed lite timeline.
 fn lite_timeline(packed: &Path, lesson: &str) -> Vec<u64> {
-    let envelope: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(packed.join("courses/web-basics/manifest.signed.json")).unwrap(),
-    )
-    .unwrap();
-    let manifest: serde_json::Value = serde_json::from_str(envelope["payload"].as_str().unwrap()).unwrap();
-    let dictionary = manifest["dictionary"]["hash"].as_str().map(|h| {
-        zstd::decode_all(&std::fs::read(packed.join(format!("blobs/{}/{h}", &h[..2]))).unwrap()[..]).unwrap()
-    });
-    let blob = manifest["modules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["lessons"].as_array().unwrap().clone())
-        .filter(|l| l["id"] == lesson)
-        .flat_map(|l| l["renditions"].as_array().unwrap().clone())
-        .filter(|r| r["kind"] == "lite")
-        .flat_map(|r| r["blobs"].as_array().unwrap().clone())
-        .find(|b| b["role"] == "slides")
-        .unwrap_or_else(|| panic!("no lite timeline for {lesson}"));
-    let hash = blob["hash"].as_str().unwrap();
-    let stored = std::fs::read(packed.join(format!("blobs/{}/{hash}", &hash[..2]))).unwrap();
-    let text = match dictionary.as_deref() {
-        Some(dict) => zstd::bulk::Decompressor::with_dictionary(dict)
-            .unwrap()
-            .decompress(&stored, blob["size"].as_u64().unwrap() as usize)
-            .unwrap(),
-        None => zstd::decode_all(&stored[..]).unwrap(),
-    };
-    let timeline: serde_json::Value = serde_json::from_slice(&text).unwrap();
-    timeline["slides"].as_array().unwrap().iter().map(|s| s["at_ms"].as_u64().unwrap()).collect()
+    satchel_tests::lite::timeline(packed, "web-basics", lesson).unwrap().iter().map(|s| s.at_ms).collect()
 }
 
 /// Fetches the course and a lite lecture and a reading through `base_url`, checking what arrives.
@@ -91,7 +62,7 @@ fn fetch_and_check(base_url: &str) {
     let satchel = open(dir.path(), vec![test_public_key()]);
     let rt = runtime();
     let outcome = rt.block_on(satchel.fetch_course(base_url.into(), "web-basics".into())).unwrap();
-    assert_eq!(outcome.lesson_count, 8);
+    assert_eq!(outcome.lesson_count, 10);
     let outline = rt.block_on(satchel.course_outline("web-basics".into())).unwrap();
     assert!(
         outline.course.sizes.lite_bytes * 20 < outline.course.sizes.full_bytes,
@@ -190,24 +161,9 @@ fn a_corrupted_blob_is_refused_and_never_stored() {
     let packed = packed_sample().unwrap();
     let lecture = LECTURES[1];
     // Flip one byte in the middle of the lecture's audio on the host.
-    let manifest =
-        std::fs::read_to_string(packed.dir.join("courses/web-basics/manifest.signed.json")).unwrap();
-    let envelope: serde_json::Value = serde_json::from_str(&manifest).unwrap();
-    let payload: serde_json::Value = serde_json::from_str(envelope["payload"].as_str().unwrap()).unwrap();
-    let audio_hash = payload["modules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|m| m["lessons"].as_array().unwrap().clone())
-        .filter(|l| l["id"] == lecture)
-        .flat_map(|l| l["renditions"].as_array().unwrap().clone())
-        .filter(|r| r["kind"] == "lite")
-        .flat_map(|r| r["blobs"].as_array().unwrap().clone())
-        .find(|b| b["role"] == "audio")
-        .unwrap()["hash"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let manifest = satchel_tests::lite::manifest(&packed.dir, "web-basics").unwrap();
+    let audio = satchel_tests::lite::lite_blob(&manifest, lecture, "audio").unwrap();
+    let audio_hash = audio["hash"].as_str().unwrap().to_owned();
     let damaged = damaged_copy(|dir| {
         let path = dir.join(format!("blobs/{}/{audio_hash}", &audio_hash[..2]));
         let mut bytes = std::fs::read(&path).unwrap();

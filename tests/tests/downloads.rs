@@ -282,7 +282,8 @@ fn the_network_policy_and_the_cellular_budget_hold() {
 
     // Cellular allowed, but a budget smaller than the lesson: waits for budget.
     let lite = rt.block_on(s.satchel.download_estimate(lesson(SHORT_LECTURE), RenditionKind::Lite)).unwrap();
-    assert!(lite.bytes_to_fetch > 100_000, "{lite:?}");
+    // The lite lecture is tens of kilobytes (10 kbit/s speech, palette stills).
+    assert!(lite.bytes_to_fetch > 40_000, "{lite:?}");
     let mut settings = DownloadSettings {
         wifi_only: false,
         monthly_cellular_budget_bytes: Some(lite.bytes_to_fetch / 2),
@@ -438,7 +439,7 @@ fn storage_quota_eviction_and_deleting_a_course() {
     enqueue(&s.satchel, DownloadTarget::Course { course_id: "web-basics".into() }, RenditionKind::Lite);
     run(&s.satchel, 60_000);
     let usage = rt.block_on(s.satchel.storage_usage()).unwrap();
-    assert!(usage.content_bytes > 1_000_000, "{usage:?}");
+    assert!(usage.content_bytes > 400_000, "the whole course in lite: {usage:?}");
 
     // A quota too small for the full video: failed with a storage reason, nothing evicted
     // while the learner is studying this course.
@@ -485,7 +486,7 @@ fn storage_quota_eviction_and_deleting_a_course() {
         None
     );
     assert_eq!(rt.block_on(s.satchel.storage_usage()).unwrap().content_bytes, 0);
-    assert_eq!(rt.block_on(s.satchel.course_outline("web-basics".into())).unwrap().modules.len(), 3);
+    assert_eq!(rt.block_on(s.satchel.course_outline("web-basics".into())).unwrap().modules.len(), 4);
 }
 
 #[test]

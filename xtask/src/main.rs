@@ -15,6 +15,7 @@
 
 mod api_types;
 mod apt_mirror;
+mod bench_venv;
 mod bindings;
 mod content;
 mod demo;
@@ -152,6 +153,8 @@ fn swift_only() -> Result<()> {
 fn bench(filter: Option<String>) -> Result<()> {
     // The download benches run the reference server and the CLI as child processes.
     tools::ensure_bench_tools()?;
+    // The lite audio bench measures intelligibility with pystoi from this venv.
+    let python = bench_venv::ensure()?;
     tools::cargo(&["build", "--profile", "bench", "-p", "satchel-server", "-p", "satchel-cli"])?;
     let out = paths::target_dir().join("bench/results.json");
     let mut args =
@@ -161,5 +164,5 @@ fn bench(filter: Option<String>) -> Result<()> {
     if let Some(filter) = filter.as_deref() {
         args.push(filter);
     }
-    tools::cargo(&args)
+    tools::cargo_with_env(&args, &[("SATCHEL_BENCH_PYTHON", python.as_os_str())])
 }

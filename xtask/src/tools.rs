@@ -26,8 +26,10 @@ const APT_PACKAGES: &[&str] = &[
     "iptables",
 ];
 
-/// What the benchmarks add: aria2c is the resume peer, curl the throughput peer.
-const BENCH_APT_PACKAGES: &[&str] = &["aria2", "curl", "ffmpeg", "espeak-ng", "fonts-dejavu-core"];
+/// What the benchmarks add: aria2c is the resume peer, curl the throughput peer, tesseract reads
+/// the lite slide stills to measure their legibility.
+const BENCH_APT_PACKAGES: &[&str] =
+    &["aria2", "curl", "ffmpeg", "espeak-ng", "fonts-dejavu-core", "tesseract-ocr", "tesseract-ocr-eng"];
 
 /// The Kotlin compiler, from the npm registry (it ships the JVM compiler and its libraries).
 const KOTLIN_NPM_PACKAGE: &str = "kotlin-compiler";
@@ -68,8 +70,10 @@ pub fn ensure_test_tools() -> Result<TestTools> {
 /// Installs what `cargo xtask bench` needs (the sample course is rendered with ffmpeg too).
 pub fn ensure_bench_tools() -> Result<()> {
     ensure_apt_packages(BENCH_APT_PACKAGES)?;
-    if Command::new("aria2c").arg("--version").output().is_err() {
-        bail!("aria2c is still missing after installing {BENCH_APT_PACKAGES:?}");
+    for tool in ["aria2c", "tesseract"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            bail!("{tool} is still missing after installing {BENCH_APT_PACKAGES:?}");
+        }
     }
     Ok(())
 }
@@ -142,8 +146,18 @@ fn ensure_kotlin() -> Result<PathBuf> {
 
 /// Runs cargo (the one running us) in the workspace root.
 pub fn cargo(args: &[&str]) -> Result<()> {
+    cargo_with_env(args, &[])
+}
+
+/// Runs cargo like [`cargo`], with extra environment variables for what it runs.
+pub fn cargo_with_env(args: &[&str], envs: &[(&str, &std::ffi::OsStr)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo).args(args).current_dir(paths::workspace_root()))
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(paths::workspace_root());
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    run(&mut command)
 }
 
 /// Runs a command, inheriting stdio, and fails with its exit status.

@@ -4,7 +4,7 @@
 
 mod blobs;
 pub mod cues;
-mod lite;
+pub mod lite;
 pub mod patches;
 pub mod slides;
 mod source;
@@ -28,7 +28,7 @@ use source::{CourseSource, LessonSource, resolve};
 
 /// Bumped whenever packed output changes for the same source, so caches of packed courses
 /// (the demo's) know to pack again.
-pub const PACK_FORMAT_VERSION: &str = "3";
+pub const PACK_FORMAT_VERSION: &str = "4";
 
 /// Bytes per lesson and rendition, for the table the packager prints.
 #[derive(Debug, Clone)]
@@ -270,10 +270,20 @@ fn prepare_video(src: &Path, work_dir: &Path, lesson: &LessonSource) -> Result<V
     fs::create_dir_all(&work)?;
     let video = resolve(src, lesson.video.as_deref().unwrap_or_default())?;
     eprintln!("pack: {}: lite audio and slides", lesson.id);
-    let duration_ms =
-        media::duration_ms(&video).with_context(|| format!("lesson {:?}: unreadable video", lesson.id))?;
-    let audio = lite::audio(&video, &work)?;
-    let (detection, slide_images) = lite::slides(&video, &work)?;
+    // Bad media fails here, before anything is written, with one line naming the lesson.
+    let duration_ms = media::duration_ms(&video)
+        .map_err(|e| anyhow::anyhow!("lesson {:?}: unreadable video: {e:#}", lesson.id))?;
+    if !media::has_audio(&video).map_err(|e| anyhow::anyhow!("lesson {:?}: {e:#}", lesson.id))? {
+        anyhow::bail!(
+            "lesson {:?}: {} has no audio track (the lite rendition is its speech)",
+            lesson.id,
+            video.display()
+        );
+    }
+    let audio = lite::audio(&video, &work)
+        .map_err(|e| anyhow::anyhow!("lesson {:?}: cannot encode the lite audio: {e:#}", lesson.id))?;
+    let (detection, slide_images) = lite::slides(&video, duration_ms, &work)
+        .map_err(|e| anyhow::anyhow!("lesson {:?}: {e:#}", lesson.id))?;
     let timeline = serde_json::to_vec(&json!({
         "slides": detection.shown.iter().map(|s| json!({
             "at_ms": s.at_ms, "image": slide_role(s.image)

@@ -1,9 +1,14 @@
 //! Finding slide changes in a lecture video while ignoring the instructor's camera window.
 //!
-//! The video is sampled at 2 frames a second as tiny 64×36 grey images, cut into an 8×6 grid of
-//! cells. Cells that change in most samples are live motion (the camera window, wherever it is)
-//! and are masked out; a change in the remaining cells is a slide change. This needs no
-//! knowledge of the layout, and a slide that returns later is recognised and stored once.
+//! The video is sampled at 2 frames a second as small 128×72 grey images. A pixel that changes
+//! in most of a few consecutive samples is live motion: a slide changes once and then holds,
+//! while a person moves for a while even when they move only now and then. Live pixels are
+//! grouped into regions and each region is masked as a box, a little larger than the motion
+//! seen in it, so the still parts of a camera window (the wall behind the person) and the
+//! blurred edge of the window, wherever it lies, are masked too. A camera that moves or changes
+//! size leaves a region at each place. A change of enough unmasked pixels that holds is a slide
+//! change. This needs no knowledge of the layout, and a slide that returns later is recognised
+//! and stored once.
 
 use std::path::Path;
 
@@ -12,20 +17,34 @@ use anyhow::{Result, bail};
 use crate::media;
 
 const SAMPLES_PER_SECOND: u64 = 2;
-const W: usize = 64;
-const H: usize = 36;
-const CELL_W: usize = 8;
-const CELL_H: usize = 6;
-const COLS: usize = W / CELL_W;
-const ROWS: usize = H / CELL_H;
-/// Mean absolute grey difference for a cell to count as changed.
-const CELL_CHANGED: f64 = 4.0;
-/// A cell changing in more than this share of samples is live motion, not slides.
-const MOTION_SHARE: f64 = 0.3;
-/// Two slides closer than this are one (a transition or a build-up).
+const W: usize = 128;
+const H: usize = 72;
+/// Grey-level difference for a pixel to count as changed (video coding noise stays below).
+const PIXEL_CHANGED: u8 = 12;
+/// A pixel changing in `MOTION_CHANGES` of `MOTION_WINDOW` consecutive sample pairs (3 s) is
+/// live motion: a slide change changes a pixel once (twice with a transition), and slides are
+/// shown for longer than that. A person's gesture of a second or more does it.
+const MOTION_CHANGES: usize = 3;
+const MOTION_WINDOW: usize = 6;
+/// So is a pixel changing in `BUSY_CHANGES` of `BUSY_WINDOW` pairs (30 s): small movements
+/// spread out in time, more often than any slide changes one place.
+const BUSY_CHANGES: usize = 6;
+const BUSY_WINDOW: usize = 60;
+/// Live pixels closer than this (in sample pixels) belong to one region.
+const REGION_JOIN: usize = 3;
+/// A region's box grows by this many pixels plus `REGION_GROW_SHARE` of its size on each side,
+/// to cover the still parts and the edge of the window the motion was seen in.
+const REGION_MARGIN: usize = 2;
+const REGION_GROW_SHARE: f64 = 0.1;
+/// Unmasked pixels that must change, and stay changed, for a slide change. A slide build that
+/// adds one line of text changes hundreds; stray coding noise, a few.
+const SLIDE_CHANGED_PIXELS: usize = 12;
+/// Samples after a change at which it must still hold (a passing pointer does not).
+const SETTLE_SAMPLES: usize = 2;
+/// Sampling rounds at the ends: a whole video decodes to its duration within this.
+const DECODE_SLACK_MS: u64 = 1_000;
+/// Two slides closer than this are one (a transition).
 const MIN_SLIDE_MS: u64 = 1_500;
-/// Below this masked difference two slide frames show the same slide.
-const SAME_SLIDE: f64 = 1.5;
 
 /// One detected slide: when it appears and which distinct slide image it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +61,9 @@ pub struct Detection {
     pub image_times_ms: Vec<u64>,
 }
 
-pub fn detect(video: &Path) -> Result<Detection> {
+/// Detects the slides of `video`, which lasts `duration_ms` by its container. A video that
+/// decodes to much less than that is damaged, and refused rather than half packed.
+pub fn detect(video: &Path, duration_ms: u64) -> Result<Detection> {
     let raw = media::output(
         "ffmpeg",
         &[
@@ -59,48 +80,157 @@ pub fn detect(video: &Path) -> Result<Detection> {
         ],
     )?;
     let frames: Vec<&[u8]> = raw.chunks_exact(W * H).collect();
-    if frames.is_empty() {
-        bail!("{} has no video frames", video.display());
+    let decoded_ms = frames.len() as u64 * 1000 / SAMPLES_PER_SECOND;
+    if frames.is_empty() || decoded_ms + DECODE_SLACK_MS < duration_ms * 9 / 10 {
+        bail!(
+            "{} decodes to {:.1} s of its {:.1} s: the video is damaged",
+            video.display(),
+            decoded_ms as f64 / 1000.0,
+            duration_ms as f64 / 1000.0
+        );
     }
     Ok(detect_in_frames(&frames))
 }
 
-fn cell_diffs(a: &[u8], b: &[u8]) -> [f64; COLS * ROWS] {
-    let mut out = [0.0; COLS * ROWS];
-    for (cell, slot) in out.iter_mut().enumerate() {
-        let (cx, cy) = (cell % COLS, cell / COLS);
-        let mut sum = 0u32;
-        for y in cy * CELL_H..(cy + 1) * CELL_H {
-            for x in cx * CELL_W..(cx + 1) * CELL_W {
-                sum += u32::from(a[y * W + x].abs_diff(b[y * W + x]));
-            }
-        }
-        *slot = f64::from(sum) / (CELL_W * CELL_H) as f64;
-    }
-    out
+/// Pixels that differ between two frames, outside the mask.
+fn changed_pixels(a: &[u8], b: &[u8], mask: &[bool]) -> usize {
+    a.iter().zip(b).zip(mask).filter(|((x, y), masked)| !**masked && x.abs_diff(**y) > PIXEL_CHANGED).count()
 }
 
-fn masked_difference(a: &[u8], b: &[u8], motion: &[bool]) -> f64 {
-    let diffs = cell_diffs(a, b);
-    let kept: Vec<f64> = diffs.iter().zip(motion).filter(|(_, m)| !**m).map(|(d, _)| *d).collect();
-    kept.iter().copied().fold(0.0, f64::max)
+/// Pixels that show live motion somewhere in the video.
+fn live_pixels(frames: &[&[u8]]) -> Vec<bool> {
+    let mut live = vec![false; W * H];
+    for (p, slot) in live.iter_mut().enumerate() {
+        let changes: Vec<bool> =
+            frames.windows(2).map(|pair| pair[0][p].abs_diff(pair[1][p]) > PIXEL_CHANGED).collect();
+        *slot = changes_within(&changes, MOTION_CHANGES, MOTION_WINDOW)
+            || changes_within(&changes, BUSY_CHANGES, BUSY_WINDOW);
+    }
+    live
+}
+
+/// Whether some `window` consecutive pairs (all of them, if fewer) hold `count` changes. A
+/// running count: this runs for every pixel over the whole lecture.
+fn changes_within(changes: &[bool], count: usize, window: usize) -> bool {
+    let window = window.min(changes.len());
+    if window < count {
+        return false;
+    }
+    let mut inside = changes[..window].iter().filter(|c| **c).count();
+    if inside >= count {
+        return true;
+    }
+    for end in window..changes.len() {
+        inside = inside + usize::from(changes[end]) - usize::from(changes[end - window]);
+        if inside >= count {
+            return true;
+        }
+    }
+    false
+}
+
+/// A box of sample pixels, bounds inclusive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Region {
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+}
+
+impl Region {
+    fn grown(self) -> Region {
+        let grow = |len: usize| REGION_MARGIN + (len as f64 * REGION_GROW_SHARE).ceil() as usize;
+        let (gx, gy) = (grow(self.x1 - self.x0 + 1), grow(self.y1 - self.y0 + 1));
+        Region {
+            x0: self.x0.saturating_sub(gx),
+            y0: self.y0.saturating_sub(gy),
+            x1: (self.x1 + gx).min(W - 1),
+            y1: (self.y1 + gy).min(H - 1),
+        }
+    }
+
+    fn overlaps(&self, other: &Region) -> bool {
+        self.x0 <= other.x1 && other.x0 <= self.x1 && self.y0 <= other.y1 && other.y0 <= self.y1
+    }
+
+    fn union(&self, other: &Region) -> Region {
+        Region {
+            x0: self.x0.min(other.x0),
+            y0: self.y0.min(other.y0),
+            x1: self.x1.max(other.x1),
+            y1: self.y1.max(other.y1),
+        }
+    }
+}
+
+/// Groups live pixels into regions (pixels within `REGION_JOIN` of each other), grows each
+/// region's box and merges boxes that overlap.
+fn motion_regions(live: &[bool]) -> Vec<Region> {
+    let mut seen = vec![false; W * H];
+    let mut regions: Vec<Region> = Vec::new();
+    for start in 0..W * H {
+        if !live[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        let mut region = Region { x0: start % W, y0: start / W, x1: start % W, y1: start / W };
+        let mut stack = vec![start];
+        while let Some(p) = stack.pop() {
+            let (x, y) = (p % W, p / W);
+            region = region.union(&Region { x0: x, y0: y, x1: x, y1: y });
+            for ny in y.saturating_sub(REGION_JOIN)..=(y + REGION_JOIN).min(H - 1) {
+                for nx in x.saturating_sub(REGION_JOIN)..=(x + REGION_JOIN).min(W - 1) {
+                    let q = ny * W + nx;
+                    if live[q] && !seen[q] {
+                        seen[q] = true;
+                        stack.push(q);
+                    }
+                }
+            }
+        }
+        regions.push(region.grown());
+    }
+    // Merging can make a box overlap one it did not before: repeat until nothing merges.
+    loop {
+        let mut merged: Vec<Region> = Vec::new();
+        for region in &regions {
+            match merged.iter_mut().find(|m| m.overlaps(region)) {
+                Some(m) => *m = m.union(region),
+                None => merged.push(*region),
+            }
+        }
+        if merged.len() == regions.len() {
+            return merged;
+        }
+        regions = merged;
+    }
+}
+
+/// The mask of everything that is not slide: the boxes around live motion.
+fn motion_mask(frames: &[&[u8]]) -> Vec<bool> {
+    let mut mask = vec![false; W * H];
+    for r in motion_regions(&live_pixels(frames)) {
+        for y in r.y0..=r.y1 {
+            mask[y * W + r.x0..=y * W + r.x1].iter_mut().for_each(|m| *m = true);
+        }
+    }
+    mask
 }
 
 pub fn detect_in_frames(frames: &[&[u8]]) -> Detection {
-    let pairs: Vec<[f64; COLS * ROWS]> = frames.windows(2).map(|p| cell_diffs(p[0], p[1])).collect();
-    let motion: Vec<bool> = (0..COLS * ROWS)
-        .map(|cell| {
-            let changed = pairs.iter().filter(|d| d[cell] > CELL_CHANGED).count();
-            !pairs.is_empty() && changed as f64 / pairs.len() as f64 > MOTION_SHARE
-        })
-        .collect();
-
+    let mask = motion_mask(frames);
     let ms_of = |index: usize| index as u64 * 1000 / SAMPLES_PER_SECOND;
+    let last_frame = frames.len().saturating_sub(1);
     let mut starts = vec![0usize];
-    for (i, diffs) in pairs.iter().enumerate() {
-        let changed = diffs.iter().zip(&motion).any(|(d, m)| !m && *d > CELL_CHANGED);
+    for i in 0..last_frame {
+        let changed = changed_pixels(frames[i], frames[i + 1], &mask) >= SLIDE_CHANGED_PIXELS;
+        let holds = || {
+            changed_pixels(frames[i], frames[(i + 1 + SETTLE_SAMPLES).min(last_frame)], &mask)
+                >= SLIDE_CHANGED_PIXELS
+        };
         let last = *starts.last().unwrap_or(&0);
-        if changed && ms_of(i + 1) - ms_of(last) >= MIN_SLIDE_MS {
+        if changed && ms_of(i + 1) - ms_of(last) >= MIN_SLIDE_MS && holds() {
             starts.push(i + 1);
         }
     }
@@ -114,7 +244,7 @@ pub fn detect_in_frames(frames: &[&[u8]]) -> Detection {
         let pick = (start + 1).min(end.saturating_sub(1)).max(start);
         let image = match distinct
             .iter()
-            .position(|&d| masked_difference(frames[d], frames[pick], &motion) < SAME_SLIDE)
+            .position(|&d| changed_pixels(frames[d], frames[pick], &mask) < SLIDE_CHANGED_PIXELS)
         {
             Some(existing) => existing,
             None => {
@@ -129,36 +259,4 @@ pub fn detect_in_frames(frames: &[&[u8]]) -> Detection {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Frames of a "slide" (a flat level with a bar whose position encodes the slide) and a
-    /// noisy camera corner.
-    fn frame(slide: u8, t: usize) -> Vec<u8> {
-        let mut f = vec![200u8; W * H];
-        for x in 4..60 {
-            f[(4 + usize::from(slide) * 4) * W + x] = 20;
-            f[(5 + usize::from(slide) * 4) * W + x] = 20;
-        }
-        for y in 26..36 {
-            for x in 48..64 {
-                f[y * W + x] = ((x * 31 + y * 17 + t * 53) % 251) as u8;
-            }
-        }
-        f
-    }
-
-    #[test]
-    fn slide_changes_are_found_and_camera_motion_is_not() {
-        // Slides 0,1,2 then 1 again, 10 s each.
-        let plan = [0u8, 1, 2, 1];
-        let frames: Vec<Vec<u8>> = (0..80).map(|i| frame(plan[i / 20], i)).collect();
-        let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-        let d = detect_in_frames(&refs);
-        let at: Vec<u64> = d.shown.iter().map(|s| s.at_ms).collect();
-        assert_eq!(at, [0, 10_000, 20_000, 30_000]);
-        let images: Vec<usize> = d.shown.iter().map(|s| s.image).collect();
-        assert_eq!(images, [0, 1, 2, 1], "the returning slide reuses its image");
-        assert_eq!(d.image_times_ms.len(), 3);
-    }
-}
+mod tests;

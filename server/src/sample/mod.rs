@@ -4,8 +4,10 @@
 //! Each lecture is what a real one looks like: 720p slides with the instructor's camera in the
 //! bottom-right corner (a moving test pattern stands in for the person), speech audio reading
 //! the transcript, encoded at a typical bitrate for a published 720p lecture. The generator also
-//! writes `slides.json`, the true slide-change times, so tests can check the packager's slide
-//! detection. Nothing generated is committed; the output is cached by a hash of its inputs.
+//! writes `slides.json`, the true slide-change times, and `truth.json`, the same with each
+//! slide's text and which distinct picture it is, so tests can check the packager's slide
+//! detection. A script may stage the camera window differently (`@` lines, see
+//! [`script::Staging`]): off the corner, moving once, still between gestures. Nothing generated is committed; the output is cached by a hash of its inputs.
 
 mod script;
 mod speech;
@@ -19,7 +21,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Bump when the generator's output changes for the same inputs.
-const GENERATOR_VERSION: &str = "2";
+const GENERATOR_VERSION: &str = "3";
 
 /// Where generated media and tools are cached between runs: `$SATCHEL_TOOLS_DIR`, else
 /// `~/.cache/satchel`. The sample course's source goes under `sample-course/`.
@@ -174,9 +176,9 @@ fn render_all(lectures: &[Lecture]) -> Result<()> {
 
 fn render_lecture(lecture: &Lecture) -> Result<()> {
     eprintln!("generating lecture {}", lecture.id);
-    let slides = script::parse(&fs::read_to_string(&lecture.script)?)?;
-    let narration = speech::synthesize(&slides, &lecture.out)?;
-    video::render(&slides, &narration, &lecture.out)
+    let script = script::parse(&fs::read_to_string(&lecture.script)?)?;
+    let narration = speech::synthesize(&script.slides, &lecture.out)?;
+    video::render(&script, &narration, &lecture.out)
 }
 
 /// Private answer keys (`*.keys.json`, beside graded quizzes) are copied on every call and kept

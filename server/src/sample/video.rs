@@ -6,33 +6,53 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::script::Slide;
+use super::script::{Script, Slide, Staging};
 use super::speech::Narration;
 use crate::media;
 
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const FONT_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
 
-pub fn render(slides: &[Slide], narration: &Narration, out: &Path) -> Result<()> {
+pub fn render(script: &Script, narration: &Narration, out: &Path) -> Result<()> {
+    let slides = &script.slides;
     let work = out.join("frames");
     fs::create_dir_all(&work)?;
-    for (i, slide) in slides.iter().enumerate() {
-        render_slide(slide, i, slides.len(), &work)?;
+    // A slide shown again (same title and bullets) is the same picture; a slide's page number
+    // is its title's place in the deck, so the states of a build share one number.
+    let mut titles: Vec<&str> = Vec::new();
+    let mut pictures: Vec<&Slide> = Vec::new();
+    let mut picture_of = Vec::new();
+    for slide in slides {
+        if !titles.contains(&slide.title.as_str()) {
+            titles.push(&slide.title);
+        }
+        let same = |p: &&Slide| p.title == slide.title && p.bullets == slide.bullets;
+        picture_of.push(pictures.iter().position(same).unwrap_or_else(|| {
+            pictures.push(slide);
+            pictures.len() - 1
+        }));
+    }
+    for (i, picture) in pictures.iter().enumerate() {
+        let page = titles.iter().position(|t| *t == picture.title).unwrap_or(0);
+        render_slide(picture, i, page, titles.len(), &work)?;
     }
 
     // The concat list shows each slide for its stretch of narration.
     let mut list = String::new();
     let mut ends: Vec<u64> = narration.slide_starts_ms.iter().skip(1).copied().collect();
     ends.push(narration.duration_ms);
-    for (i, (start, end)) in narration.slide_starts_ms.iter().zip(&ends).enumerate() {
-        list.push_str(&format!("file 'slide-{i:02}.png'\nduration {:.3}\n", (end - start) as f64 / 1000.0));
+    for (picture, (start, end)) in picture_of.iter().zip(narration.slide_starts_ms.iter().zip(&ends)) {
+        list.push_str(&format!(
+            "file 'slide-{picture:02}.png'\nduration {:.3}\n",
+            (end - start) as f64 / 1000.0
+        ));
     }
-    list.push_str(&format!("file 'slide-{:02}.png'\n", slides.len() - 1));
+    list.push_str(&format!("file 'slide-{:02}.png'\n", picture_of.last().copied().unwrap_or(0)));
     let list_path = work.join("slides.txt");
     fs::write(&list_path, list)?;
 
     let video = out.join("video.mp4");
-    // testsrc2 stands in for the lecturer's camera: it moves all the time, as a person does.
+    let seconds = narration.duration_ms as f64 / 1000.0;
     media::ffmpeg(&[
         "-f",
         "concat",
@@ -43,12 +63,11 @@ pub fn render(slides: &[Slide], narration: &Narration, out: &Path) -> Result<()>
         "-f",
         "lavfi",
         "-i",
-        "testsrc2=size=256x192:rate=25",
+        &format!("testsrc2=size={}x{}:rate=25", script.staging.camera.w, script.staging.camera.h),
         "-i",
         media::path_str(&narration.wav)?,
         "-filter_complex",
-        "[0:v]fps=25,format=yuv420p[slides];[1:v]format=yuv420p[cam];\
-             [slides][cam]overlay=x=W-w-24:y=H-h-24:shortest=1[v]",
+        &camera_filter(&script.staging, seconds),
         "-map",
         "[v]",
         "-map",
@@ -77,21 +96,59 @@ pub fn render(slides: &[Slide], narration: &Narration, out: &Path) -> Result<()>
         "-ar",
         "44100",
         "-t",
-        &format!("{:.3}", narration.duration_ms as f64 / 1000.0),
+        &format!("{seconds:.3}"),
         "-movflags",
         "+faststart",
         media::path_str(&video)?,
     ])?;
     let truth: Vec<u64> = narration.slide_starts_ms.clone();
     fs::write(out.join("slides.json"), serde_json::to_string(&truth)?)?;
+    let shown: Vec<serde_json::Value> = slides
+        .iter()
+        .zip(&narration.slide_starts_ms)
+        .zip(&picture_of)
+        .map(|((slide, at_ms), picture)| {
+            serde_json::json!({"at_ms": at_ms, "picture": picture, "title": slide.title, "bullets": slide.bullets})
+        })
+        .collect();
+    fs::write(
+        out.join("truth.json"),
+        serde_json::to_string_pretty(&serde_json::json!({ "slides": shown }))?,
+    )?;
     fs::remove_dir_all(&work)?;
     fs::remove_file(&narration.wav)?;
     Ok(())
 }
 
+/// The filter graph laying the camera (input 1) over the slides (input 0): where the script
+/// stages it, moved once if it says so, and still between gestures if it says so. testsrc2
+/// stands in for the lecturer: it moves all the time, as a person does, unless frames are held.
+fn camera_filter(staging: &Staging, seconds: f64) -> String {
+    // Held frames: a 2 s gesture every 9 s and a 1 s one every 13 s, motion in about a quarter
+    // of the time, a person who mostly stands still.
+    let motion =
+        if staging.intermittent { "select='lt(mod(t,9),2)+between(mod(t,13),6,7)',fps=25," } else { "" };
+    let first = staging.camera;
+    let Some((at, moved)) = staging.moves else {
+        return format!(
+            "[0:v]fps=25,format=yuv420p[slides];[1:v]{motion}format=yuv420p[cam];\
+             [slides][cam]overlay=x={}:y={}:shortest=1[v]",
+            first.x, first.y
+        );
+    };
+    let t = at * seconds;
+    format!(
+        "[0:v]fps=25,format=yuv420p[slides];[1:v]{motion}format=yuv420p,split[cam][cam2];\
+         [cam2]scale={}:{}[moved];\
+         [slides][cam]overlay=x={}:y={}:enable='lt(t,{t:.3})':shortest=1[before];\
+         [before][moved]overlay=x={}:y={}:enable='gte(t,{t:.3})'[v]",
+        moved.w, moved.h, first.x, first.y, moved.x, moved.y
+    )
+}
+
 /// A slide: title, bullets and a footer, drawn with ffmpeg's drawtext from text files (so no
 /// escaping of the lecture's punctuation is needed).
-fn render_slide(slide: &Slide, index: usize, count: usize, work: &Path) -> Result<()> {
+fn render_slide(slide: &Slide, index: usize, page: usize, pages: usize, work: &Path) -> Result<()> {
     let mut filters = Vec::new();
     let title_file = work.join(format!("t{index}.txt"));
     fs::write(&title_file, &slide.title)?;
@@ -110,7 +167,7 @@ fn render_slide(slide: &Slide, index: usize, count: usize, work: &Path) -> Resul
         ));
     }
     let footer = work.join(format!("f{index}.txt"));
-    fs::write(&footer, format!("Web Basics for Support Technicians   ·   {} / {count}", index + 1))?;
+    fs::write(&footer, format!("Web Basics for Support Technicians   ·   {} / {pages}", page + 1))?;
     filters.push(format!(
         "drawtext=fontfile={FONT}:textfile={}:x=80:y=660:fontsize=22:fontcolor=0x6c757d",
         media::path_str(&footer)?

@@ -1,4 +1,5 @@
-//! Content benchmarks on the real sample course: lite versus full bytes per lecture, the course
+//! Content benchmarks on the real sample course: lite versus full bytes per lecture, the slides
+//! found against the truth, the course
 //! text with its trained dictionary versus gzip -9 and brotli -q 11 per file (what web servers
 //! send), and packing speed versus one plain decode of the same video.
 
@@ -9,6 +10,7 @@ use anyhow::{Context, Result};
 use satchel_core::catalog::Manifest;
 
 use super::report::{Goal, Row};
+use crate::lite;
 use crate::sample::{PackedSample, packed_sample};
 
 fn manifest(packed: &PackedSample) -> Result<Manifest> {
@@ -17,11 +19,14 @@ fn manifest(packed: &PackedSample) -> Result<Manifest> {
     Ok(Manifest::parse(payload)?)
 }
 
-/// `lite_vs_full_bytes`: for every lecture of five minutes or more, and all of them together.
+/// The lite goal: 3% of the full rendition's bytes, on every lecture and together.
+const LITE_GOAL: f64 = 0.03;
+
+/// `lite_vs_full_bytes`: for every lecture (the two staged like real recordings among them),
+/// and all of them together.
 pub fn lite_vs_full() -> Result<Vec<Row>> {
     let packed = packed_sample()?;
-    let lectures: Vec<_> =
-        packed.report.lessons.iter().filter(|l| l.duration_ms.unwrap_or(0) >= 300_000).collect();
+    let lectures: Vec<_> = packed.report.lessons.iter().filter(|l| l.duration_ms.is_some()).collect();
     let mut rows = Vec::new();
     let (mut lite, mut full) = (0u64, 0u64);
     for l in &lectures {
@@ -33,7 +38,7 @@ pub fn lite_vs_full() -> Result<Vec<Row>> {
             "bytes",
             "the full rendition",
             l.full as f64,
-            Goal::RatioAtMost(0.05),
+            Goal::RatioAtMost(LITE_GOAL),
         ));
     }
     rows.insert(
@@ -44,10 +49,47 @@ pub fn lite_vs_full() -> Result<Vec<Row>> {
             "bytes",
             "the full renditions",
             full as f64,
-            Goal::RatioAtMost(0.05),
+            Goal::RatioAtMost(LITE_GOAL),
         ),
     );
     Ok(rows)
+}
+
+/// `slides_found_vs_true`: the slides the packer found in every lecture against the truth the
+/// generator drew (exactly as many, each showing the right still), and the worst time error.
+pub fn slides_found() -> Result<Vec<Row>> {
+    let packed = packed_sample()?;
+    let (mut found, mut truth, mut worst, mut exact) = (0usize, 0usize, 0u64, true);
+    for l in packed.report.lessons.iter().filter(|l| l.duration_ms.is_some()) {
+        let folder = packed.source.join(l.lesson_id.rsplit('.').next().unwrap_or_default());
+        let matched = lite::compare(
+            &lite::timeline(&packed.dir, &packed.report.course_id, &l.lesson_id)?,
+            &lite::truth(&folder)?,
+        )?;
+        println!("slides of {}: {matched:?}", l.lesson_id);
+        found += matched.found;
+        truth += matched.truth;
+        exact &= matched.same_pictures;
+        worst = worst.max(matched.worst_error_ms.unwrap_or(u64::MAX));
+    }
+    Ok(vec![
+        Row::new(
+            "slides_found_vs_true",
+            if exact { found as f64 } else { f64::NAN },
+            "count",
+            "the true slides (NaN: a lecture's slides do not match)",
+            truth as f64,
+            Goal::RatioEquals(1.0),
+        ),
+        Row::new(
+            "slides_worst_time_error_ms",
+            worst as f64,
+            "ms",
+            "the truth's times",
+            0.0,
+            Goal::ValueAtMost(1_000.0),
+        ),
+    ])
 }
 
 /// The course's text files as a web server would hold them (the source WebVTT transcripts and

@@ -29,6 +29,8 @@ pub enum Goal {
     RatioAtMost(f64),
     /// `value / peer_value >= x`
     RatioAtLeast(f64),
+    /// `value / peer_value == x` (counts that must match exactly)
+    RatioEquals(f64),
     /// `value <= x` in the row's unit (the peer is still measured and shown beside it).
     ValueAtMost(f64),
 }
@@ -39,6 +41,7 @@ impl Row {
         let (goal, met) = match goal {
             Goal::RatioAtMost(x) => (format!("ratio <= {x}"), ratio <= x),
             Goal::RatioAtLeast(x) => (format!("ratio >= {x}"), ratio >= x),
+            Goal::RatioEquals(x) => (format!("ratio == {x}"), ratio == x),
             Goal::ValueAtMost(x) => (format!("<= {x} {unit}"), value <= x),
         };
         Row { name: name.into(), value, unit: unit.into(), peer: peer.into(), peer_value, ratio, goal, met }
