@@ -30,7 +30,7 @@ final class ContentTests: XCTestCase {
         let satchel = try await SatchelAccounts.open(
             accountDir: dir, config: SatchelConfig(deviceName: "", trustedPublisherKeys: [publisherKey]))
         let outcome = try await satchel.fetchCourse(baseUrl: contentUrl, courseId: "web-basics")
-        XCTAssertEqual(outcome.lessonCount, 8)
+        XCTAssertEqual(outcome.lessonCount, 10)
         let sizes = try await satchel.courseOutline(courseId: "web-basics").course.sizes
         XCTAssertLessThan(sizes.liteBytes * 20, sizes.fullBytes)
 

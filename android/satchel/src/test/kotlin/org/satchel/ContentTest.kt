@@ -36,7 +36,7 @@ class ContentTest {
         val satchel = SatchelAccounts.open(dir, SatchelConfig(trustedPublisherKeys = listOf(publisherKey)))
         satchel.setNetwork(NetworkType.UNMETERED)
         val outcome = satchel.fetchCourse(contentUrl, "web-basics")
-        assertEquals(8, outcome.lessonCount)
+        assertEquals(10, outcome.lessonCount)
         val sizes = satchel.courseOutline("web-basics").course.sizes
         assertTrue("lite ${sizes.liteBytes} vs full ${sizes.fullBytes}", sizes.liteBytes * 20 < sizes.fullBytes)
 
