@@ -24,6 +24,7 @@ mod mountinfo;
 mod mutants;
 mod paths;
 mod phases;
+mod postgres;
 mod shell_mirrors;
 mod swift;
 mod swift_chroot;
@@ -55,6 +56,8 @@ enum Command {
     Bench { filter: Option<String> },
     /// Generate the Kotlin and Swift bindings from a debug build of the core.
     Bindings,
+    /// Start a throwaway PostgreSQL cluster on loopback for manual test runs (Ctrl-C stops it).
+    Postgres,
     /// Run cargo-mutants over the domain modules (or the given files and directories) and print
     /// the score per file.
     Mutants {
@@ -80,6 +83,7 @@ fn main() -> std::process::ExitCode {
         Command::Swift => swift_only(),
         Command::Bench { filter } => bench(filter),
         Command::Bindings => bindings::generate().map(|_| ()),
+        Command::Postgres => postgres_only(),
         Command::Mutants { paths, timeout, copy, shard } => {
             mutants::run_check(&mutants::Options { paths, timeout_s: timeout, copy, shard })
         }
@@ -112,7 +116,10 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
     let tools = tools::ensure_test_tools()?;
     phases.done("tools");
     tools::cargo(&["build", "--workspace", "--all-targets"])?;
-    tools::cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    // The sync store's PostgreSQL tests run against a throwaway cluster (stopped when dropped).
+    let cluster = postgres::Cluster::start(postgres::Durability::Throwaway)?;
+    cluster.cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    drop(cluster);
     phases.done("Rust build and tests");
     fuzz::run_bounded()?;
     phases.done("bounded fuzz runs");
@@ -128,6 +135,12 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
     swift::run_tests(&chroot, &generated, &server)?;
     phases.done("Swift build and tests");
     Ok(())
+}
+
+fn postgres_only() -> Result<()> {
+    let cluster = postgres::Cluster::start(postgres::Durability::Throwaway)?;
+    println!("export {}={}", postgres::URL_VAR, cluster.url);
+    cluster.wait()
 }
 
 fn kotlin_only() -> Result<()> {
@@ -160,5 +173,6 @@ fn bench(filter: Option<String>) -> Result<()> {
     if let Some(filter) = filter.as_deref() {
         args.push(filter);
     }
-    tools::cargo(&args)
+    // The sync load bench compares SQLite with PostgreSQL (a cluster as durable as SQLite's WAL).
+    postgres::Cluster::start(postgres::Durability::LikeSqliteNormal)?.cargo(&args)
 }

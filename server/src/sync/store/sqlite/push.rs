@@ -8,6 +8,7 @@ use satchel_protocol::messages::{
 
 use super::{check_epoch, epoch, record_from_json, record_to_json};
 use crate::sync::store::StoreError;
+use crate::sync::store::common::{merged_if_changed, reject_code_from_text, reject_code_text};
 
 pub(super) fn push(
     tx: &Transaction<'_>,
@@ -137,18 +138,6 @@ fn answer_if_taken(
     .map_err(StoreError::from)
 }
 
-fn reject_code_text(code: RejectCode) -> Result<String, StoreError> {
-    match serde_json::to_value(code) {
-        Ok(serde_json::Value::String(text)) => Ok(text),
-        other => Err(StoreError::Backend(format!("a reject code that is not a string: {other:?}").into())),
-    }
-}
-
-/// A stored reject code back to the code; one this build does not know is `Other`.
-fn reject_code_from_text(text: &str) -> RejectCode {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).unwrap_or(RejectCode::Other)
-}
-
 /// `stored = merge(stored, record)` under `cursor` if that changes anything. Returns whether it
 /// did (and so took the cursor).
 pub(super) fn merge_into_store(
@@ -163,20 +152,8 @@ pub(super) fn merge_into_store(
         .prepare_cached("SELECT body FROM record WHERE learner_id = ?1 AND kind = ?2 AND entity_id = ?3")?
         .query_row(params![learner, kind, entity_id], |r| r.get(0))
         .optional()?;
-    let merged = match stored {
-        None => record,
-        Some(body) => {
-            let stored = record_from_json(&body)?;
-            let merged = stored
-                .clone()
-                .merge(record)
-                .map_err(|e| StoreError::Backend(format!("stored record under the wrong key: {e}").into()))?;
-            if merged == stored {
-                return Ok(false);
-            }
-            merged
-        }
-    };
+    let stored = stored.as_deref().map(record_from_json).transpose()?;
+    let Some(merged) = merged_if_changed(stored.as_ref(), record)? else { return Ok(false) };
     tx.prepare_cached(
         "INSERT INTO record (learner_id, kind, entity_id, cursor, tombstone, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (learner_id, kind, entity_id)
