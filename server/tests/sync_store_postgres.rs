@@ -64,4 +64,6 @@ async fn foreign_and_newer_schemas_are_refused_untouched() {
     let unreachable = PostgresStore::connect("postgres://nobody@127.0.0.1:1/none").await;
     assert!(matches!(unreachable, Err(StoreError::Open(_))), "{unreachable:?}");
     assert!(matches!(PostgresStore::connect("postgres://bad url:x").await, Err(StoreError::Open(_))));
+    let tls = PostgresStore::connect("postgres://nobody@127.0.0.1:1/none?sslmode=require").await;
+    assert!(matches!(&tls, Err(StoreError::Open(m)) if m.contains("without TLS")), "{tls:?}");
 }

@@ -2,6 +2,7 @@
 //! the PostgreSQL backend of issue 13 answer every request the same way (the conformance suite
 //! in [`conformance`] runs against each).
 
+mod batch;
 mod common;
 #[doc(hidden)]
 pub mod conformance;

@@ -31,6 +31,7 @@ use satchel_protocol::records::AttemptRecord;
 
 pub use open::{DEFAULT_POOL_SIZE, LATEST_VERSION, MIGRATIONS};
 
+use super::batch::{Key, key_of};
 use super::common::{merged_if_changed, new_epoch_id, record_from_json, record_to_json};
 use super::{DEVICE_RETIRE_AFTER_MS, PurgeReport, StoreError, StoreStats, SyncStore};
 
@@ -118,14 +119,6 @@ async fn set_cursor(tx: &Transaction<'_>, learner: &str, cursor: u64) -> Result<
     let statement = tx.prepare_cached("UPDATE learner SET cursor = $2 WHERE learner_id = $1").await?;
     tx.execute(&statement, &[&learner, &to_db(cursor)?]).await?;
     Ok(())
-}
-
-/// A record's key as stored: (kind, entity id).
-type Key = (String, String);
-
-fn key_of(record: &Record) -> Key {
-    let (kind, entity_id) = record.key();
-    (kind.as_str().to_owned(), entity_id.to_owned())
 }
 
 /// The stored records of `learner` under `keys`, in one query.

@@ -41,6 +41,14 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn pool(url: &str, size: usize) -> Result<Pool, StoreError> {
     let config: tokio_postgres::Config =
         url.parse().map_err(|e| StoreError::Open(format!("not a PostgreSQL URL: {e}")))?;
+    // Said at start, not as a failed connection per request.
+    if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+        return Err(StoreError::Open(
+            "sslmode=require: this build connects to PostgreSQL without TLS; reach the database over \
+             a private network, a Unix socket or a tunnel (docs/operations.md)"
+                .into(),
+        ));
+    }
     let manager =
         Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
     Pool::builder(manager)

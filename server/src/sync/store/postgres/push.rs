@@ -1,60 +1,17 @@
-//! One push batch in one transaction (see [`SyncStore::push`](crate::sync::store::SyncStore::push)),
-//! with the same answers as the SQLite backend but a fixed number of round trips: the learner
-//! lock, one lookup of every op id and one of every record the batch touches, the merge in
-//! memory, then one statement each for records, ops, the device and the learner.
+//! One push batch in one transaction (see [`SyncStore::push`](crate::sync::store::SyncStore::push))
+//! in a fixed number of round trips: the learner lock, one lookup of every op id and one of every
+//! record the batch touches, the [plan](crate::sync::store::batch::plan) in memory, then one
+//! statement each for records, ops, the device and the learner, pipelined.
 
 use std::collections::HashMap;
 
 use deadpool_postgres::Transaction;
-use satchel_protocol::Record;
-use satchel_protocol::messages::{
-    MAX_FUTURE_SKEW_MS, OpResult, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse, RejectCode,
-};
+use satchel_protocol::messages::{PROTOCOL_VERSION, PushRequest, PushResponse};
 
-use super::{Key, epoch, from_db, key_of, lock_learner, set_cursor, stored_records, to_db, upsert_records};
+use super::{epoch, from_db, lock_learner, set_cursor, stored_records, to_db, upsert_records};
 use crate::sync::store::StoreError;
-use crate::sync::store::common::{check_epoch, merged_if_changed, reject_code_from_text, reject_code_text};
-
-/// What the server answered an op it took: given again when the op comes again.
-#[derive(Clone)]
-enum Taken {
-    Applied { clamped_to: Option<i64> },
-    Rejected { code: RejectCode, reason: String },
-}
-
-impl Taken {
-    /// What to answer again for an op first answered `result`.
-    fn of(result: &OpResult) -> Taken {
-        match &result.outcome {
-            Outcome::Rejected { code, reason } => Taken::Rejected { code: *code, reason: reason.clone() },
-            _ => Taken::Applied { clamped_to: result.clamped_to },
-        }
-    }
-
-    fn answer(&self, seq: u64) -> OpResult {
-        match self {
-            Taken::Applied { clamped_to } => {
-                OpResult { seq, outcome: Outcome::Duplicate, clamped_to: *clamped_to }
-            }
-            Taken::Rejected { code, reason } => OpResult {
-                seq,
-                outcome: Outcome::Rejected { code: *code, reason: reason.clone() },
-                clamped_to: None,
-            },
-        }
-    }
-}
-
-/// The op rows a batch adds, as columns for one `unnest` insert.
-#[derive(Default)]
-struct NewOps {
-    op_ids: Vec<String>,
-    seqs: Vec<i64>,
-    outcomes: Vec<&'static str>,
-    reasons: Vec<Option<String>>,
-    codes: Vec<Option<String>>,
-    clamps: Vec<Option<i64>>,
-}
+use crate::sync::store::batch::{self, Key, Taken, key_of, stored_op_id};
+use crate::sync::store::common::check_epoch;
 
 pub(super) async fn push(
     tx: &Transaction<'_>,
@@ -67,104 +24,31 @@ pub(super) async fn push(
     // The lock first: the device's last seq is read after it, so no other push of this learner
     // is between that read and this commit.
     let learner_cursor = lock_learner(tx, learner).await?;
-    let mut last_seq =
+    let last_seq =
         device_last_seq(tx, learner, &request.device_id).await?.ok_or(StoreError::UnknownDevice)?;
-    let mut cursor = learner_cursor.ok_or(StoreError::UnknownDevice)?;
-    // Batches are consecutive (PushRequest::validate), so a gap can only be at the first new op.
-    if let Some(first_new) = request.ops.iter().find(|op| op.seq > last_seq)
-        && first_new.seq != last_seq + 1
-    {
-        return Err(StoreError::SeqGap { expected: last_seq + 1, got: first_new.seq });
-    }
-    // UUIDs compare case-insensitively; store one spelling.
-    let op_ids: Vec<String> = request.ops.iter().map(|op| op.op_id.to_ascii_lowercase()).collect();
+    let cursor = learner_cursor.ok_or(StoreError::UnknownDevice)?;
+    let op_ids: Vec<String> = request.ops.iter().map(|op| stored_op_id(&op.op_id)).collect();
     let keys: Vec<Key> = request.ops.iter().map(|op| key_of(&op.record)).collect();
-    let (mut taken, stored) =
+    let (taken, stored) =
         tokio::try_join!(taken_ops(tx, learner, &op_ids), stored_records(tx, learner, &keys))?;
+    let plan = batch::plan(request, last_seq, cursor, now_ms, taken, &stored)?;
 
-    let clamp_limit = now_ms.saturating_add(MAX_FUTURE_SKEW_MS);
-    let mut results = Vec::with_capacity(request.ops.len());
-    let mut new_ops = NewOps::default();
-    // Each key's latest merged state in this batch and the cursor it took.
-    let mut changed: HashMap<Key, (Record, u64)> = HashMap::new();
-    for ((op, op_id), key) in request.ops.iter().zip(op_ids).zip(keys) {
-        if op.seq <= last_seq {
-            // An op id the server has no row for (an old seq under another id, or a resend
-            // after a restore) is a plain duplicate.
-            let again = taken
-                .get(&op_id)
-                .map_or(OpResult { seq: op.seq, outcome: Outcome::Duplicate, clamped_to: None }, |t| {
-                    t.answer(op.seq)
-                });
-            results.push(again);
-            continue;
-        }
-        last_seq = op.seq;
-        if let Some(again) = taken.get(&op_id) {
-            results.push(again.answer(op.seq));
-            continue;
-        }
-        let result = match op.record.validate() {
-            Err(error) => OpResult::rejected(op.seq, &error),
-            Ok(()) => {
-                let mut record = op.record.clone();
-                let clamped = record.clamp(clamp_limit);
-                let current = changed.get(&key).map(|(record, _)| record).or_else(|| stored.get(&key));
-                if let Some(merged) = merged_if_changed(current, record)? {
-                    cursor += 1;
-                    changed.insert(key, (merged, cursor));
-                }
-                OpResult {
-                    seq: op.seq,
-                    outcome: Outcome::Applied,
-                    clamped_to: clamped.then_some(clamp_limit),
-                }
-            }
-        };
-        let answer = Taken::of(&result);
-        new_ops.add(&op_id, op.seq, &answer)?;
-        taken.insert(op_id, answer);
-        results.push(result);
-    }
-
-    let changed: Vec<(Key, &Record, u64)> =
-        changed.iter().map(|(key, (record, cursor))| (key.clone(), record, *cursor)).collect();
+    let changed: Vec<(Key, &_, u64)> =
+        plan.changed.iter().map(|(key, record, cursor)| (key.clone(), record, *cursor)).collect();
     // Pipelined: PostgreSQL runs them in order on this connection, without waiting for each reply.
     tokio::try_join!(
         upsert_records(tx, learner, &changed),
-        insert_ops(tx, learner, &request.device_id, &new_ops),
-        update_device(tx, learner, &request.device_id, last_seq, now_ms),
-        set_cursor(tx, learner, cursor),
+        insert_ops(tx, learner, &request.device_id, &plan.taken),
+        update_device(tx, learner, &request.device_id, plan.last_seq, now_ms),
+        set_cursor(tx, learner, plan.cursor),
     )?;
     Ok(PushResponse {
         protocol: PROTOCOL_VERSION,
         epoch,
-        applied_through: last_seq,
-        results,
+        applied_through: plan.last_seq,
+        results: plan.results,
         server_time_ms: now_ms,
     })
-}
-
-impl NewOps {
-    fn add(&mut self, op_id: &str, seq: u64, answer: &Taken) -> Result<(), StoreError> {
-        self.op_ids.push(op_id.to_owned());
-        self.seqs.push(to_db(seq)?);
-        match answer {
-            Taken::Applied { clamped_to } => {
-                self.outcomes.push("applied");
-                self.reasons.push(None);
-                self.codes.push(None);
-                self.clamps.push(*clamped_to);
-            }
-            Taken::Rejected { code, reason } => {
-                self.outcomes.push("rejected");
-                self.reasons.push(Some(reason.clone()));
-                self.codes.push(Some(reject_code_text(*code)?));
-                self.clamps.push(None);
-            }
-        }
-        Ok(())
-    }
 }
 
 async fn device_last_seq(
@@ -191,29 +75,37 @@ async fn taken_ops(
         .await?;
     let mut taken = HashMap::new();
     for row in tx.query(&statement, &[&learner, &op_ids]).await? {
-        let outcome: String = row.try_get(1)?;
-        let answer = if outcome == "rejected" {
-            let code: Option<String> = row.try_get(3)?;
-            Taken::Rejected {
-                code: code.as_deref().map_or(RejectCode::Other, reject_code_from_text),
-                reason: row.try_get::<_, Option<String>>(2)?.unwrap_or_default(),
-            }
-        } else {
-            Taken::Applied { clamped_to: row.try_get(4)? }
-        };
+        let outcome: &str = row.try_get(1)?;
+        let answer = Taken::from_columns(outcome, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?);
         taken.insert(row.try_get(0)?, answer);
     }
     Ok(taken)
 }
 
+/// Logs the ops a batch took, in one statement.
 async fn insert_ops(
     tx: &Transaction<'_>,
     learner: &str,
     device: &str,
-    ops: &NewOps,
+    ops: &[(String, u64, Taken)],
 ) -> Result<(), StoreError> {
-    if ops.op_ids.is_empty() {
+    if ops.is_empty() {
         return Ok(());
+    }
+    let mut op_ids = Vec::with_capacity(ops.len());
+    let mut seqs = Vec::with_capacity(ops.len());
+    let mut outcomes = Vec::with_capacity(ops.len());
+    let mut reasons = Vec::with_capacity(ops.len());
+    let mut codes = Vec::with_capacity(ops.len());
+    let mut clamps = Vec::with_capacity(ops.len());
+    for (op_id, seq, answer) in ops {
+        let (outcome, reason, code, clamped_to) = answer.columns()?;
+        op_ids.push(op_id.as_str());
+        seqs.push(to_db(*seq)?);
+        outcomes.push(outcome);
+        reasons.push(reason);
+        codes.push(code);
+        clamps.push(clamped_to);
     }
     let statement = tx
         .prepare_cached(
@@ -221,11 +113,8 @@ async fn insert_ops(
              SELECT $1, $2, * FROM unnest($3::text[], $4::int8[], $5::text[], $6::text[], $7::text[], $8::int8[])",
         )
         .await?;
-    tx.execute(
-        &statement,
-        &[&learner, &device, &ops.op_ids, &ops.seqs, &ops.outcomes, &ops.reasons, &ops.codes, &ops.clamps],
-    )
-    .await?;
+    tx.execute(&statement, &[&learner, &device, &op_ids, &seqs, &outcomes, &reasons, &codes, &clamps])
+        .await?;
     Ok(())
 }
 
