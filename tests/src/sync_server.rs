@@ -95,6 +95,16 @@ impl SyncServer {
         self.state.join("sync.db")
     }
 
+    /// The process's peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kb(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"));
+        match line.and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse().ok()) {
+            Some(kb) => Ok(kb),
+            None => bail!("no VmHWM in /proc/{}/status", self.child.id()),
+        }
+    }
+
     /// Stops the server with SIGKILL, wherever it is (its database stays).
     pub fn stop(mut self) {
         let _ = self.child.kill();

@@ -10,6 +10,7 @@ pub mod manifest;
 pub mod report;
 pub mod store;
 pub mod sync;
+pub mod sync_load;
 pub mod sync_pull;
 pub mod sync_sample;
 pub mod sync_week;
