@@ -73,7 +73,7 @@ pub async fn fresh_postgres_schema() -> String {
 /// A fresh PostgreSQL store in a schema of its own in the test cluster.
 pub async fn postgres() -> TestStore {
     let url = fresh_postgres_schema().await;
-    let store = super::PostgresStore::connect_with(&url, 8).await.expect("open the PostgreSQL store");
+    let store = super::PostgresStore::connect_with(&url, 12).await.expect("open the PostgreSQL store");
     TestStore { store: Box::new(store), keep: Box::new(()) }
 }
 
@@ -215,6 +215,26 @@ async fn pull_all(
 
 fn outcomes(response: &PushResponse) -> Vec<&Outcome> {
     response.results.iter().map(|r| &r.outcome).collect()
+}
+
+/// Runs every future of `futures` concurrently (on this task) to the end.
+async fn join_all<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
+    let mut futures: Vec<Option<std::pin::Pin<Box<F>>>> =
+        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for slot in &mut futures {
+            if let Some(future) = slot {
+                if future.as_mut().poll(cx).is_ready() {
+                    *slot = None;
+                } else {
+                    pending = true;
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await
 }
 
 // ---- the tests ----
@@ -668,32 +688,32 @@ pub async fn concurrent_pushes_get_distinct_cursors_in_commit_order(store: &dyn 
 
 /// Cursors must be committed in the order they are given: with a plain sequence, a push that
 /// took cursor `n` can commit after one that took `n + 1`, and a device pulling in between moves
-/// past `n + 1` and never sees `n`. Four devices push while a fifth pulls in small pages the
-/// whole time; the puller must end up with every record.
+/// past `n + 1` and never sees `n`. Eight devices push one record at a time while a ninth pulls
+/// in small pages the whole time; the puller must end up with every record. A race, so a
+/// broken backend fails it often rather than always: with PostgreSQL cursors taken from a
+/// sequence and no learner lock, it failed 2 runs in 5.
 pub async fn a_reader_pulling_during_concurrent_pushes_never_skips_a_change(store: &dyn SyncStore) {
-    const ROUNDS: u64 = 25;
-    const PER_BATCH: u64 = 2;
-    for device in ["p1", "p2", "p3", "p4", "reader"] {
+    const PUSHERS: usize = 8;
+    const ROUNDS: u64 = 100;
+    let pushers: Vec<String> = (0..PUSHERS).map(|p| format!("p{p}")).collect();
+    for device in pushers.iter().map(String::as_str).chain(["reader"]) {
         register(store, "amina", device).await;
     }
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let pusher = |device: &'static str| {
+    let pushes = pushers.iter().map(|device| {
         let done = &done;
         async move {
             for round in 0..ROUNDS {
-                let records = (0..PER_BATCH)
-                    .map(|i| setting(&format!("{device}-{round}-{i}"), 1, NOW, device))
-                    .collect();
-                push(store, "amina", device, ops(round * PER_BATCH + 1, records)).await.expect("push");
-                tokio::task::yield_now().await;
+                let records = vec![setting(&format!("{device}-{round}"), 1, NOW, device)];
+                push(store, "amina", device, ops(round + 1, records)).await.expect("push");
             }
             done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
-    };
+    });
     let reader = async {
         let (mut cursor, mut seen) = (0, std::collections::BTreeSet::new());
         loop {
-            let finished = done.load(std::sync::atomic::Ordering::SeqCst) == 4;
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst) == PUSHERS;
             let page = pull_page(store, "amina", "reader", cursor, 300, NOW).await.expect("pull");
             assert!(page.records.iter().all(|r| r.cursor > cursor && r.cursor <= page.next_cursor));
             seen.extend(page.records.iter().map(|r| r.record.key().1.to_owned()));
@@ -705,6 +725,6 @@ pub async fn a_reader_pulling_during_concurrent_pushes_never_skips_a_change(stor
             tokio::task::yield_now().await;
         }
     };
-    let ((), (), (), (), seen) = tokio::join!(pusher("p1"), pusher("p2"), pusher("p3"), pusher("p4"), reader);
-    assert_eq!(seen.len() as u64, 4 * ROUNDS * PER_BATCH, "the reader skipped changes");
+    let ((), seen) = tokio::join!(join_all(pushes.collect()), reader);
+    assert_eq!(seen.len() as u64, PUSHERS as u64 * ROUNDS, "the reader skipped changes");
 }
