@@ -54,6 +54,7 @@ impl Cluster {
         tools::ensure_apt_packages(APT_PACKAGES)?;
         let bin = server_bin_dir()?;
         let user = run_as_user()?;
+        remove_stale_folders();
         let dir = std::env::temp_dir().join(format!("satchel-pg-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(dir.join("socket"))?;
         if let Some((uid, gid)) = user {
@@ -230,6 +231,23 @@ fn server_bin_dir() -> Result<PathBuf> {
     match versions.pop() {
         Some((_, bin)) => Ok(bin),
         None => bail!("no PostgreSQL server under {} after installing {APT_PACKAGES:?}", root.display()),
+    }
+}
+
+/// Deletes the folders of clusters whose xtask was killed (SIGKILL skips [`Drop`]; the kernel
+/// killed their server then): `satchel-pg-PID-…` whose PID is gone.
+fn remove_stale_folders() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        let Some(pid) =
+            name.to_str().and_then(|n| n.strip_prefix("satchel-pg-")).and_then(|r| r.split('-').next())
+        else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
