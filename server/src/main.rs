@@ -4,7 +4,8 @@
 //! addressed content, `serve` hosts it (byte ranges, strong ETags, If-Range) as any static host
 //! would, `rotate` hands published courses over from an old publisher key to a new one, and
 //! `sample-course` builds the sample course's source with generated lecture videos.
-//! `serve --sync-db --sync-secret` adds the sync API beside the content; `sync-secret`,
+//! `serve --database --sync-secret` adds the sync API beside the content (SQLite, or PostgreSQL
+//! shared by several servers); `sync-secret`,
 //! `sync-token` and `sync-new-epoch` are its operator commands.
 
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use satchel_server::sync::auth::{self, TokenKey};
+use satchel_server::sync::store::Database;
 use satchel_server::{keys, pack, rotate, sample, serve};
 
 #[derive(Parser)]
@@ -65,10 +67,18 @@ enum Command {
         /// Address to listen on; port 0 picks a free port. The chosen address is printed first.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Enables the sync API (`/sync/v1/…`) with its SQLite database here (created if new).
-        #[arg(long, requires = "sync_secret")]
-        sync_db: Option<PathBuf>,
-        /// The token secret from `sync-secret`; required with --sync-db.
+        /// Enables the sync API (`/sync/v1/…`) with its state in this database: a SQLite file
+        /// (created if new), or `postgres://user:password@host:port/name`, which several servers
+        /// may share (its schema is created or upgraded at start).
+        #[arg(
+            long = "database",
+            visible_alias = "sync-db",
+            value_name = "PATH|URL",
+            requires = "sync_secret"
+        )]
+        sync_db: Option<Database>,
+        /// The token secret from `sync-secret`; required with --database. Servers sharing a
+        /// database share the secret.
         #[arg(long, requires = "sync_db")]
         sync_secret: Option<PathBuf>,
         /// Folder of grading files from `pack` (answer keys of graded quizzes).
@@ -95,8 +105,9 @@ enum Command {
     /// Give the sync database a new epoch: run it after restoring a backup, so every device
     /// notices and resends what the backup lacks (the reset handshake).
     SyncNewEpoch {
-        #[arg(long)]
-        sync_db: PathBuf,
+        /// The SQLite file or PostgreSQL URL, as given to `serve --database`.
+        #[arg(long = "database", visible_alias = "sync-db", value_name = "PATH|URL")]
+        sync_db: Database,
     },
 }
 

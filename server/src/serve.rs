@@ -1,7 +1,7 @@
 //! Static hosting of published content, and the sync API beside it when enabled.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -11,7 +11,7 @@ use crate::grading::AnswerKeys;
 use crate::static_files;
 use crate::sync::auth::TokenKey;
 use crate::sync::rate_limit::RateLimit;
-use crate::sync::store::{SqliteStore, SyncStore};
+use crate::sync::store::Database;
 use crate::sync::{self, SyncService};
 
 /// The router that serves `dir`: plain files with byte ranges and validators, as nginx or a CDN
@@ -36,7 +36,8 @@ pub struct ServeOptions {
 
 /// Where the sync API keeps its state and secrets.
 pub struct SyncOptions {
-    pub db: PathBuf,
+    /// A SQLite file, or a PostgreSQL database several servers may share.
+    pub db: Database,
     pub secret: PathBuf,
     /// Grading files from `pack`; `None`: graded attempts stay pending.
     pub grading: Option<PathBuf>,
@@ -44,9 +45,8 @@ pub struct SyncOptions {
 
 /// Opens the sync store and loads the secret and answer keys.
 pub async fn sync_service(options: &SyncOptions) -> Result<Arc<SyncService>> {
-    let store = SqliteStore::open(&options.db)
-        .await
-        .with_context(|| format!("cannot open the sync database {}", options.db.display()))?;
+    let store =
+        options.db.open().await.with_context(|| format!("cannot open the sync database {}", options.db))?;
     let tokens = TokenKey::load(&options.secret)?;
     let answer_keys = match &options.grading {
         Some(dir) => AnswerKeys::load_dir(dir)?,
@@ -57,14 +57,14 @@ pub async fn sync_service(options: &SyncOptions) -> Result<Arc<SyncService>> {
     } else {
         tracing::info!(quizzes = answer_keys.len(), "answer keys loaded");
         // Attempts that came while their key was missing are graded now.
-        let graded = crate::sync::grade::grade_stored(&store, &answer_keys)
+        let graded = crate::sync::grade::grade_stored(&*store, &answer_keys)
             .await
             .context("cannot grade the attempts waiting for answer keys")?;
         if graded > 0 {
             tracing::info!(graded, "graded attempts that waited for their answer keys");
         }
     }
-    Ok(Arc::new(SyncService::new(Arc::new(store), tokens, answer_keys, RateLimit::default())))
+    Ok(Arc::new(SyncService::new(store, tokens, answer_keys, RateLimit::default())))
 }
 
 /// Serves `dir` on `listen` until interrupted. Prints `listening on http://ADDR` as its first
@@ -104,12 +104,14 @@ pub async fn run_with(options: ServeOptions) -> Result<()> {
     Ok(())
 }
 
-/// `satchel-server sync-new-epoch`: renews the epoch of the database at `db`.
-pub async fn new_epoch(db: &Path) -> Result<String> {
-    if !db.is_file() {
-        bail!("{} does not exist", db.display());
+/// `satchel-server sync-new-epoch`: renews the epoch of the database `db`.
+pub async fn new_epoch(db: &Database) -> Result<String> {
+    if let Database::Sqlite(path) = db
+        && !path.is_file()
+    {
+        bail!("{} does not exist", path.display());
     }
-    let store = SqliteStore::open(db).await.with_context(|| format!("cannot open {}", db.display()))?;
+    let store = db.open().await.with_context(|| format!("cannot open {db}"))?;
     Ok(store.new_epoch().await?)
 }
 

@@ -1,5 +1,6 @@
-//! The reference sync server as a real child process (`satchel-server serve --sync-db
-//! --sync-secret`), with tokens minted from its secret, for the sync end-to-end tests.
+//! The reference sync server as a real child process (`satchel-server serve --database
+//! --sync-secret`), with tokens minted from its secret, for the sync end-to-end tests: on its own
+//! SQLite file, or several processes sharing one PostgreSQL database and one secret.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,13 @@ pub struct SyncServer {
 impl SyncServer {
     /// Makes a fresh state directory in `state` (secret, empty content) and serves it.
     pub fn create(state: &Path) -> Result<SyncServer> {
+        SyncServer::prepare(state)?;
+        SyncServer::serve(state, None)
+    }
+
+    /// Makes a fresh state directory in `state`: a secret and an empty content folder, that
+    /// several servers on one database ([`SyncServer::serve_database`]) share.
+    pub fn prepare(state: &Path) -> Result<()> {
         std::fs::create_dir_all(state.join("content"))?;
         let status = Command::new(workspace_bin("satchel-server")?)
             .args(["sync-secret", "--out"])
@@ -30,7 +38,13 @@ impl SyncServer {
         if !status.success() {
             bail!("satchel-server sync-secret failed");
         }
-        SyncServer::serve(state, None)
+        Ok(())
+    }
+
+    /// Serves the prepared `state` (its secret and content) with the sync state in `database`,
+    /// a PostgreSQL URL several servers may share, on a free port.
+    pub fn serve_database(state: &Path, database: &str) -> Result<SyncServer> {
+        SyncServer::spawn(state, None, None, database.as_ref())
     }
 
     /// Serves an existing state directory, on `addr` if given (a restart on the same port).
@@ -40,13 +54,22 @@ impl SyncServer {
 
     /// Like [`SyncServer::serve`], grading graded quizzes with the grading files in `grading`.
     pub fn serve_with(state: &Path, addr: Option<SocketAddr>, grading: Option<&Path>) -> Result<SyncServer> {
+        SyncServer::spawn(state, addr, grading, state.join("sync.db").as_os_str())
+    }
+
+    fn spawn(
+        state: &Path,
+        addr: Option<SocketAddr>,
+        grading: Option<&Path>,
+        database: &std::ffi::OsStr,
+    ) -> Result<SyncServer> {
         let listen = addr.map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
         let mut command = Command::new(workspace_bin("satchel-server")?);
         command
             .arg("serve")
             .arg(state.join("content"))
-            .args(["--listen", &listen, "--sync-db"])
-            .arg(state.join("sync.db"))
+            .args(["--listen", &listen, "--database"])
+            .arg(database)
             .arg("--sync-secret")
             .arg(state.join("sync.secret"));
         if let Some(dir) = grading {
@@ -72,7 +95,17 @@ impl SyncServer {
         self.state.join("sync.db")
     }
 
-    /// Stops the server (its database stays).
+    /// The process's peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kb(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"));
+        match line.and_then(|l| l.split_whitespace().nth(1)).and_then(|kb| kb.parse().ok()) {
+            Some(kb) => Ok(kb),
+            None => bail!("no VmHWM in /proc/{}/status", self.child.id()),
+        }
+    }
+
+    /// Stops the server with SIGKILL, wherever it is (its database stays).
     pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -26,6 +26,7 @@ mod mountinfo;
 mod mutants;
 mod paths;
 mod phases;
+mod postgres;
 mod shell_mirrors;
 mod swift;
 mod swift_chroot;
@@ -57,6 +58,8 @@ enum Command {
     Bench { filter: Option<String> },
     /// Generate the Kotlin and Swift bindings from a debug build of the core.
     Bindings,
+    /// Start a throwaway PostgreSQL cluster on loopback for manual test runs (Ctrl-C stops it).
+    Postgres,
     /// Run cargo-mutants over the domain modules (or the given files and directories) and print
     /// the score per file.
     Mutants {
@@ -82,6 +85,7 @@ fn main() -> std::process::ExitCode {
         Command::Swift => swift_only(),
         Command::Bench { filter } => bench(filter),
         Command::Bindings => bindings::generate().map(|_| ()),
+        Command::Postgres => postgres_only(),
         Command::Mutants { paths, timeout, copy, shard } => {
             mutants::run_check(&mutants::Options { paths, timeout_s: timeout, copy, shard })
         }
@@ -114,7 +118,10 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
     let tools = tools::ensure_test_tools()?;
     phases.done("tools");
     tools::cargo(&["build", "--workspace", "--all-targets"])?;
-    tools::cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    // The sync store's PostgreSQL tests run against a throwaway cluster (stopped when dropped).
+    let cluster = postgres::Cluster::start(postgres::Durability::Throwaway)?;
+    cluster.cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    drop(cluster);
     phases.done("Rust build and tests");
     fuzz::run_bounded()?;
     phases.done("bounded fuzz runs");
@@ -130,6 +137,12 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
     swift::run_tests(&chroot, &generated, &server)?;
     phases.done("Swift build and tests");
     Ok(())
+}
+
+fn postgres_only() -> Result<()> {
+    let cluster = postgres::Cluster::start(postgres::Durability::Throwaway)?;
+    println!("export {}={}", postgres::URL_VAR, cluster.url);
+    cluster.wait()
 }
 
 fn kotlin_only() -> Result<()> {
@@ -164,5 +177,11 @@ fn bench(filter: Option<String>) -> Result<()> {
     if let Some(filter) = filter.as_deref() {
         args.push(filter);
     }
-    tools::cargo_with_env(&args, &[("SATCHEL_BENCH_PYTHON", python.as_os_str())])
+    // The sync load bench compares SQLite with PostgreSQL (a cluster as durable as SQLite's WAL).
+    let cluster = postgres::Cluster::start(postgres::Durability::LikeSqliteNormal)?;
+    let url = std::ffi::OsString::from(&cluster.url);
+    tools::cargo_with_env(
+        &args,
+        &[("SATCHEL_BENCH_PYTHON", python.as_os_str()), (postgres::URL_VAR, url.as_os_str())],
+    )
 }

@@ -140,7 +140,7 @@ pub fn start(content: Option<&Path>, grading: Option<PathBuf>) -> Result<Host> {
             empty
         }
     };
-    let options = SyncOptions { db: state.path().join("sync.db"), secret, grading };
+    let options = SyncOptions { db: state.path().join("sync.db").into(), secret, grading };
     let server = runtime().block_on(async {
         let service = serve::sync_service(&options).await?;
         let app = serve::router_with_sync(content, service);

@@ -12,6 +12,7 @@ pub mod report;
 pub mod slide_ocr;
 pub mod store;
 pub mod sync;
+pub mod sync_load;
 pub mod sync_pull;
 pub mod sync_sample;
 pub mod sync_week;

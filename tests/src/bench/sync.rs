@@ -211,7 +211,7 @@ fn learner_batches(device: &str) -> Result<Vec<Vec<Op>>> {
     Ok(batches)
 }
 
-fn record(device: &str, n: usize, at: i64) -> Result<Record> {
+pub(super) fn record(device: &str, n: usize, at: i64) -> Result<Record> {
     let hlc = Hlc { wall_ms: at, counter: 0, device: device.to_owned() };
     Ok(match n % 20 {
         0..=13 => {

@@ -35,6 +35,7 @@ const BENCHES: &[Bench] = &[
     ("sync_server_ops_per_s sync_server_ops_vs_powersync", bench::sync::server_ops),
     ("sync_week_bytes sync_week_seconds", bench::sync_week::week),
     ("sync_pull_50k_seconds", one!(bench::sync_pull::pull_50k)),
+    ("sync_load_devices", bench::sync_load::devices),
 ];
 
 fn main() -> Result<()> {

@@ -2,9 +2,15 @@
 //! the PostgreSQL backend of issue 13 answer every request the same way (the conformance suite
 //! in [`conformance`] runs against each).
 
+mod batch;
+mod common;
 #[doc(hidden)]
 pub mod conformance;
+pub mod postgres;
 pub mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use satchel_protocol::Record;
@@ -13,7 +19,68 @@ use satchel_protocol::messages::{
 };
 use satchel_protocol::records::AttemptRecord;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// Where the sync state lives: one SQLite file (the default, one server process), or a
+/// PostgreSQL database that several server processes share.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    /// A libpq-style URL, `postgres://user:password@host:port/database`.
+    Postgres(String),
+}
+
+impl Database {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else a SQLite file path.
+    pub fn parse(text: &str) -> Database {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Database::Postgres(text.to_owned())
+        } else {
+            Database::Sqlite(PathBuf::from(text))
+        }
+    }
+
+    /// Opens the store, creating and migrating its schema if needed.
+    pub async fn open(&self) -> Result<Arc<dyn SyncStore>, StoreError> {
+        Ok(match self {
+            Database::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+            Database::Postgres(url) => Arc::new(PostgresStore::connect(url).await?),
+        })
+    }
+}
+
+impl From<PathBuf> for Database {
+    fn from(path: PathBuf) -> Database {
+        Database::Sqlite(path)
+    }
+}
+
+impl std::str::FromStr for Database {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> Result<Database, Self::Err> {
+        Ok(Database::parse(text))
+    }
+}
+
+/// For logs and errors: a PostgreSQL URL without its user and password.
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => match url.split_once("://").zip(url.rsplit_once('@')) {
+                Some(((scheme, _), (_, place))) => write!(f, "{scheme}://…@{place}"),
+                None => write!(f, "{url}"),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database({self})")
+    }
+}
 
 /// A device not seen for this long is retired: it stops holding the tombstone horizon back, and
 /// if it ever returns, its cursor is below the horizon and it resets (90 days).

@@ -22,6 +22,7 @@ use satchel_protocol::records::AttemptRecord;
 
 pub use open::{APPLICATION_ID, LATEST_VERSION, MIGRATIONS};
 
+use super::common::{check_epoch, new_epoch_id, record_from_json, record_to_json};
 use super::{DEVICE_RETIRE_AFTER_MS, PurgeReport, StoreError, StoreStats, SyncStore};
 
 /// A sync database in one SQLite file.
@@ -197,7 +198,7 @@ impl SyncStore for SqliteStore {
 
     async fn new_epoch(&self) -> Result<String, StoreError> {
         self.write(|tx| {
-            let epoch = open::new_epoch_id()?;
+            let epoch = new_epoch_id()?;
             tx.execute("UPDATE server_meta SET epoch = ?1 WHERE id = 1", [&epoch])?;
             Ok(epoch)
         })
@@ -246,26 +247,6 @@ fn purge_learner(tx: &Transaction<'_>, learner: &str, now_ms: i64) -> Result<u64
     tx.prepare_cached("UPDATE learner SET horizon = max(horizon, ?2) WHERE learner_id = ?1")?
         .execute(params![learner, highest])?;
     Ok(purged as u64)
-}
-
-/// `ResetRequired` when the client knows another epoch (the server was restored and renewed).
-fn check_epoch(server: &str, client: Option<&str>) -> Result<(), StoreError> {
-    match client {
-        Some(client) if client != server => {
-            Err(StoreError::ResetRequired("the server's epoch changed (it was restored from a backup)"))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn record_from_json(body: &str) -> Result<Record, StoreError> {
-    serde_json::from_str(body)
-        .map_err(|e| StoreError::Backend(format!("a stored record is unreadable: {e}").into()))
-}
-
-fn record_to_json(record: &Record) -> Result<String, StoreError> {
-    serde_json::to_string(record)
-        .map_err(|e| StoreError::Backend(format!("cannot encode a record: {e}").into()))
 }
 
 fn epoch(conn: &Connection) -> Result<String, StoreError> {

@@ -6,6 +6,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::sync::store::StoreError;
+use crate::sync::store::common::new_epoch_id;
 
 /// Marks the file as a Satchel sync database (`PRAGMA application_id`), ASCII "StSy", so neither
 /// a phone store nor a foreign database is ever migrated over.
@@ -83,11 +84,4 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.commit()?;
     Ok(())
-}
-
-/// A random epoch: 128 bits as hex.
-pub fn new_epoch_id() -> Result<String, StoreError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| StoreError::Open(format!("no randomness from the OS: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

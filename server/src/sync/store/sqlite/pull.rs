@@ -5,9 +5,7 @@ use satchel_protocol::messages::{PROTOCOL_VERSION, PullRequest, PullResponse, Pu
 
 use super::{check_epoch, epoch, record_from_json};
 use crate::sync::store::StoreError;
-
-/// What each record costs in a page beyond its JSON (the cursor and the envelope).
-const RECORD_OVERHEAD_BYTES: usize = 32;
+use crate::sync::store::common::RECORD_OVERHEAD_BYTES;
 
 pub(super) fn pull(
     tx: &Transaction<'_>,

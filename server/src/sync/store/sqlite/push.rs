@@ -1,13 +1,17 @@
-//! One push batch in one transaction (see [`SyncStore::push`](crate::sync::store::SyncStore::push)).
+//! One push batch in one transaction (see [`SyncStore::push`](crate::sync::store::SyncStore::push)):
+//! what the store holds for the batch is read, the [plan](crate::sync::store::batch::plan) made in
+//! memory, and its records, ops, device and learner written.
+
+use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use satchel_protocol::Record;
-use satchel_protocol::messages::{
-    MAX_FUTURE_SKEW_MS, OpResult, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse, RejectCode,
-};
+use satchel_protocol::messages::{PROTOCOL_VERSION, PushRequest, PushResponse};
 
 use super::{check_epoch, epoch, record_from_json, record_to_json};
 use crate::sync::store::StoreError;
+use crate::sync::store::batch::{self, Key, Taken, key_of, stored_op_id};
+use crate::sync::store::common::merged_if_changed;
 
 pub(super) fn push(
     tx: &Transaction<'_>,
@@ -17,55 +21,33 @@ pub(super) fn push(
 ) -> Result<PushResponse, StoreError> {
     let epoch = epoch(tx)?;
     check_epoch(&epoch, request.epoch.as_deref())?;
-    let mut last_seq: u64 = tx
+    let last_seq: u64 = tx
         .prepare_cached("SELECT last_seq FROM device WHERE learner_id = ?1 AND device_id = ?2")?
         .query_row(params![learner, request.device_id], |r| r.get(0))
         .optional()?
         .ok_or(StoreError::UnknownDevice)?;
-    // Batches are consecutive (PushRequest::validate), so a gap can only be at the first new op.
-    if let Some(first_new) = request.ops.iter().find(|op| op.seq > last_seq)
-        && first_new.seq != last_seq + 1
-    {
-        return Err(StoreError::SeqGap { expected: last_seq + 1, got: first_new.seq });
-    }
-    let mut cursor: u64 = tx
+    let cursor: u64 = tx
         .prepare_cached("SELECT cursor FROM learner WHERE learner_id = ?1")?
         .query_row([learner], |r| r.get(0))?;
-    let clamp_limit = now_ms.saturating_add(MAX_FUTURE_SKEW_MS);
-    let mut results = Vec::with_capacity(request.ops.len());
+    let mut taken = HashMap::new();
+    let mut stored = HashMap::new();
     for op in &request.ops {
-        // UUIDs compare case-insensitively; store one spelling.
-        let op_id = op.op_id.to_ascii_lowercase();
-        if op.seq <= last_seq {
-            results.push(answer_again(tx, learner, &op_id, op.seq)?);
-            continue;
+        let op_id = stored_op_id(&op.op_id);
+        if let Some(answer) = taken_op(tx, learner, &op_id)? {
+            taken.insert(op_id, answer);
         }
-        last_seq = op.seq;
-        if let Some(again) = answer_if_taken(tx, learner, &op_id, op.seq)? {
-            results.push(again);
-            continue;
+        let key = key_of(&op.record);
+        if let Some(record) = stored_record(tx, learner, &key)? {
+            stored.insert(key, record);
         }
-        let result = match op.record.validate() {
-            Err(error) => OpResult::rejected(op.seq, &error),
-            Ok(()) => {
-                let mut record = op.record.clone();
-                let clamped = record.clamp(clamp_limit);
-                if merge_into_store(tx, learner, record, cursor + 1)? {
-                    cursor += 1;
-                }
-                OpResult {
-                    seq: op.seq,
-                    outcome: Outcome::Applied,
-                    clamped_to: clamped.then_some(clamp_limit),
-                }
-            }
-        };
-        let (outcome, reason, code) = match &result.outcome {
-            Outcome::Rejected { reason, code } => {
-                ("rejected", Some(reason.as_str()), Some(reject_code_text(*code)?))
-            }
-            _ => ("applied", None, None),
-        };
+    }
+    let plan = batch::plan(request, last_seq, cursor, now_ms, taken, &stored)?;
+
+    for (key, record, cursor) in &plan.changed {
+        write_record(tx, learner, key, record, *cursor)?;
+    }
+    for (op_id, seq, answer) in &plan.taken {
+        let (outcome, reason, code, clamped_to) = answer.columns()?;
         tx.prepare_cached(
             "INSERT INTO op (learner_id, op_id, device_id, seq, outcome, reason, reject_code, clamped_to)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -74,114 +56,79 @@ pub(super) fn push(
             learner,
             op_id,
             request.device_id,
-            op.seq,
+            seq,
             outcome,
             reason,
             code,
-            result.clamped_to
+            clamped_to
         ])?;
-        results.push(result);
     }
     tx.prepare_cached(
         "UPDATE device SET last_seq = ?3, last_seen_ms = ?4 WHERE learner_id = ?1 AND device_id = ?2",
     )?
-    .execute(params![learner, request.device_id, last_seq, now_ms])?;
+    .execute(params![learner, request.device_id, plan.last_seq, now_ms])?;
     tx.prepare_cached("UPDATE learner SET cursor = ?2 WHERE learner_id = ?1")?
-        .execute(params![learner, cursor])?;
+        .execute(params![learner, plan.cursor])?;
     Ok(PushResponse {
         protocol: PROTOCOL_VERSION,
         epoch,
-        applied_through: last_seq,
-        results,
+        applied_through: plan.last_seq,
+        results: plan.results,
         server_time_ms: now_ms,
     })
 }
 
-/// The answer for an op already taken, given again (its first reply may have been lost): a
-/// duplicate carrying the clamp its record got, or the same rejection. An op id the server has
-/// no row for (an old seq under another id, or a resend after a restore) is a plain duplicate.
-fn answer_again(tx: &Transaction<'_>, learner: &str, op_id: &str, seq: u64) -> Result<OpResult, StoreError> {
-    Ok(answer_if_taken(tx, learner, op_id, seq)?.unwrap_or(OpResult {
-        seq,
-        outcome: Outcome::Duplicate,
-        clamped_to: None,
-    }))
-}
-
-fn answer_if_taken(
-    tx: &Transaction<'_>,
-    learner: &str,
-    op_id: &str,
-    seq: u64,
-) -> Result<Option<OpResult>, StoreError> {
+/// The answer the server gave the op `op_id` of `learner`, if it took it.
+fn taken_op(tx: &Transaction<'_>, learner: &str, op_id: &str) -> Result<Option<Taken>, StoreError> {
     tx.prepare_cached(
         "SELECT outcome, reason, reject_code, clamped_to FROM op WHERE learner_id = ?1 AND op_id = ?2",
     )?
     .query_row(params![learner, op_id], |r| {
-        let outcome: String = r.get(0)?;
-        Ok(if outcome == "rejected" {
-            let code: Option<String> = r.get(2)?;
-            OpResult {
-                seq,
-                outcome: Outcome::Rejected {
-                    code: code.map_or(RejectCode::Other, |c| reject_code_from_text(&c)),
-                    reason: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                },
-                clamped_to: None,
-            }
-        } else {
-            OpResult { seq, outcome: Outcome::Duplicate, clamped_to: r.get(3)? }
-        })
+        Ok(Taken::from_columns(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })
     .optional()
     .map_err(StoreError::from)
 }
 
-fn reject_code_text(code: RejectCode) -> Result<String, StoreError> {
-    match serde_json::to_value(code) {
-        Ok(serde_json::Value::String(text)) => Ok(text),
-        other => Err(StoreError::Backend(format!("a reject code that is not a string: {other:?}").into())),
-    }
+fn stored_record(
+    tx: &Transaction<'_>,
+    learner: &str,
+    (kind, entity_id): &Key,
+) -> Result<Option<Record>, StoreError> {
+    let body: Option<String> = tx
+        .prepare_cached("SELECT body FROM record WHERE learner_id = ?1 AND kind = ?2 AND entity_id = ?3")?
+        .query_row(params![learner, kind, entity_id], |r| r.get(0))
+        .optional()?;
+    body.as_deref().map(record_from_json).transpose()
 }
 
-/// A stored reject code back to the code; one this build does not know is `Other`.
-fn reject_code_from_text(text: &str) -> RejectCode {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).unwrap_or(RejectCode::Other)
+fn write_record(
+    tx: &Transaction<'_>,
+    learner: &str,
+    (kind, entity_id): &Key,
+    record: &Record,
+    cursor: u64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO record (learner_id, kind, entity_id, cursor, tombstone, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (learner_id, kind, entity_id)
+         DO UPDATE SET cursor = excluded.cursor, tombstone = excluded.tombstone, body = excluded.body",
+    )?
+    .execute(params![learner, kind, entity_id, cursor, record.is_tombstone(), record_to_json(record)?])?;
+    Ok(())
 }
 
-/// `stored = merge(stored, record)` under `cursor` if that changes anything. Returns whether it
-/// did (and so took the cursor).
+/// `stored = merge(stored, record)` under `cursor` if that changes anything (a record the
+/// server made, such as a grade). Returns whether it did (and so took the cursor).
 pub(super) fn merge_into_store(
     tx: &Transaction<'_>,
     learner: &str,
     record: Record,
     cursor: u64,
 ) -> Result<bool, StoreError> {
-    let (kind, entity_id) = record.key();
-    let (kind, entity_id) = (kind.as_str(), entity_id.to_owned());
-    let stored: Option<String> = tx
-        .prepare_cached("SELECT body FROM record WHERE learner_id = ?1 AND kind = ?2 AND entity_id = ?3")?
-        .query_row(params![learner, kind, entity_id], |r| r.get(0))
-        .optional()?;
-    let merged = match stored {
-        None => record,
-        Some(body) => {
-            let stored = record_from_json(&body)?;
-            let merged = stored
-                .clone()
-                .merge(record)
-                .map_err(|e| StoreError::Backend(format!("stored record under the wrong key: {e}").into()))?;
-            if merged == stored {
-                return Ok(false);
-            }
-            merged
-        }
-    };
-    tx.prepare_cached(
-        "INSERT INTO record (learner_id, kind, entity_id, cursor, tombstone, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (learner_id, kind, entity_id)
-         DO UPDATE SET cursor = excluded.cursor, tombstone = excluded.tombstone, body = excluded.body",
-    )?
-    .execute(params![learner, kind, entity_id, cursor, merged.is_tombstone(), record_to_json(&merged)?])?;
+    let key = key_of(&record);
+    let stored = stored_record(tx, learner, &key)?;
+    let Some(merged) = merged_if_changed(stored.as_ref(), record)? else { return Ok(false) };
+    write_record(tx, learner, &key, &merged, cursor)?;
     Ok(true)
 }
