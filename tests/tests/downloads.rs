@@ -359,7 +359,7 @@ fn pause_resume_cancel_and_throttled_progress_events() {
     assert!(progress.windows(2).all(|w| w[0].bytes_done < w[1].bytes_done));
     let last = progress.last().unwrap();
     assert!(last.bytes_per_second > 300_000 && last.bytes_per_second < 2_000_000, "{last:?}");
-    assert!(last.eta_seconds.is_some());
+    assert!(last.eta_ms.is_some_and(|ms| ms % 1000 == 0), "an ETA in ms, whole seconds: {last:?}");
     let states: Vec<_> =
         events.iter().filter(|e| e.kind == DownloadEventKind::StateChanged).map(|e| e.state).collect();
     assert_eq!(states, [DownloadState::Queued, DownloadState::Running, DownloadState::Paused]);

@@ -34,8 +34,9 @@ pub struct DownloadEvent {
     pub bytes_total: i64,
     /// Recent transfer rate; 0 when not running.
     pub bytes_per_second: i64,
-    /// Seconds left at the recent rate; `None` when unknown or not running.
-    pub eta_seconds: Option<i64>,
+    /// Milliseconds left at the recent rate (every duration in the API is in ms); `None` when
+    /// unknown or not running.
+    pub eta_ms: Option<i64>,
     pub failure: Option<String>,
 }
 
@@ -50,7 +51,7 @@ impl DownloadEvent {
             bytes_done: info.bytes_done,
             bytes_total: info.bytes_total,
             bytes_per_second: 0,
-            eta_seconds: None,
+            eta_ms: None,
             failure: info.failure.clone(),
         }
     }
@@ -161,8 +162,10 @@ impl Rate {
         self.bytes_per_second as u64
     }
 
-    pub fn eta_seconds(&self, remaining: u64) -> Option<u64> {
-        (self.bytes_per_second >= 1.0).then(|| (remaining as f64 / self.bytes_per_second).ceil() as u64)
+    /// Time left for `remaining` bytes at the recent rate, whole seconds rounded up, in ms.
+    pub fn eta_ms(&self, remaining: u64) -> Option<u64> {
+        (self.bytes_per_second >= 1.0)
+            .then(|| ((remaining as f64 / self.bytes_per_second).ceil() as u64).saturating_mul(1000))
     }
 }
 
@@ -181,7 +184,7 @@ mod tests {
             bytes_done,
             bytes_total: 100,
             bytes_per_second: 0,
-            eta_seconds: None,
+            eta_ms: None,
             failure: None,
         }
     }

@@ -438,7 +438,7 @@ fn report_progress(service: &DownloadService, lives: &HashMap<i64, Arc<Live>>) {
             bytes_done: to_i64(done),
             bytes_total: to_i64(total),
             bytes_per_second: to_i64(rate.bytes_per_second()),
-            eta_seconds: rate.eta_seconds(total - done).map(to_i64),
+            eta_ms: rate.eta_ms(total - done).map(to_i64),
             failure: None,
         });
     }
