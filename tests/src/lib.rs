@@ -16,6 +16,17 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+/// A fresh account at `dir` trusting `trusted_keys`, on an unmetered network (so downloads and
+/// sync may run at once).
+pub fn open_account(dir: &Path, trusted_keys: Vec<String>) -> Result<std::sync::Arc<satchel_core::Satchel>> {
+    let satchel = satchel_core::Satchel::open(
+        dir.to_str().context("temp dir is not UTF-8")?.to_owned(),
+        satchel_core::SatchelConfig { device_name: "e2e".into(), trusted_publisher_keys: trusted_keys },
+    )?;
+    satchel.set_network(satchel_core::downloads::NetworkType::Unmetered);
+    Ok(satchel)
+}
+
 /// A binary built from this workspace (`satchel`, `satchel-server`), next to the running test.
 ///
 /// `cargo test --workspace` (and `cargo xtask test`) build every binary before running tests.

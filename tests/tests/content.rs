@@ -5,25 +5,15 @@
 
 use std::path::Path;
 
+use satchel_core::SatchelError;
 use satchel_core::catalog::RenditionKind;
-use satchel_core::downloads::NetworkType;
 use satchel_core::runtime::runtime;
-use satchel_core::{Satchel, SatchelConfig, SatchelError};
 use satchel_tests::ServerProcess;
 use satchel_tests::nginx::Nginx;
+use satchel_tests::open_account;
 use satchel_tests::sample::{packed_copy, packed_sample, test_public_key};
 
 const LECTURES: [&str; 2] = ["web-basics.what-happens", "web-basics.troubleshooting"];
-
-fn open(dir: &Path, keys: Vec<String>) -> std::sync::Arc<Satchel> {
-    let satchel = Satchel::open(
-        dir.to_str().unwrap().to_owned(),
-        SatchelConfig { device_name: "e2e".into(), trusted_publisher_keys: keys },
-    )
-    .unwrap();
-    satchel.set_network(NetworkType::Unmetered);
-    satchel
-}
 
 #[test]
 fn lite_lectures_are_under_five_percent_and_capture_every_slide() {
@@ -59,7 +49,7 @@ fn lite_timeline(packed: &Path, lesson: &str) -> Vec<u64> {
 /// Fetches the course and a lite lecture and a reading through `base_url`, checking what arrives.
 fn fetch_and_check(base_url: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let satchel = open(dir.path(), vec![test_public_key()]);
+    let satchel = open_account(dir.path(), vec![test_public_key()]).unwrap();
     let rt = runtime();
     let outcome = rt.block_on(satchel.fetch_course(base_url.into(), "web-basics".into())).unwrap();
     assert_eq!(outcome.lesson_count, 10);
@@ -139,7 +129,7 @@ fn tampered_or_untrusted_manifests_are_refused_and_change_nothing() {
     });
     let server = ServerProcess::serve(tampered.path()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let satchel = open(dir.path(), vec![test_public_key()]);
+    let satchel = open_account(dir.path(), vec![test_public_key()]).unwrap();
     let err = runtime().block_on(satchel.fetch_course(server.base_url(), "web-basics".into())).unwrap_err();
     assert!(matches!(&err, SatchelError::Integrity { reason } if reason.contains("signature")), "{err:?}");
     assert!(runtime().block_on(satchel.list_courses()).unwrap().is_empty());
@@ -147,7 +137,7 @@ fn tampered_or_untrusted_manifests_are_refused_and_change_nothing() {
     let genuine = ServerProcess::serve(&packed_sample().unwrap().dir).unwrap();
     let other_key = satchel_server::keys::public_key(&ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]));
     let dir = tempfile::tempdir().unwrap();
-    let stranger = open(dir.path(), vec![other_key]);
+    let stranger = open_account(dir.path(), vec![other_key]).unwrap();
     let err = runtime().block_on(stranger.fetch_course(genuine.base_url(), "web-basics".into())).unwrap_err();
     assert!(
         matches!(&err, SatchelError::Integrity { reason } if reason.contains("does not trust")),
@@ -173,7 +163,7 @@ fn a_corrupted_blob_is_refused_and_never_stored() {
     });
     let server = ServerProcess::serve(damaged.path()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let satchel = open(dir.path(), vec![test_public_key()]);
+    let satchel = open_account(dir.path(), vec![test_public_key()]).unwrap();
     runtime().block_on(satchel.fetch_course(server.base_url(), "web-basics".into())).unwrap();
     let err =
         runtime().block_on(satchel.download_rendition(lecture.into(), RenditionKind::Lite)).unwrap_err();
@@ -189,7 +179,7 @@ fn a_corrupted_blob_is_refused_and_never_stored() {
 #[test]
 fn plain_http_is_refused_except_to_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    let satchel = open(dir.path(), vec![test_public_key()]);
+    let satchel = open_account(dir.path(), vec![test_public_key()]).unwrap();
     let err = runtime()
         .block_on(satchel.fetch_course("http://example.org/".into(), "web-basics".into()))
         .unwrap_err();

@@ -7,18 +7,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
+use satchel_core::Satchel;
 use satchel_core::catalog::{Manifest, RenditionKind};
 use satchel_core::content::patch::{self, patch_url_path};
-use satchel_core::downloads::{DownloadTarget, NetworkType};
+use satchel_core::downloads::DownloadTarget;
 use satchel_core::notes::{NewNote, NoteAnchor, NoteKind};
 use satchel_core::runtime::runtime;
-use satchel_core::{Satchel, SatchelConfig};
 use satchel_server::pack;
 use satchel_tests::ServerProcess;
 use satchel_tests::fault_proxy::{FaultProxy, Faults};
+use satchel_tests::open_account;
 use satchel_tests::sample::{target_dir, test_public_key, test_publisher_key};
 
 const COURSE: &str = "upd";
@@ -137,16 +137,6 @@ fn pack_two_versions(edit_gamma: bool) -> Packed {
     Packed { _dir: dir, out, v1, v2, texts2 }
 }
 
-fn open(dir: &Path) -> Arc<Satchel> {
-    let satchel = Satchel::open(
-        dir.to_str().unwrap().to_owned(),
-        SatchelConfig { device_name: "e2e".into(), trusted_publisher_keys: vec![test_public_key()] },
-    )
-    .unwrap();
-    satchel.set_network(NetworkType::Unmetered);
-    satchel
-}
-
 fn download_course(satchel: &Satchel, rendition: RenditionKind) {
     let rt = runtime();
     rt.block_on(satchel.enqueue_download(DownloadTarget::Course { course_id: COURSE.into() }, rendition, 0))
@@ -215,7 +205,7 @@ fn an_update_fetches_patches_only_and_updates_downloaded_lessons_in_place() {
     let server = ServerProcess::serve(&packed.out).unwrap();
     let proxy = FaultProxy::start(server.addr, Faults::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let satchel = open(dir.path());
+    let satchel = open_account(dir.path(), vec![test_public_key()]).unwrap();
     let rt = runtime();
     // Version 1 on the phone: the lite rendition (through the text pack) and the text rendition.
     proxy.reset_counters();
@@ -332,7 +322,7 @@ fn a_damaged_patch_falls_back_to_the_whole_blob_and_is_recorded_as_a_typed_error
 
     let server = ServerProcess::serve(&packed.out).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let satchel = open(dir.path());
+    let satchel = open_account(dir.path(), vec![test_public_key()]).unwrap();
     let rt = runtime();
     let version_1 = republish(&packed.out);
     rt.block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap();

@@ -9,29 +9,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::SigningKey;
+use satchel_core::SatchelError;
 use satchel_core::catalog::RenditionKind;
 use satchel_core::downloads::{DownloadState, DownloadTarget, NetworkType};
 use satchel_core::ffi::ShareListener;
 use satchel_core::runtime::runtime;
 use satchel_core::share::ShareProgress;
 use satchel_core::share::container::{Reader, Writer};
-use satchel_core::{Satchel, SatchelConfig, SatchelError};
 use satchel_server::pack;
 use satchel_tests::ServerProcess;
+use satchel_tests::open_account;
 use satchel_tests::sample::{target_dir, test_public_key, test_publisher_key};
 
 const COURSE: &str = "shr";
 const LESSONS: [&str; 2] = ["shr.one", "shr.two"];
-
-fn open(dir: &Path, keys: Vec<String>) -> Arc<Satchel> {
-    let satchel = Satchel::open(
-        dir.to_str().unwrap().to_owned(),
-        SatchelConfig { device_name: "e2e".into(), trusted_publisher_keys: keys },
-    )
-    .unwrap();
-    satchel.set_network(NetworkType::Unmetered);
-    satchel
-}
 
 /// Packs a two-reading course under a new directory's `out`. Returns the directory and the
 /// readings' texts.
@@ -65,7 +56,7 @@ fn exported() -> (tempfile::TempDir, PathBuf, Vec<String>) {
     let out = dir.path().join("out");
     let server = ServerProcess::serve(&out).unwrap();
     let phone = tempfile::tempdir().unwrap();
-    let satchel = open(phone.path(), vec![test_public_key()]);
+    let satchel = open_account(phone.path(), vec![test_public_key()]).unwrap();
     let rt = runtime();
     rt.block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap();
     rt.block_on(satchel.enqueue_download(
@@ -102,7 +93,7 @@ impl ShareListener for Progress {
 fn a_course_travels_by_file_to_a_phone_with_no_network() {
     let (_dir, file, texts) = exported();
     let phone = tempfile::tempdir().unwrap();
-    let satchel = open(phone.path(), vec![test_public_key()]);
+    let satchel = open_account(phone.path(), vec![test_public_key()]).unwrap();
     satchel.set_network(NetworkType::None);
     let rt = runtime();
     // First an import cut off inside the second blob (a copy interrupted, a card pulled out): a
@@ -190,7 +181,7 @@ fn every_bad_shared_file_is_a_typed_error_and_changes_nothing() {
     let bad = |name: &str| dir.path().join(name);
     // The phone already holds another course; none of the bad files may change it.
     let phone = tempfile::tempdir().unwrap();
-    let satchel = open(phone.path(), vec![test_public_key()]);
+    let satchel = open_account(phone.path(), vec![test_public_key()]).unwrap();
     let rt = runtime();
     rt.block_on(satchel.import_manifest(include_str!("../../cli/sample/course-manifest.json").into()))
         .unwrap();
@@ -270,7 +261,7 @@ fn a_disk_that_fills_during_import_is_a_typed_error() {
         .unwrap();
     assert!(status.success(), "mount tmpfs (the tests run as root)");
     let result = std::panic::catch_unwind(|| {
-        let satchel = open(mount.path(), vec![test_public_key()]);
+        let satchel = open_account(mount.path(), vec![test_public_key()]).unwrap();
         let error =
             runtime().block_on(satchel.import_course(file.to_string_lossy().into(), None)).unwrap_err();
         assert!(matches!(error, SatchelError::Storage { .. }), "{error:?}");
@@ -311,7 +302,7 @@ fn the_cli_exports_and_imports_a_course_file() {
             .unwrap();
     assert_eq!(imported["course_id"], COURSE);
     assert_eq!(imported["blobs_added"], 2);
-    let satchel = open(b.path(), vec![key]);
+    let satchel = open_account(b.path(), vec![key]).unwrap();
     let files =
         runtime().block_on(satchel.rendition_files(LESSONS[0].into(), RenditionKind::Text)).unwrap().unwrap();
     assert_eq!(std::fs::read_to_string(&files[0].path).unwrap(), texts[0]);

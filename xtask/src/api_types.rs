@@ -60,19 +60,10 @@ fn contains_type(line: &str, name: &str) -> bool {
     })
 }
 
+/// The generated `.extension` files under `dir`; none at all means generation went wrong.
 fn files(dir: &Path, extension: &str) -> Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == extension) {
-                out.push(path);
-            }
-        }
-    }
+    crate::paths::collect_files(dir, extension, &mut out)?;
     if out.is_empty() {
         bail!("no generated .{extension} file under {}", dir.display());
     }

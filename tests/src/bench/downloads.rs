@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use satchel_core::Satchel;
 use satchel_core::catalog::RenditionKind;
-use satchel_core::downloads::{DownloadTarget, NetworkType};
+use satchel_core::downloads::DownloadTarget;
 use satchel_core::runtime::runtime;
-use satchel_core::{Satchel, SatchelConfig};
 use sha2::Digest;
 
 use super::report::{Goal, Row};
@@ -31,12 +31,7 @@ const SHORT_LECTURE: &str = "web-basics.dns";
 
 /// A fresh account on the bench's publisher key, on an unmetered network.
 pub(crate) fn open(dir: &Path) -> Result<Arc<Satchel>> {
-    let satchel = Satchel::open(
-        dir.to_str().context("temp dir is not UTF-8")?.to_owned(),
-        SatchelConfig { device_name: "bench".into(), trusted_publisher_keys: vec![test_public_key()] },
-    )?;
-    satchel.set_network(NetworkType::Unmetered);
-    Ok(satchel)
+    crate::open_account(dir, vec![test_public_key()])
 }
 
 /// `resume_cut_256k_bytes`: the long lecture's full video, every connection cut at 256 KiB.

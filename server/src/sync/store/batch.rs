@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use satchel_protocol::Record;
-use satchel_protocol::messages::{MAX_FUTURE_SKEW_MS, OpResult, Outcome, PushRequest, RejectCode};
+use satchel_protocol::messages::{
+    MAX_FUTURE_SKEW_MS, OpResult, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse, RejectCode,
+};
 
 use super::StoreError;
 use super::common::{merged_if_changed, reject_code_from_text, reject_code_text};
@@ -99,6 +101,19 @@ pub(super) struct Plan {
     pub changed: Vec<(Key, Record, u64)>,
     /// Ops to log: (stored op id, seq, answer).
     pub taken: Vec<(String, u64, Taken)>,
+}
+
+impl Plan {
+    /// The answer to the push, once the plan is written under `epoch`.
+    pub fn response(self, epoch: String, now_ms: i64) -> PushResponse {
+        PushResponse {
+            protocol: PROTOCOL_VERSION,
+            epoch,
+            applied_through: self.last_seq,
+            results: self.results,
+            server_time_ms: now_ms,
+        }
+    }
 }
 
 /// Plans `request` for a device whose last applied seq is `last_seq`, of a learner at `cursor`.

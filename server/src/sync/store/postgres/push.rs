@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use deadpool_postgres::Transaction;
-use satchel_protocol::messages::{PROTOCOL_VERSION, PushRequest, PushResponse};
+use satchel_protocol::messages::{PushRequest, PushResponse};
 
 use super::{epoch, from_db, lock_learner, set_cursor, stored_records, to_db, upsert_records};
 use crate::sync::store::StoreError;
@@ -42,13 +42,7 @@ pub(super) async fn push(
         update_device(tx, learner, &request.device_id, plan.last_seq, now_ms),
         set_cursor(tx, learner, plan.cursor),
     )?;
-    Ok(PushResponse {
-        protocol: PROTOCOL_VERSION,
-        epoch,
-        applied_through: plan.last_seq,
-        results: plan.results,
-        server_time_ms: now_ms,
-    })
+    Ok(plan.response(epoch, now_ms))
 }
 
 async fn device_last_seq(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use satchel_protocol::Record;
-use satchel_protocol::messages::{PROTOCOL_VERSION, PushRequest, PushResponse};
+use satchel_protocol::messages::{PushRequest, PushResponse};
 
 use super::{check_epoch, epoch, record_from_json, record_to_json};
 use crate::sync::store::StoreError;
@@ -69,13 +69,7 @@ pub(super) fn push(
     .execute(params![learner, request.device_id, plan.last_seq, now_ms])?;
     tx.prepare_cached("UPDATE learner SET cursor = ?2 WHERE learner_id = ?1")?
         .execute(params![learner, plan.cursor])?;
-    Ok(PushResponse {
-        protocol: PROTOCOL_VERSION,
-        epoch,
-        applied_through: plan.last_seq,
-        results: plan.results,
-        server_time_ms: now_ms,
-    })
+    Ok(plan.response(epoch, now_ms))
 }
 
 /// The answer the server gave the op `op_id` of `learner`, if it took it.
