@@ -26,6 +26,7 @@ pub mod catalog;
 pub mod content;
 pub mod downloads;
 pub mod error;
+pub mod event_hub;
 pub mod ffi;
 mod http_client;
 pub mod learning;

@@ -1,13 +1,9 @@
 //! Download events for the shells: state changes as they happen, progress at most a few times a
 //! second per download (a list row does not need more, and every event crosses the FFI).
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, Weak};
-
-use tokio::sync::Notify;
-
-use super::{DownloadInfo, DownloadState, lock};
+use super::{DownloadInfo, DownloadState};
 use crate::catalog::RenditionKind;
+use crate::event_hub::HubEvent;
 
 /// Least time between two progress events of one download.
 pub const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
@@ -57,72 +53,31 @@ impl DownloadEvent {
     }
 }
 
-/// Fans events out to every subscriber, each with its own queue.
-///
-/// State changes and removals are never dropped, however far a subscriber falls behind: a list
-/// must not miss "done". Progress is coalesced instead: a subscriber's queue holds at most one
-/// progress event per download (the newest), and a state change supersedes the progress queued
-/// before it for the same download. So a slow subscriber costs memory bounded by the number of
-/// downloads plus the state changes it has not read, and never blocks a transfer.
+impl HubEvent for DownloadEvent {
+    fn progress_key(&self) -> Option<i64> {
+        (self.kind == DownloadEventKind::Progress).then_some(self.download_id)
+    }
+
+    /// A state change or removal makes the progress queued before it for the same download
+    /// stale: a list should not show 90 % after "done".
+    fn supersedes_progress_of(&self) -> Option<i64> {
+        (self.kind != DownloadEventKind::Progress).then_some(self.download_id)
+    }
+}
+
+/// Fans download events out to subscribers (see [`crate::event_hub`] for what is kept when a
+/// subscriber is slow: every state change and removal, the newest progress per download).
 #[derive(Default)]
 pub struct EventHub {
-    subscribers: Mutex<Vec<Weak<Queue>>>,
+    hub: crate::event_hub::EventHub<DownloadEvent>,
 }
 
-#[derive(Default)]
-struct Queue {
-    events: Mutex<VecDeque<DownloadEvent>>,
-    ready: Notify,
-}
-
-impl Queue {
-    fn push(&self, event: &DownloadEvent) {
-        let mut events = lock(&self.events);
-        let same =
-            |e: &DownloadEvent| e.download_id == event.download_id && e.kind == DownloadEventKind::Progress;
-        if event.kind == DownloadEventKind::Progress {
-            if let Some(queued) = events.iter_mut().find(|e| same(e)) {
-                *queued = event.clone();
-                return;
-            }
-        } else {
-            events.retain(|e| !same(e));
-        }
-        events.push_back(event.clone());
-        drop(events);
-        self.ready.notify_one();
-    }
-}
-
-/// One subscriber's events, in order. Dropping it unsubscribes.
-pub struct EventReceiver {
-    queue: Arc<Queue>,
-}
-
-impl EventReceiver {
-    /// The next event, waiting for one.
-    pub async fn recv(&mut self) -> DownloadEvent {
-        loop {
-            if let Some(event) = lock(&self.queue.events).pop_front() {
-                return event;
-            }
-            // `notify_one` stores a permit when nobody waits, so an event pushed between the
-            // check above and this wait is not missed.
-            self.queue.ready.notified().await;
-        }
-    }
-}
+/// One subscriber's download events, in order. Dropping it unsubscribes.
+pub type EventReceiver = crate::event_hub::EventReceiver<DownloadEvent>;
 
 impl EventHub {
     pub fn send(&self, event: DownloadEvent) {
-        let mut subscribers = lock(&self.subscribers);
-        subscribers.retain(|weak| match weak.upgrade() {
-            Some(queue) => {
-                queue.push(&event);
-                true
-            }
-            None => false,
-        });
+        self.hub.send(event);
     }
 
     pub fn changed(&self, info: &DownloadInfo) {
@@ -134,9 +89,7 @@ impl EventHub {
     }
 
     pub fn subscribe(&self) -> EventReceiver {
-        let queue = Arc::new(Queue::default());
-        lock(&self.subscribers).push(Arc::downgrade(&queue));
-        EventReceiver { queue }
+        self.hub.subscribe()
     }
 }
 
@@ -189,45 +142,39 @@ mod tests {
         }
     }
 
-    fn drain(receiver: &mut EventReceiver) -> Vec<DownloadEvent> {
-        std::iter::from_fn(|| lock(&receiver.queue.events).pop_front()).collect()
-    }
-
     #[test]
-    fn a_slow_subscriber_gets_every_state_change_and_the_newest_progress() {
+    fn a_slow_subscriber_gets_every_state_change_and_the_newest_progress_per_download() {
         let hub = EventHub::default();
-        let mut slow = hub.subscribe();
-        for n in 0..10_000i64 {
+        let slow = hub.subscribe();
+        for n in 0..1_000i64 {
             hub.send(event(1, DownloadEventKind::StateChanged, n));
             hub.send(event(2, DownloadEventKind::Progress, n));
+            hub.send(event(3, DownloadEventKind::Progress, n));
         }
-        let events = drain(&mut slow);
+        let events = slow.drain();
         let changes: Vec<i64> = events
             .iter()
             .filter(|e| e.kind == DownloadEventKind::StateChanged)
             .map(|e| e.bytes_done)
             .collect();
-        assert_eq!(changes, (0..10_000).collect::<Vec<_>>(), "no state change lost, in order");
-        let progress: Vec<i64> =
-            events.iter().filter(|e| e.kind == DownloadEventKind::Progress).map(|e| e.bytes_done).collect();
-        assert_eq!(progress, vec![9_999], "progress coalesced to the newest");
+        assert_eq!(changes, (0..1_000).collect::<Vec<_>>(), "no state change lost, in order");
+        let progress: Vec<(i64, i64)> = events
+            .iter()
+            .filter(|e| e.kind == DownloadEventKind::Progress)
+            .map(|e| (e.download_id, e.bytes_done))
+            .collect();
+        assert_eq!(progress, vec![(2, 999), (3, 999)], "progress coalesced to the newest per download");
     }
 
     #[test]
-    fn a_state_change_supersedes_queued_progress_of_its_download() {
+    fn a_state_change_or_removal_supersedes_queued_progress_of_its_download() {
         let hub = EventHub::default();
-        let mut receiver = hub.subscribe();
+        let receiver = hub.subscribe();
         hub.send(event(1, DownloadEventKind::Progress, 50));
+        hub.send(event(2, DownloadEventKind::Progress, 50));
         hub.send(event(1, DownloadEventKind::StateChanged, 100));
-        let kinds: Vec<_> = drain(&mut receiver).into_iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, vec![DownloadEventKind::StateChanged]);
-    }
-
-    #[test]
-    fn a_dropped_receiver_unsubscribes() {
-        let hub = EventHub::default();
-        drop(hub.subscribe());
-        hub.send(event(1, DownloadEventKind::Progress, 1));
-        assert!(lock(&hub.subscribers).is_empty());
+        hub.send(event(2, DownloadEventKind::Removed, 50));
+        let kinds: Vec<_> = receiver.drain().into_iter().map(|e| (e.download_id, e.kind)).collect();
+        assert_eq!(kinds, vec![(1, DownloadEventKind::StateChanged), (2, DownloadEventKind::Removed)]);
     }
 }

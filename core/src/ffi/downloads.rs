@@ -3,9 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::delivery::deliver;
 use super::{Cancellation, Satchel, SatchelError, TaskHandle};
 use crate::api_int::{non_negative, to_i64};
 use crate::catalog::RenditionKind;
+use crate::downloads::events::EventReceiver;
 use crate::downloads::resolve::PlaybackSource;
 use crate::downloads::{
     DataUsage, DownloadEstimate, DownloadEvent, DownloadInfo, DownloadService, DownloadSettings,
@@ -134,15 +136,28 @@ impl Satchel {
         self.with_downloads(move |d| d.playback_source(&lesson_id, preferred)).await
     }
 
-    /// Subscribes to download events: every state change, and progress a few times a second
-    /// (coalesced per download when the listener is slow). Events stop when the returned
-    /// handle is cancelled or freed.
+    /// Subscribes to download events. First a snapshot: one `StateChanged` event with the
+    /// current state of every download; then every state change and removal as it happens, and
+    /// progress a few times a second (coalesced per download when the listener is slow). Events
+    /// arrive on a core thread of their own, never one that moves bytes: a slow or blocked
+    /// listener delays only its own events. They stop when the returned handle is cancelled or
+    /// freed.
     pub fn subscribe_downloads(&self, listener: Arc<dyn DownloadListener>) -> Arc<TaskHandle> {
-        let mut events = self.account().downloads().events().subscribe();
-        Arc::new(TaskHandle::spawn(async move {
-            loop {
-                listener.on_event(events.recv().await);
-            }
-        }))
+        let receiver = self.account().downloads().events().subscribe();
+        let service = self.account().download_service().clone();
+        deliver(receiver, move |receiver| snapshot(&service, receiver), move |event| listener.on_event(event))
+    }
+}
+
+/// The current state of every download, read after dropping the events queued before it.
+fn snapshot(service: &DownloadService, receiver: &EventReceiver) -> Vec<DownloadEvent> {
+    receiver.discard_queued();
+    match service.list(None) {
+        Ok(downloads) => downloads.iter().map(DownloadEvent::state_changed).collect(),
+        Err(error) => {
+            // The live events still follow; a list that cannot be read shows its own error.
+            tracing::warn!(%error, "no download snapshot for a new subscriber");
+            Vec::new()
+        }
     }
 }

@@ -9,6 +9,7 @@
 
 mod cancellation;
 mod content;
+mod delivery;
 mod downloads;
 mod error;
 mod learning;

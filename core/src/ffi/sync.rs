@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::delivery::deliver;
 use super::{Cancellation, Satchel, SatchelError, TaskHandle};
 use crate::api_int::non_negative;
 use crate::notes::{self, Note, NoteRevision};
@@ -66,23 +67,21 @@ impl Satchel {
 
     /// The latest sync status.
     pub fn sync_status(&self) -> SyncEvent {
-        self.account().sync().subscribe().0
+        self.account().sync().status()
     }
 
-    /// Subscribes to sync status: the current one at once, then every change. Freeing the handle
-    /// (or `cancel`) stops the events.
+    /// Subscribes to sync status: the current one at once, then every change (idle, offline and
+    /// error are never dropped; "syncing" counts coalesce to the newest when the listener is
+    /// slow). Events arrive on a core thread of their own, never one that moves bytes. Freeing
+    /// the handle (or `cancel`) stops them.
     pub fn subscribe_sync(&self, listener: Arc<dyn SyncListener>) -> Arc<TaskHandle> {
-        let (latest, mut events) = self.account().sync().subscribe();
-        Arc::new(TaskHandle::spawn(async move {
-            listener.on_event(latest);
-            loop {
-                match events.recv().await {
-                    Ok(event) => listener.on_event(event),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        }))
+        let sync = self.account().sync().clone();
+        let receiver = sync.subscribe();
+        deliver(
+            receiver,
+            move |receiver| vec![sync.status_snapshot(receiver)],
+            move |event| listener.on_event(event),
+        )
     }
 
     /// Operations the server refused for good, newest first.

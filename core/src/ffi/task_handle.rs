@@ -1,35 +1,42 @@
-//! The handle every subscription returns: the task behind it runs until `cancel()` or until the
-//! handle is freed (Kotlin `close()`, Swift `deinit`), as matrix-rust-sdk's `TaskHandle`.
+//! The handle every subscription returns: the delivery behind it runs until `cancel()` or until
+//! the handle is freed (Kotlin `close()`, Swift `deinit`), as matrix-rust-sdk's `TaskHandle`.
 
-/// A running background task of the core (a subscription's delivery loop). Freeing the handle
-/// or calling `cancel` stops it.
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::event_hub::Closer;
+
+/// A running delivery of the core (a subscription's listener loop). Freeing the handle or
+/// calling `cancel` stops it.
 #[derive(uniffi::Object)]
 pub struct TaskHandle {
-    task: tokio::task::AbortHandle,
+    closer: Closer,
+    finished: Arc<AtomicBool>,
 }
 
 impl TaskHandle {
-    /// Starts `future` on the core runtime and returns its handle.
-    pub(crate) fn spawn(future: impl Future<Output = ()> + Send + 'static) -> TaskHandle {
-        TaskHandle { task: crate::runtime::runtime().spawn(future).abort_handle() }
+    /// A handle over a delivery that `closer` ends and that sets `finished` when it returns.
+    pub(crate) fn new(closer: Closer, finished: Arc<AtomicBool>) -> TaskHandle {
+        TaskHandle { closer, finished }
     }
 }
 
 #[uniffi::export]
 impl TaskHandle {
-    /// Stops the task. Harmless when it already stopped.
+    /// Stops the delivery: no event reaches the listener after the one it may be handling now.
+    /// Harmless when it already stopped.
     pub fn cancel(&self) {
-        self.task.abort();
+        self.closer.close();
     }
 
-    /// True once the task has stopped (cancelled, or ended by itself).
+    /// True once the delivery has stopped.
     pub fn is_finished(&self) -> bool {
-        self.task.is_finished()
+        self.finished.load(Ordering::Acquire)
     }
 }
 
 impl Drop for TaskHandle {
     fn drop(&mut self) {
-        self.task.abort();
+        self.closer.close();
     }
 }

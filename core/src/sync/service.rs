@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::engine::{Engine, SyncOutcome, SyncReport};
@@ -18,6 +18,7 @@ use super::transport::HttpTransport;
 use super::{RejectedOp, SyncError, SyncTuning, TokenProvider, rejected};
 use crate::downloads::{Downloads, NetworkType};
 use crate::error::Result;
+use crate::event_hub::EventReceiver;
 use crate::store::Store;
 
 /// Longest `sync` a caller may ask for (a year: "until done").
@@ -167,10 +168,20 @@ impl SyncService {
         self.sync.trigger.notify_one();
     }
 
-    /// The latest status, and a stream of the next ones.
-    pub fn subscribe(&self) -> (SyncEvent, broadcast::Receiver<SyncEvent>) {
-        let receiver = self.sync.status.subscribe();
-        (self.sync.status.latest(), receiver)
+    /// The latest status.
+    pub fn status(&self) -> SyncEvent {
+        self.sync.status.latest()
+    }
+
+    /// The stream of the next statuses.
+    pub fn subscribe(&self) -> EventReceiver<SyncEvent> {
+        self.sync.status.subscribe()
+    }
+
+    /// The latest status, after dropping what `receiver` queued before it (see
+    /// [`StatusHub::snapshot`]).
+    pub fn status_snapshot(&self, receiver: &EventReceiver<SyncEvent>) -> SyncEvent {
+        self.sync.status.snapshot(receiver)
     }
 
     pub fn tuning(&self) -> SyncTuning {

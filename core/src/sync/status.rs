@@ -3,9 +3,8 @@
 
 use std::sync::Mutex;
 
-use tokio::sync::broadcast;
-
 use crate::error::NetworkErrorKind;
+use crate::event_hub::{EventHub, EventReceiver, HubEvent};
 
 /// Where sync stands.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
@@ -31,17 +30,25 @@ pub struct SyncEvent {
     pub rejected_ops: i32,
 }
 
+impl HubEvent for SyncEvent {
+    /// "Syncing" counts are progress: a slow listener gets the newest. Every other status
+    /// (idle, offline, error) is a state change and always delivered.
+    fn progress_key(&self) -> Option<i64> {
+        matches!(self.status, SyncStatus::Syncing { .. }).then_some(0)
+    }
+}
+
 /// Fans status events out to subscribers and remembers the latest, so a new subscriber starts
 /// with the current state.
 pub struct StatusHub {
-    sender: broadcast::Sender<SyncEvent>,
+    hub: EventHub<SyncEvent>,
     latest: Mutex<SyncEvent>,
 }
 
 impl Default for StatusHub {
     fn default() -> Self {
         StatusHub {
-            sender: broadcast::Sender::new(64),
+            hub: EventHub::default(),
             latest: Mutex::new(SyncEvent {
                 status: SyncStatus::Idle,
                 last_synced_at_ms: None,
@@ -54,20 +61,73 @@ impl Default for StatusHub {
 impl StatusHub {
     /// Publishes `event` unless it says exactly what the last one said.
     pub fn publish(&self, event: SyncEvent) {
+        // Held while queueing, so `snapshot` sees each event either as the latest or queued.
         let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
         if *latest == event {
             return;
         }
         *latest = event.clone();
-        // No subscribers is fine.
-        let _ = self.sender.send(event);
+        self.hub.send(event);
     }
 
     pub fn latest(&self) -> SyncEvent {
         self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<SyncEvent> {
-        self.sender.subscribe()
+    pub fn subscribe(&self) -> EventReceiver<SyncEvent> {
+        self.hub.subscribe()
+    }
+
+    /// The latest status, after dropping what `receiver` queued before it: what follows in the
+    /// receiver is strictly newer.
+    pub fn snapshot(&self, receiver: &EventReceiver<SyncEvent>) -> SyncEvent {
+        let latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        receiver.discard_queued();
+        latest.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(status: SyncStatus) -> SyncEvent {
+        SyncEvent { status, last_synced_at_ms: None, rejected_ops: 0 }
+    }
+
+    fn syncing(pushed: i32) -> SyncEvent {
+        event(SyncStatus::Syncing { pushed, pulled: 0, remaining: 10 - pushed })
+    }
+
+    #[test]
+    fn a_slow_subscriber_gets_every_status_change_and_the_newest_counts() {
+        let hub = StatusHub::default();
+        let receiver = hub.subscribe();
+        let offline = event(SyncStatus::Offline);
+        let failed = event(SyncStatus::Error { kind: NetworkErrorKind::Unreachable, reason: "down".into() });
+        for round in 0..100 {
+            hub.publish(offline.clone());
+            for pushed in 0..10 {
+                hub.publish(syncing(pushed));
+            }
+            hub.publish(SyncEvent { last_synced_at_ms: Some(round), ..event(SyncStatus::Idle) });
+            hub.publish(failed.clone());
+        }
+        let events = receiver.drain();
+        let changes = events.iter().filter(|e| !matches!(e.status, SyncStatus::Syncing { .. })).count();
+        assert_eq!(changes, 300, "every offline, idle and error is kept");
+        let counts: Vec<_> =
+            events.iter().filter(|e| matches!(e.status, SyncStatus::Syncing { .. })).collect();
+        assert_eq!(counts, vec![&syncing(9)], "the counts coalesce to the newest");
+    }
+
+    #[test]
+    fn the_snapshot_is_the_latest_and_only_newer_events_follow_it() {
+        let hub = StatusHub::default();
+        let receiver = hub.subscribe();
+        hub.publish(event(SyncStatus::Offline));
+        assert_eq!(hub.snapshot(&receiver).status, SyncStatus::Offline);
+        hub.publish(event(SyncStatus::Idle));
+        assert_eq!(receiver.drain(), vec![event(SyncStatus::Idle)]);
     }
 }

@@ -5,8 +5,9 @@ import SatchelFFI
 /// (android/satchel/src/main/kotlin/org/satchel/SatchelDownloads.kt).
 extension Satchel {
     /// Download events as an `AsyncStream`: iterating subscribes, ending the iteration (or
-    /// cancelling its task) unsubscribes. State changes are never dropped; progress comes at most
-    /// a few times a second per download.
+    /// cancelling its task) unsubscribes. First the current state of every download, then live
+    /// events. State changes are never dropped; progress comes at most a few times a second per
+    /// download.
     public func downloadEvents() -> AsyncStream<DownloadEvent> {
         AsyncStream(bufferingPolicy: .unbounded) { continuation in
             let subscription = self.subscribeDownloads(listener: StreamListener(continuation: continuation))

@@ -5,29 +5,7 @@ import XCTest
 
 /// The mirror of android/satchel/src/test/kotlin/org/satchel/DownloadTest.kt. Needs the same
 /// reference server as ContentTests (SATCHEL_CONTENT_URL, SATCHEL_PUBLISHER_KEY).
-final class DownloadTests: XCTestCase {
-    private var dir: URL!
-    private var satchel: Satchel!
-    private var contentUrl: String!
-
-    override func setUp() async throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let url = env["SATCHEL_CONTENT_URL"], let key = env["SATCHEL_PUBLISHER_KEY"] else {
-            XCTFail("SATCHEL_CONTENT_URL and SATCHEL_PUBLISHER_KEY must be set")
-            return
-        }
-        contentUrl = url
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
-        satchel = try await SatchelAccounts.open(
-            accountDir: dir, config: SatchelConfig(deviceName: "", trustedPublisherKeys: [key]))
-        _ = try await satchel.fetchCourse(baseUrl: url, courseId: "web-basics")
-    }
-
-    override func tearDown() async throws {
-        try satchel?.shutdown()
-        if let dir { try? FileManager.default.removeItem(at: dir) }
-    }
-
+final class DownloadTests: ServedCourseFixture {
     func testACourseInLiteDownloadsWithEventsThroughAStream() async throws {
         let course = DownloadTarget.course(courseId: "web-basics")
         let estimate = try await satchel.downloadEstimate(target: course, rendition: .lite)

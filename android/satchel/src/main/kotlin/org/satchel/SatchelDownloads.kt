@@ -12,9 +12,10 @@ import org.satchel.core.Satchel
 /**
  * Download events as a cold [Flow]: collecting subscribes, cancelling the collector unsubscribes.
  *
- * State changes are never dropped (few, and a list must not miss "done"); progress events come
- * at most a few times a second per download. Events are delivered on a core thread: collect on
- * the dispatcher your UI needs.
+ * First the current state of every download, then live events. State changes are never dropped
+ * (few, and a list must not miss "done"); progress events come at most a few times a second per
+ * download. Events are delivered on a core thread of their own (never one that moves bytes):
+ * collect on the dispatcher your UI needs.
  */
 fun Satchel.downloadEvents(): Flow<DownloadEvent> = callbackFlow {
     val subscription = subscribeDownloads(object : DownloadListener {

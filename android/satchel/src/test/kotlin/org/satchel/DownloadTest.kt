@@ -12,11 +12,9 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.takeWhile
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
-import org.junit.Before
 import org.junit.Test
 import org.satchel.core.DownloadEventKind
 import org.satchel.core.DownloadSettings
@@ -25,31 +23,10 @@ import org.satchel.core.DownloadTarget
 import org.satchel.core.NetworkType
 import org.satchel.core.RenditionKind
 import org.satchel.core.RunOutcome
-import org.satchel.core.Satchel
 import org.satchel.core.SatchelConfig
 
 /** The download queue through the bindings, against the loopback reference server. */
-class DownloadTest {
-    private lateinit var dir: File
-    private lateinit var satchel: Satchel
-    private val contentUrl: String = System.getProperty("satchel.contentUrl")
-        ?: error("satchel.contentUrl is not set: run these tests through cargo xtask test")
-    private val publisherKey: String = System.getProperty("satchel.publisherKey")
-        ?: error("satchel.publisherKey is not set: run these tests through cargo xtask test")
-
-    @Before fun openAccount() = runBlocking {
-        dir = Files.createTempDirectory("satchel-kt").toFile()
-        satchel = SatchelAccounts.open(dir, SatchelConfig(trustedPublisherKeys = listOf(publisherKey)))
-        satchel.fetchCourse(contentUrl, "web-basics")
-        Unit
-    }
-
-    @After fun closeAccount() {
-        satchel.shutdown()
-        satchel.close()
-        dir.deleteRecursively()
-    }
-
+class DownloadTest : ServedCourseFixture() {
     @Test fun aCourseInLiteDownloadsWithEventsThroughAFlow() = runBlocking {
         val course = DownloadTarget.Course("web-basics")
         val estimate = satchel.downloadEstimate(course, RenditionKind.LITE)
