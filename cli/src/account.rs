@@ -30,7 +30,7 @@ pub fn open(dir: &Path, keys: Vec<String>) -> Result<Arc<Satchel>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the account directory {}", dir.display()))?;
     let text = dir.to_str().context("the account path is not valid UTF-8")?;
-    Ok(Satchel::open(
+    Ok(Satchel::open_blocking(
         text.to_owned(),
         SatchelConfig { device_name: "satchel-cli".into(), trusted_publisher_keys: keys },
     )?)

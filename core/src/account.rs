@@ -128,6 +128,27 @@ impl Account {
     }
 }
 
+impl Account {
+    /// Stops the running download run and sync, waits up to `wait` for them to write their
+    /// last state, then checkpoints and closes the database. Work that has not stopped by then
+    /// finds the store closed; everything it did before stays resumable.
+    pub async fn shut_down(self: Arc<Self>, wait: std::time::Duration) -> Result<()> {
+        let account = Arc::clone(&self);
+        // Both told to stop at once, then waited for: the two stop in parallel.
+        self.sync.shutdown();
+        self.downloads().stop_run();
+        let stopped = tokio::time::timeout(wait, async move {
+            account.sync.shutdown_and_wait().await;
+            account.downloads().stop_run_and_wait().await;
+        })
+        .await;
+        if stopped.is_err() {
+            tracing::warn!(waited_ms = wait.as_millis() as u64, "closing while a run is still stopping");
+        }
+        crate::runtime::run_blocking(move || self.store.close()).await
+    }
+}
+
 impl Drop for Account {
     fn drop(&mut self) {
         // The trigger task holds the sync machinery, not the account: stop it with the account.

@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 /// A fresh account at `dir` trusting `trusted_keys`, on an unmetered network (so downloads and
 /// sync may run at once).
 pub fn open_account(dir: &Path, trusted_keys: Vec<String>) -> Result<std::sync::Arc<satchel_core::Satchel>> {
-    let satchel = satchel_core::Satchel::open(
+    let satchel = satchel_core::Satchel::open_blocking(
         dir.to_str().context("temp dir is not UTF-8")?.to_owned(),
         satchel_core::SatchelConfig { device_name: "e2e".into(), trusted_publisher_keys: trusted_keys },
     )?;

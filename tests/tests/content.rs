@@ -96,7 +96,7 @@ fn fetch_and_check(base_url: &str) {
         .block_on(satchel.download_rendition("web-basics.reading-urls".into(), RenditionKind::Text))
         .unwrap();
     assert!(std::fs::read_to_string(&reading[0].path).unwrap().starts_with("# Reading a URL"));
-    satchel.shutdown().unwrap();
+    satchel.shutdown_blocking().unwrap();
 }
 
 #[test]

@@ -42,7 +42,7 @@ fn setup(root: &Path) -> Setup {
 }
 
 fn open(dir: &Path) -> Arc<Satchel> {
-    let satchel = Satchel::open(
+    let satchel = Satchel::open_blocking(
         dir.to_str().unwrap().to_owned(),
         SatchelConfig { device_name: "e2e".into(), trusted_publisher_keys: vec![test_public_key()] },
     )
@@ -569,7 +569,7 @@ fn a_full_disk_is_a_typed_error_and_the_store_stays_intact() {
     // With room again, the same download finishes.
     let files = rt.block_on(satchel.download_rendition(LONG_LECTURE.into(), RenditionKind::Lite)).unwrap();
     assert!(!files.is_empty());
-    satchel.shutdown().unwrap();
+    satchel.shutdown_blocking().unwrap();
 }
 
 fn rustix_free(path: &Path) -> u64 {

@@ -53,7 +53,7 @@ fn setup() -> Setup {
     std::fs::create_dir_all(root.path().join("courses")).unwrap();
     let server = ServerProcess::serve(root.path()).unwrap();
     let account = tempfile::tempdir().unwrap();
-    let satchel = Satchel::open(
+    let satchel = Satchel::open_blocking(
         account.path().to_str().unwrap().to_owned(),
         SatchelConfig {
             device_name: "t".into(),

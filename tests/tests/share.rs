@@ -266,7 +266,7 @@ fn a_disk_that_fills_during_import_is_a_typed_error() {
             runtime().block_on(satchel.import_course(file.to_string_lossy().into(), None)).unwrap_err();
         assert!(matches!(error, SatchelError::Storage { .. }), "{error:?}");
         assert!(runtime().block_on(satchel.list_courses()).unwrap().is_empty());
-        satchel.shutdown().unwrap();
+        satchel.shutdown_blocking().unwrap();
     });
     let _ = std::process::Command::new("umount").arg(mount.path()).status();
     result.unwrap();

@@ -376,7 +376,7 @@ fn a_cloned_database_takes_a_new_device_id_and_both_copies_keep_syncing() {
     runtime().block_on(phone.satchel.add_note(time_note("written before the copy"))).unwrap();
     finished(&phone.sync().unwrap());
     runtime().block_on(phone.satchel.add_note(time_note("unsent when copied"))).unwrap();
-    phone.satchel.pause().unwrap();
+    runtime().block_on(phone.satchel.pause()).unwrap();
 
     // A backup of the database restored onto a new phone: the file beside it does not come along.
     let copy_dir = tempfile::tempdir().unwrap();

@@ -31,7 +31,7 @@ const BATCH: &str = "20";
 
 /// The account every trial starts from, and the op ids its outbox holds.
 fn build_outbox(dir: &Path) -> BTreeSet<String> {
-    let satchel = Satchel::open(
+    let satchel = Satchel::open_blocking(
         dir.to_str().unwrap().to_owned(),
         SatchelConfig { device_name: "kill-test phone".into(), trusted_publisher_keys: vec![] },
     )
@@ -54,7 +54,7 @@ fn build_outbox(dir: &Path) -> BTreeSet<String> {
         }))
         .unwrap();
     }
-    satchel.shutdown().unwrap();
+    satchel.shutdown_blocking().unwrap();
     let db = Connection::open(dir.join("satchel.db")).unwrap();
     let mut stmt = db.prepare("SELECT op_id FROM outbox").unwrap();
     stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()

@@ -171,7 +171,7 @@ fn the_monthly_budget_stops_sync_as_it_stops_downloads_and_both_count_on_one_met
     let dir = tempfile::tempdir().unwrap();
     let config =
         SatchelConfig { device_name: "phone".into(), trusted_publisher_keys: vec![test_public_key()] };
-    let satchel = Satchel::open(dir.path().to_str().unwrap().to_owned(), config).unwrap();
+    let satchel = Satchel::open_blocking(dir.path().to_str().unwrap().to_owned(), config).unwrap();
     satchel.set_network(NetworkType::Unmetered);
     runtime().block_on(satchel.fetch_course(host.base_url(), "metered".into())).unwrap();
     let state = tempfile::tempdir().unwrap();

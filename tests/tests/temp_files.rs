@@ -23,7 +23,7 @@ fn downloads_write_no_file_outside_the_account() {
     unsafe { std::env::set_var("TMPDIR", &missing) };
     assert!(tempfile::tempfile().is_err(), "the system's temporary directory is unusable");
 
-    let satchel = Satchel::open(
+    let satchel = Satchel::open_blocking(
         account.path().to_str().unwrap().to_owned(),
         SatchelConfig { device_name: "phone".into(), trusted_publisher_keys: vec![test_public_key()] },
     )

@@ -83,7 +83,7 @@ fn dispatch(satchel: &Arc<Satchel>, out: Out, command: AccountCommand) -> Result
 fn with_account(dir: &Path, keys: Vec<String>, f: impl FnOnce(&Arc<Satchel>) -> Result<()>) -> Result<()> {
     let satchel = account::open(dir, keys)?;
     let result = f(&satchel);
-    let closed = satchel.shutdown();
+    let closed = satchel.shutdown_blocking();
     result?;
     Ok(closed?)
 }

@@ -70,7 +70,7 @@ pub fn run(account: Option<PathBuf>, require_media: bool) -> Result<()> {
         device_name: "demo phone".into(),
         trusted_publisher_keys: public_key.iter().cloned().collect(),
     };
-    let satchel = Satchel::open(dir_text, config)?;
+    let satchel = Satchel::open_blocking(dir_text, config)?;
     let rt = runtime();
 
     println!("\n== The course arrives");
@@ -132,7 +132,7 @@ pub fn run(account: Option<PathBuf>, require_media: bool) -> Result<()> {
     reconnect::phone_syncs(&satchel, &host)?;
     let content = reconnect::Content { manifest: packed.is_none().then_some(SAMPLE_MANIFEST), public_key };
     let tablet = reconnect::second_device_pulls(&temp.path().join("tablet"), &host, content, &outline)?;
-    tablet.shutdown()?;
+    tablet.shutdown_blocking()?;
 
     let day = summary::Day {
         waiting_before_sync,
@@ -142,7 +142,7 @@ pub fn run(account: Option<PathBuf>, require_media: bool) -> Result<()> {
         catalog_only: packed.is_none(),
     };
     summary::print(&satchel, &day)?;
-    satchel.shutdown()?;
+    satchel.shutdown_blocking()?;
     if packed.is_none() {
         println!("\n(DEGRADED MODE: catalog only. `cargo xtask demo` shows the whole day.)");
     }

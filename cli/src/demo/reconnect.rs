@@ -46,7 +46,7 @@ pub fn second_device_pulls(
     println!("\n== The learner's tablet signs in");
     let dir_text = dir.to_str().context("the account path is not valid UTF-8")?.to_owned();
     let keys = content.public_key.into_iter().collect();
-    let tablet = Satchel::open(
+    let tablet = Satchel::open_blocking(
         dir_text,
         SatchelConfig { device_name: "demo tablet".into(), trusted_publisher_keys: keys },
     )?;

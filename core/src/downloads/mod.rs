@@ -187,6 +187,12 @@ impl Downloads {
         }
     }
 
+    /// Stops the current run and waits until it has let go of the queue (its last writes done).
+    pub async fn stop_run_and_wait(&self) {
+        self.stop_run();
+        drop(self.run_lock.lock().await);
+    }
+
     /// Marks download `id` as in flight (stoppable with `token`) until the returned guard drops.
     pub(crate) fn mark_active(self: &Arc<Self>, id: i64, token: CancellationToken) -> InFlight {
         lock(&self.active).insert(id, token);

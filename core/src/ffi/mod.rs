@@ -14,6 +14,7 @@ mod downloads;
 mod error;
 mod learning;
 mod notes;
+mod open_accounts;
 mod satchel;
 mod sync;
 mod task_handle;

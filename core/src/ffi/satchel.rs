@@ -1,7 +1,12 @@
 //! The `Satchel` object: a learner account opened by the app.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
 use tokio_util::sync::CancellationToken;
+
+use super::open_accounts::{self, OpenedWith};
 
 use super::SatchelError;
 use crate::account::Account;
@@ -25,23 +30,33 @@ pub struct SatchelConfig {
 
 /// A learner account opened on this device: the entry point of the core.
 ///
-/// Open one per account and keep it for the app's lifetime; call [`Satchel::pause`] when the app
-/// goes to the background and [`Satchel::shutdown`] before the process ends if you can.
+/// Open one per account and keep it for the app's lifetime (opening the same directory again in
+/// the process returns the same object); call [`Satchel::pause`] when the app goes to the
+/// background and [`Satchel::shutdown`] before the process ends if you can.
 #[derive(uniffi::Object)]
 pub struct Satchel {
     inner: Arc<Account>,
+    opened_with: OpenedWith,
+    /// The account directory's canonical path: its key among the open accounts.
+    dir_key: PathBuf,
 }
+
+/// How long `shutdown` waits for a running download run or sync to stop before closing anyway.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
 #[uniffi::export]
 impl Satchel {
-    /// Opens (creating if needed) the account stored in `account_dir`.
+    /// Opens (creating if needed) the account stored in `account_dir`, on a core thread: safe to
+    /// await from the main thread. Fast (a few milliseconds, more only while migrating an old
+    /// database).
     ///
-    /// Fast (a few milliseconds, more only while migrating an old database), but it touches the
-    /// disk: call it off the main thread.
+    /// A directory already open in this process (by the UI, or by a background Worker) gives the
+    /// same object back, so there is one network state, one download run and one sync per
+    /// account. Opening it again with other trusted keys or another non-empty device name is
+    /// `InvalidInput`. After `shutdown` the next `open` opens it anew.
     #[uniffi::constructor]
-    pub fn open(account_dir: String, config: SatchelConfig) -> Result<Arc<Satchel>, SatchelError> {
-        let account = Account::open(account_dir, &config.device_name, &config.trusted_publisher_keys)?;
-        Ok(Arc::new(Satchel { inner: Arc::new(account) }))
+    pub async fn open(account_dir: String, config: SatchelConfig) -> Result<Arc<Satchel>, SatchelError> {
+        Ok(run_blocking(move || Satchel::open_shared(&account_dir, &config, None)).await?)
     }
 
     /// This device's stable id, used by sync.
@@ -49,21 +64,25 @@ impl Satchel {
         self.inner.device_id().to_owned()
     }
 
-    /// Flushes the database's write-ahead log. Call when the app goes to the background: iOS
-    /// kills suspended apps that hold file locks, and a short log makes the next start fast.
-    pub fn pause(&self) -> Result<(), SatchelError> {
-        Ok(self.inner.store().checkpoint()?)
+    /// Flushes the database's write-ahead log, on a core thread (it waits for a write in
+    /// progress: never on the caller's). Call when the app goes to the background: iOS kills
+    /// suspended apps that hold file locks, and a short log makes the next start fast.
+    pub async fn pause(&self) -> Result<(), SatchelError> {
+        self.with_account(|account| account.store().checkpoint()).await
     }
 
-    /// Finishes writes, checkpoints and closes the database, reporting any failure. Later calls
-    /// fail with `SatchelError::Closed`; shutting down twice is harmless.
+    /// Stops the running download run and sync (waiting up to 5 s for them to write their last
+    /// state), then checkpoints and closes the database, reporting any failure. Runs on core
+    /// threads: safe to await from the main thread. Later calls fail with `SatchelError::Closed`;
+    /// shutting down twice is harmless.
     ///
     /// Named `shutdown` because Kotlin's `AutoCloseable.close()` and Swift's deinit already mean
     /// "free this handle" on the generated class; freeing the last handle also closes the database,
     /// but silently.
-    pub fn shutdown(&self) -> Result<(), SatchelError> {
-        self.inner.sync().shutdown();
-        Ok(self.inner.store().close()?)
+    pub async fn shutdown(&self) -> Result<(), SatchelError> {
+        open_accounts::forget(self);
+        let account = Arc::clone(&self.inner);
+        Ok(crate::runtime::spawn(account.shut_down(SHUTDOWN_WAIT)).await?)
     }
 
     /// Imports a course manifest (JSON) into the catalog.
@@ -107,13 +126,49 @@ impl Satchel {
         config: SatchelConfig,
         clock: Arc<crate::time::WallClock>,
     ) -> Result<Arc<Satchel>, SatchelError> {
-        let account = Account::open_with_clock(
-            account_dir,
-            &config.device_name,
-            &config.trusted_publisher_keys,
-            clock,
-        )?;
-        Ok(Arc::new(Satchel { inner: Arc::new(account) }))
+        Ok(Satchel::open_shared(&account_dir, &config, Some(clock))?)
+    }
+
+    /// [`Satchel::open`] on the calling thread, for Rust shells (CLI, tests) that are not on an
+    /// app's main thread.
+    pub fn open_blocking(account_dir: String, config: SatchelConfig) -> Result<Arc<Satchel>, SatchelError> {
+        Ok(Satchel::open_shared(&account_dir, &config, None)?)
+    }
+
+    /// [`Satchel::shutdown`] on the calling thread, for Rust shells.
+    pub fn shutdown_blocking(&self) -> Result<(), SatchelError> {
+        crate::runtime::runtime().block_on(self.shutdown())
+    }
+
+    /// Opens `account_dir`, or shares the object already open there (see `open_accounts`).
+    fn open_shared(
+        account_dir: &str,
+        config: &SatchelConfig,
+        clock: Option<Arc<crate::time::WallClock>>,
+    ) -> Result<Arc<Satchel>> {
+        let dir = open_accounts::canonical_dir(account_dir)?;
+        let opened_with = OpenedWith::new(config);
+        open_accounts::open_or_share(dir, &opened_with.clone(), move |dir| {
+            let keys = &config.trusted_publisher_keys;
+            let account = match clock {
+                Some(clock) => Account::open_with_clock(&dir, &config.device_name, keys, clock)?,
+                None => Account::open(&dir, &config.device_name, keys)?,
+            };
+            Ok(Satchel { inner: Arc::new(account), opened_with, dir_key: dir })
+        })
+    }
+
+    /// False once shut down.
+    pub(super) fn is_open(&self) -> bool {
+        self.inner.store().is_open()
+    }
+
+    pub(super) fn opened_with(&self) -> &OpenedWith {
+        &self.opened_with
+    }
+
+    pub(super) fn dir_key(&self) -> &std::path::Path {
+        &self.dir_key
     }
 
     /// Runs `f` in a write transaction on the core runtime, with this device's id.

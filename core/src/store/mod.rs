@@ -88,6 +88,11 @@ impl Store {
         Ok(())
     }
 
+    /// False once [`Store::close`] ran.
+    pub fn is_open(&self) -> bool {
+        lock(&self.writer).is_some()
+    }
+
     /// Checkpoints and closes both connections. Later calls fail with [`Error::Closed`];
     /// closing twice is harmless.
     pub fn close(&self) -> Result<()> {

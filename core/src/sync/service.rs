@@ -96,6 +96,12 @@ impl SyncService {
         self.sync.shutdown();
     }
 
+    /// `shutdown`, then waits until the running sync (if any) has stopped and written its state.
+    pub async fn shutdown_and_wait(&self) {
+        self.shutdown();
+        drop(self.sync.run_lock.lock().await);
+    }
+
     /// Where to sync and how to get tokens. Starts serving triggers (reconnect, foreground, the
     /// period); replaces an earlier configuration.
     pub fn configure(&self, base_url: &str, tokens: Arc<dyn TokenProvider>) -> Result<()> {

@@ -4,14 +4,13 @@ import SatchelFFI
 /// Hand-written conveniences over the generated bindings; the mirror of the Android shell's
 /// `SatchelAccounts` (android/satchel/src/main/kotlin/org/satchel/SatchelAccounts.kt).
 ///
-/// The generated `Satchel.open` blocks while it opens and may migrate a database, so apps call
-/// `SatchelAccounts.open` instead, which keeps it off the main actor.
+/// The generated `Satchel.open`, `pause` and `shutdown` are async and run on the core's own
+/// threads: await them from any task, the main actor's included.
 public enum SatchelAccounts {
-    /// Opens (creating if needed) the account stored in `accountDir`, off the calling thread.
+    /// Opens (creating if needed) the account stored in `accountDir`. Opening a directory that is
+    /// already open in this process (the app and a background task) returns the same account.
     public static func open(accountDir: URL, config: SatchelConfig = SatchelConfig()) async throws -> Satchel {
-        try await Task.detached(priority: .userInitiated) {
-            try Satchel.open(accountDir: accountDir.path, config: config)
-        }.value
+        try await Satchel.open(accountDir: accountDir.path, config: config)
     }
 
     /// Where an account lives inside the app's Application Support directory. One directory, and

@@ -15,8 +15,8 @@ class AccountFixture: XCTestCase {
         _ = try await satchel.importManifest(manifestJson: TestCourses.small)
     }
 
-    override func tearDownWithError() throws {
-        try satchel.shutdown()
+    override func tearDown() async throws {
+        try await satchel.shutdown()
         try? FileManager.default.removeItem(at: dir)
     }
 }

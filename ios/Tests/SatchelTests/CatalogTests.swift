@@ -38,7 +38,7 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(linked.map(\.lesson.id), ["kt.reading"])
         let again = try await satchel.importManifest(manifestJson: TestCourses.small)
         XCTAssertEqual(again.status, .unchanged)
-        try satchel.shutdown()
+        try await satchel.shutdown()
     }
 
     func testABadManifestIsATypedErrorAndChangesNothing() async throws {
@@ -51,27 +51,28 @@ final class CatalogTests: XCTestCase {
         }
         let courses = try await satchel.listCourses()
         XCTAssertTrue(courses.isEmpty)
-        try satchel.shutdown()
+        try await satchel.shutdown()
     }
 
     func testAShutDownInstanceRefusesWork() async throws {
         let satchel = try await SatchelAccounts.open(accountDir: dir)
-        try satchel.shutdown()
-        try satchel.shutdown()
+        try await satchel.shutdown()
+        try await satchel.shutdown()
         do {
             _ = try await satchel.listCourses()
             XCTFail("expected Closed")
         } catch SatchelError.Closed {}
     }
 
-    func testAForeignFileIsRefusedAndKept() throws {
+    func testAForeignFileIsRefusedAndKept() async throws {
         let account = dir.appendingPathComponent("acct")
         try FileManager.default.createDirectory(at: account, withIntermediateDirectories: true)
         let db = account.appendingPathComponent("satchel.db")
         try "not a database, and not ours to wipe".write(to: db, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try Satchel.open(accountDir: account.path, config: SatchelConfig())) { error in
-            guard case SatchelError.IncompatibleStore = error else { return XCTFail("\(error)") }
-        }
+        do {
+            _ = try await Satchel.open(accountDir: account.path, config: SatchelConfig())
+            XCTFail("expected IncompatibleStore")
+        } catch SatchelError.IncompatibleStore {}
         XCTAssertEqual(try String(contentsOf: db, encoding: .utf8), "not a database, and not ours to wipe")
     }
 }

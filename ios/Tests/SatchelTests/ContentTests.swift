@@ -44,7 +44,7 @@ final class ContentTests: XCTestCase {
         let lite = try await satchel.liteLecture(lessonId: lecture)
         XCTAssertTrue(lite?.cues.first?.text.hasPrefix("Welcome to the first lecture") ?? false)
         XCTAssertGreaterThanOrEqual(lite?.slides.count ?? 0, 5)
-        try satchel.shutdown()
+        try await satchel.shutdown()
     }
 
     /// What an app branches on, without parsing text: the kind and the host's status.
@@ -58,7 +58,7 @@ final class ContentTests: XCTestCase {
             XCTAssertEqual(kind, .httpStatus)
             XCTAssertEqual(httpStatus, 404)
         }
-        try satchel.shutdown()
+        try await satchel.shutdown()
     }
 
     func testAnUntrustedPublisherIsATypedError() async throws {
@@ -71,6 +71,6 @@ final class ContentTests: XCTestCase {
         } catch SatchelError.Integrity(let reason) {
             XCTAssertTrue(reason.contains("does not trust"), reason)
         }
-        try satchel.shutdown()
+        try await satchel.shutdown()
     }
 }

@@ -25,7 +25,7 @@ class ServedCourseFixture: XCTestCase {
     }
 
     override func tearDown() async throws {
-        try satchel?.shutdown()
+        try await satchel?.shutdown()
         satchel = nil
         if let dir { try? FileManager.default.removeItem(at: dir) }
     }

@@ -64,7 +64,7 @@ final class ShareTests: XCTestCase {
         let onDisk = try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int64
         XCTAssertEqual(onDisk, size)
         XCTAssertFalse(recorder.events.isEmpty)
-        try sender.shutdown()
+        try await sender.shutdown()
         return file
     }
 
@@ -81,7 +81,7 @@ final class ShareTests: XCTestCase {
         XCTAssertFalse(try String(contentsOfFile: first.path, encoding: .utf8).isEmpty)
         let last = try XCTUnwrap(recorder.events.last)
         XCTAssertEqual(last.bytesDone, last.bytesTotal)
-        try receiver.shutdown()
+        try await receiver.shutdown()
     }
 
     func testABadOrUntrustedFileIsATypedErrorAndChangesNothing() async throws {
@@ -102,7 +102,7 @@ final class ShareTests: XCTestCase {
         }
         let none = try await receiver.listCourses()
         XCTAssertTrue(none.isEmpty)
-        try receiver.shutdown()
+        try await receiver.shutdown()
 
         let stranger = try await account("stranger", keys: ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="])
         do {
@@ -113,6 +113,6 @@ final class ShareTests: XCTestCase {
         }
         let nothing = try await stranger.listCourses()
         XCTAssertTrue(nothing.isEmpty)
-        try stranger.shutdown()
+        try await stranger.shutdown()
     }
 }

@@ -47,9 +47,9 @@ final class SyncTests: XCTestCase {
         self.bilal = bilal
     }
 
-    override func tearDownWithError() throws {
+    override func tearDown() async throws {
         for account in accounts {
-            try account.shutdown()
+            try await account.shutdown()
         }
         for dir in dirs {
             try? FileManager.default.removeItem(at: dir)

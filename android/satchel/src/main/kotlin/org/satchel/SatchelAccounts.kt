@@ -1,21 +1,22 @@
 package org.satchel
 
 import java.io.File
-import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.withContext
 import org.satchel.core.Satchel
 import org.satchel.core.SatchelConfig
 
 /**
  * Hand-written conveniences over the generated bindings (package `org.satchel.core`).
  *
- * The generated `Satchel.open` is a blocking call: it opens and may migrate a database. Apps call
- * these instead so that it never runs on the main thread.
+ * The generated `Satchel.open`, `pause` and `shutdown` are suspend functions that run on the
+ * core's own threads: call them from any coroutine, the main thread's included.
  */
 object SatchelAccounts {
-    /** Opens (creating if needed) the account stored in [accountDir], on the IO dispatcher. */
+    /**
+     * Opens (creating if needed) the account stored in [accountDir]. Opening a directory that is
+     * already open in this process (the UI and a Worker) returns the same account.
+     */
     suspend fun open(accountDir: File, config: SatchelConfig = SatchelConfig()): Satchel =
-        withContext(Dispatchers.IO) { Satchel.open(accountDir.absolutePath, config) }
+        Satchel.open(accountDir.absolutePath, config)
 
     /**
      * Where an account lives inside the app's private files directory (`Context.filesDir` on

@@ -20,7 +20,7 @@ abstract class AccountFixture {
     }
 
     @After fun closeAccount() {
-        satchel.shutdown()
+        runBlocking { satchel.shutdown() }
         satchel.close()
         dir.deleteRecursively()
     }

@@ -91,7 +91,7 @@ class CatalogTest {
         satchel.close() // frees the native handle (AutoCloseable)
     }
 
-    @Test fun aForeignFileIsRefusedAndKept() {
+    @Test fun aForeignFileIsRefusedAndKept() = runBlocking {
         val account = File(dir, "acct").apply { mkdirs() }
         val db = File(account, "satchel.db")
         db.writeText("not a database, and not ours to wipe")

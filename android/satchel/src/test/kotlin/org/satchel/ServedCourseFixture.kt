@@ -28,7 +28,7 @@ abstract class ServedCourseFixture {
     }
 
     @After fun closeAccount() {
-        satchel.shutdown()
+        runBlocking { satchel.shutdown() }
         satchel.close()
         dir.deleteRecursively()
     }

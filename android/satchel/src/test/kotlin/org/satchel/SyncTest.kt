@@ -57,7 +57,7 @@ class SyncTest {
 
     @After fun closeAccounts() {
         accounts.forEach {
-            it.shutdown()
+            runBlocking { it.shutdown() }
             it.close()
         }
         dirs.forEach { it.deleteRecursively() }
