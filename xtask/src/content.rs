@@ -13,11 +13,12 @@ pub struct SampleServer {
     child: Child,
     pub base_url: String,
     pub public_key: String,
-    /// Sync bearer tokens for two learners, minted from the server's secret, for the Kotlin run.
-    pub sync_tokens: [String; 2],
-    /// Two other learners' tokens for the Swift run: its devices must not pull what the Kotlin
+    /// Sync bearer tokens for three learners, minted from the server's secret, for the Kotlin
+    /// run: two for the sync tests, one for the logging test (whose note must not reach them).
+    pub sync_tokens: [String; 3],
+    /// Three other learners' tokens for the Swift run: its devices must not pull what the Kotlin
     /// run's learners pushed, or "another learner sees nothing" could not hold.
-    pub swift_sync_tokens: [String; 2],
+    pub swift_sync_tokens: [String; 3],
 }
 
 impl Drop for SampleServer {
@@ -74,8 +75,8 @@ pub fn serve_sample() -> Result<SampleServer> {
         }
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     };
-    let sync_tokens = [mint("kotlin-amina")?, mint("kotlin-bilal")?];
-    let swift_sync_tokens = [mint("swift-amina")?, mint("swift-bilal")?];
+    let sync_tokens = [mint("kotlin-amina")?, mint("kotlin-bilal")?, mint("kotlin-chidi")?];
+    let swift_sync_tokens = [mint("swift-amina")?, mint("swift-bilal")?, mint("swift-chidi")?];
 
     let mut child = Command::new(&server)
         .arg("serve")

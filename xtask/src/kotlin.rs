@@ -58,6 +58,7 @@ pub fn run_tests(tools: &TestTools, generated: &Generated, content: &SampleServe
             .arg(format!("-Dsatchel.publisherKey={}", content.public_key))
             .arg(format!("-Dsatchel.syncToken={}", content.sync_tokens[0]))
             .arg(format!("-Dsatchel.otherSyncToken={}", content.sync_tokens[1]))
+            .arg(format!("-Dsatchel.loggingSyncToken={}", content.sync_tokens[2]))
             .arg("-classpath")
             .arg(join_paths(&classpath)?)
             .arg(RUNNER_CLASS)

@@ -40,12 +40,13 @@ pub fn run_tests(chroot: &SwiftChroot, generated: &Generated, content: &SampleSe
     eprintln!("xtask: Swift build took {:.0} s", started.elapsed().as_secs_f64());
     build.typecheck_doc_samples()?;
 
-    let [token, other_token] = &content.swift_sync_tokens;
+    let [token, other_token, logging_token] = &content.swift_sync_tokens;
     let mut test = build.swift(&["test", "--skip-build", "--disable-swift-testing"]);
     test.env("SATCHEL_CONTENT_URL", &content.base_url)
         .env("SATCHEL_PUBLISHER_KEY", &content.public_key)
         .env("SATCHEL_SYNC_TOKEN", token)
-        .env("SATCHEL_OTHER_SYNC_TOKEN", other_token);
+        .env("SATCHEL_OTHER_SYNC_TOKEN", other_token)
+        .env("SATCHEL_LOGGING_SYNC_TOKEN", logging_token);
     // Nothing printed after XCTest's closing line but the phase table.
     let outcome = run(&mut test, "Swift tests failed");
     chroot.check_unmounted()?;

@@ -78,7 +78,15 @@ pub async fn run_downloads(
     deadline: Instant,
     cancel: &CancellationToken,
 ) -> Result<RunSummary> {
-    Ok(run(service, deadline, None, cancel).await?.0)
+    let summary = run(service, deadline, None, cancel).await?.0;
+    tracing::info!(
+        outcome = ?summary.outcome,
+        completed = summary.completed,
+        failed = summary.failed,
+        remaining = summary.remaining,
+        "download run ended"
+    );
+    Ok(summary)
 }
 
 /// One run, ended early by `cancel` (the caller went away) as by `stop_run`.

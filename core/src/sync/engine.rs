@@ -312,6 +312,7 @@ impl<T: Transport> Engine<T> {
             .await?;
         tally.pulled += count - set_aside;
         tally.rejected += set_aside;
+        tracing::debug!(records = count, set_aside, more, "pulled a page");
         Ok(more)
     }
 
@@ -339,6 +340,14 @@ impl<T: Transport> Engine<T> {
             }
         };
         self.publish(status).await?;
+        tracing::info!(
+            ?outcome,
+            pushed = tally.pushed,
+            pulled = tally.pulled,
+            rejected = tally.rejected,
+            remaining,
+            "sync ended"
+        );
         Ok(SyncReport {
             outcome,
             pushed: to_i32(tally.pushed),
