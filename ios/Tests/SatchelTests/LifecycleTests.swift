@@ -11,11 +11,7 @@ final class LifecycleTests: XCTestCase {
     private var trusting: SatchelConfig!
 
     override func setUp() async throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let url = env["SATCHEL_CONTENT_URL"], let key = env["SATCHEL_PUBLISHER_KEY"] else {
-            XCTFail("SATCHEL_CONTENT_URL and SATCHEL_PUBLISHER_KEY must be set")
-            return
-        }
+        guard let (url, key) = servedCourse() else { return }
         contentUrl = url
         trusting = SatchelConfig(deviceName: "", trustedPublisherKeys: [key])
         dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)

@@ -12,11 +12,7 @@ class ServedCourseFixture: XCTestCase {
     var contentUrl: String!
 
     override func setUp() async throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let url = env["SATCHEL_CONTENT_URL"], let key = env["SATCHEL_PUBLISHER_KEY"] else {
-            XCTFail("SATCHEL_CONTENT_URL and SATCHEL_PUBLISHER_KEY must be set")
-            return
-        }
+        guard let (url, key) = servedCourse() else { return }
         contentUrl = url
         dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         satchel = try await SatchelAccounts.open(
@@ -29,4 +25,15 @@ class ServedCourseFixture: XCTestCase {
         satchel = nil
         if let dir { try? FileManager.default.removeItem(at: dir) }
     }
+}
+
+/// The loopback reference server's URL and publisher key, or nil (after failing the test) when
+/// the test was not started by `cargo xtask swift`.
+func servedCourse() -> (url: String, publisherKey: String)? {
+    let env = ProcessInfo.processInfo.environment
+    guard let url = env["SATCHEL_CONTENT_URL"], let key = env["SATCHEL_PUBLISHER_KEY"] else {
+        XCTFail("SATCHEL_CONTENT_URL and SATCHEL_PUBLISHER_KEY must be set: run through cargo xtask swift")
+        return nil
+    }
+    return (url, key)
 }
