@@ -100,8 +100,13 @@ pub enum NetworkErrorKind {
     NotAllowed,
     /// The month's cellular data budget is used up.
     BudgetExhausted,
-    /// The host could not be reached (no route, DNS, refused, TLS).
+    /// The host could not be reached (no route, DNS, refused, a TLS handshake that failed for
+    /// another reason than its certificate).
     Unreachable,
+    /// The host's TLS certificate was refused. On a learner's phone this is most often a wrong
+    /// date and time (a certificate looks expired or not yet valid): ask them to check the
+    /// phone's clock. Otherwise a network (hotel Wi-Fi, a proxy) intercepts HTTPS.
+    CertificateRejected,
     /// The connection broke, stalled or timed out before the reply was complete.
     Interrupted,
     /// The host answered with an HTTP error status (see `http_status`, and `retry_after_ms`).

@@ -57,6 +57,35 @@ pub(crate) fn describe(error: &reqwest::Error) -> String {
     text
 }
 
+/// What kind of network failure a reqwest error is: a refused certificate (found among its
+/// causes), a host not reached, or a connection that broke.
+pub(crate) fn failure_kind(error: &reqwest::Error) -> NetworkErrorKind {
+    if rejects_certificate(error) {
+        NetworkErrorKind::CertificateRejected
+    } else if error.is_connect() {
+        NetworkErrorKind::Unreachable
+    } else {
+        NetworkErrorKind::Interrupted
+    }
+}
+
+/// Whether rustls refused the peer's certificate somewhere in `error`'s causes. `io::Error`
+/// hides the error it wraps from `source()` (it returns that error's own source), and hyper
+/// wraps rustls' error in two of them, so an `io::Error` is looked into with `get_ref`.
+fn rejects_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if matches!(cause.downcast_ref::<rustls::Error>(), Some(rustls::Error::InvalidCertificate(_))) {
+            return true;
+        }
+        next = match cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        };
+    }
+    false
+}
+
 /// TLS 1.2 and 1.3 with ring, trusting exactly Mozilla's roots; HTTP/1.1 over it.
 fn tls_config() -> Result<rustls::ClientConfig> {
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };

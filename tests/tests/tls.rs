@@ -10,9 +10,14 @@
 use std::path::Path;
 use std::process::Command;
 
+use satchel_core::SatchelError;
+use satchel_core::ffi::NetworkErrorKind;
+use satchel_core::runtime::runtime;
+use satchel_core::sync::{SyncOutcome, SyncStatus};
 use satchel_tests::nginx::Nginx;
 use satchel_tests::sample::test_public_key;
-use satchel_tests::workspace_bin;
+use satchel_tests::sync_device::Tokens;
+use satchel_tests::{open_account, workspace_bin};
 
 /// A CA and a certificate it signed for 127.0.0.1, made with the openssl command line.
 fn test_ca(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
@@ -88,4 +93,40 @@ fn a_certificate_only_the_system_store_trusts_is_refused_because_the_bundled_roo
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(7), "a network failure: {stderr}");
     assert!(stderr.to_lowercase().contains("certificate"), "the certificate is what was refused: {stderr}");
+}
+
+/// A refused certificate is a kind of its own, which an app can act on ("check your phone's
+/// date and time": the usual cause on a learner's phone), for content and for sync alike.
+#[test]
+fn a_refused_certificate_is_its_own_error_kind_for_content_and_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ca, certificate, key) = test_ca(dir.path());
+    std::fs::create_dir_all(dir.path().join("www")).unwrap();
+    let host = Nginx::serve_tls(&dir.path().join("www"), &certificate, &key).unwrap();
+    let satchel = open_account(&dir.path().join("account"), vec![test_public_key()]).unwrap();
+
+    let fetched = runtime().block_on(satchel.fetch_course(host.base_url(), "web-basics".into()));
+    match fetched {
+        Err(SatchelError::Network { kind, reason, .. }) => {
+            assert_eq!(kind, NetworkErrorKind::CertificateRejected, "{reason}");
+        }
+        other => panic!("expected a refused certificate, got {other:?}"),
+    }
+
+    satchel.configure_sync(host.base_url(), Tokens::new("a-token".into())).unwrap();
+    let report = runtime().block_on(satchel.sync(10_000)).unwrap();
+    match report.outcome {
+        SyncOutcome::Failed { kind, reason, .. } => {
+            assert_eq!(kind, NetworkErrorKind::CertificateRejected, "{reason}");
+        }
+        other => panic!("expected a refused certificate, got {other:?}"),
+    }
+    assert!(
+        matches!(
+            satchel.sync_status().status,
+            SyncStatus::Error { kind: NetworkErrorKind::CertificateRejected, .. }
+        ),
+        "{:?}",
+        satchel.sync_status()
+    );
 }

@@ -172,8 +172,7 @@ fn join(base_url: &str, path: &str) -> Result<Url> {
 }
 
 fn network(e: reqwest::Error) -> Error {
-    let kind = if e.is_connect() { NetworkErrorKind::Unreachable } else { NetworkErrorKind::Interrupted };
-    Error::network(kind, crate::http_client::describe(&e))
+    Error::network(crate::http_client::failure_kind(&e), crate::http_client::describe(&e))
 }
 
 #[cfg(test)]

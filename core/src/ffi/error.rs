@@ -184,6 +184,7 @@ mod tests {
             (SyncError::TokenRefused("expired".into()), NetworkErrorKind::SignInRequired),
             (SyncError::NotConfigured, NetworkErrorKind::NotConfigured),
             (SyncError::Connect("refused".into()), NetworkErrorKind::Unreachable),
+            (SyncError::Certificate("expired".into()), NetworkErrorKind::CertificateRejected),
             (SyncError::Interrupted("reset".into()), NetworkErrorKind::Interrupted),
             (SyncError::Malformed("not zstd".into()), NetworkErrorKind::BadReply),
         ];

@@ -66,6 +66,10 @@ pub enum SyncError {
     TokenRefused(String),
     #[error("cannot reach the sync server: {0}")]
     Connect(String),
+    /// TLS refused the server's certificate (often the phone's clock is wrong). Not retried
+    /// within this sync: waiting does not fix a clock; the next trigger tries again.
+    #[error("the sync server's certificate was refused (is the phone's date right?): {0}")]
+    Certificate(String),
     #[error("the connection to the sync server broke: {0}")]
     Interrupted(String),
     #[error("the sync server answered HTTP {status} ({code:?}): {message}")]
@@ -105,6 +109,7 @@ impl SyncError {
             SyncError::NotConfigured
             | SyncError::NoToken
             | SyncError::TokenRefused(_)
+            | SyncError::Certificate(_)
             | SyncError::Internal(_) => false,
         }
     }
@@ -116,6 +121,7 @@ impl SyncError {
             SyncError::NoToken | SyncError::TokenRefused(_) => NetworkErrorKind::SignInRequired,
             _ if self.is_unauthorized() => NetworkErrorKind::SignInRequired,
             SyncError::Connect(_) => NetworkErrorKind::Unreachable,
+            SyncError::Certificate(_) => NetworkErrorKind::CertificateRejected,
             SyncError::Interrupted(_) => NetworkErrorKind::Interrupted,
             SyncError::Server { .. } => NetworkErrorKind::HttpStatus,
             SyncError::Malformed(_) => NetworkErrorKind::BadReply,

@@ -22,7 +22,7 @@ use url::Url;
 
 use super::SyncError;
 use crate::content::fetch::check_base_url;
-use crate::error::Result;
+use crate::error::{NetworkErrorKind, Result};
 
 /// The three calls of the sync API. `bytes` adds up the request and response bodies as they
 /// cross the network (what the learner's data plan is charged for), failed calls included.
@@ -167,7 +167,10 @@ impl Transport for HttpTransport {
 
 fn transport_error(e: reqwest::Error) -> SyncError {
     // Without the URL: nothing secret is in it, but logs stay short and uniform.
-    let connect = e.is_connect();
     let text = crate::http_client::describe(&e);
-    if connect { SyncError::Connect(text) } else { SyncError::Interrupted(text) }
+    match crate::http_client::failure_kind(&e) {
+        NetworkErrorKind::CertificateRejected => SyncError::Certificate(text),
+        NetworkErrorKind::Unreachable => SyncError::Connect(text),
+        _ => SyncError::Interrupted(text),
+    }
 }
