@@ -1,7 +1,6 @@
 package org.satchel
 
 import java.io.File
-import java.nio.file.Files
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.cancelAndJoin
@@ -23,7 +22,6 @@ import org.satchel.core.DownloadTarget
 import org.satchel.core.NetworkType
 import org.satchel.core.RenditionKind
 import org.satchel.core.RunOutcome
-import org.satchel.core.SatchelConfig
 
 /** The download queue through the bindings, against the loopback reference server. */
 class DownloadTest : ServedCourseFixture() {
@@ -98,42 +96,32 @@ class DownloadTest : ServedCourseFixture() {
 
     /** What WorkManager does when a Worker's constraints fail: `cancelAndJoin()` on the coroutine. */
     @Test fun cancellingTheCoroutineStopsTheRunAndTheNextRunIsNotHeldUp() = runBlocking {
-        SlowLink(contentUrl, bytesPerSecond = 1_000_000).use { link ->
-            val slowDir = Files.createTempDirectory("satchel-kt-slow").toFile()
-            val phone = SatchelAccounts.open(slowDir, SatchelConfig(trustedPublisherKeys = listOf(publisherKey)))
-            try {
-                phone.fetchCourse(link.url, "web-basics")
-                phone.setNetwork(NetworkType.UNMETERED)
-                phone.enqueueDownload(DownloadTarget.Lesson("web-basics.what-happens"), RenditionKind.FULL, 0)
-                phone.enqueueDownload(DownloadTarget.Lesson("web-basics.troubleshooting"), RenditionKind.FULL, 0)
-                val worker = launch(Dispatchers.Default) { phone.runDownloads(600_000L) }
-                withTimeout(10_000) {
-                    while (phone.listDownloads(null).none { it.state == DownloadState.RUNNING }) delay(10)
-                }
-                delay(1_000)
-                worker.cancelAndJoin()
-
-                // Stopped at its next safe point: nothing left running, no bytes moving.
-                withTimeout(3_000) {
-                    while (phone.listDownloads(null).any { it.state == DownloadState.RUNNING }) delay(20)
-                }
-                val partial = phone.storageUsage().partialBytes
-                delay(1_000)
-                assertEquals("no bytes arrive after the cancel", partial, phone.storageUsage().partialBytes)
-                assertTrue("it had been downloading: $partial bytes", partial > 300_000L)
-
-                // The next run takes over at once, from the bytes on disk (on a fast link now):
-                // no orphaned run holds the lock or finishes the downloads behind its back.
-                link.bytesPerSecond = Long.MAX_VALUE
-                val next = phone.runDownloads(60_000L)
-                assertEquals(RunOutcome.FINISHED, next.outcome)
-                assertEquals("this run downloaded both: $next", 2, next.completed)
-                assertTrue(phone.listDownloads(null).all { it.state == DownloadState.DONE })
-            } finally {
-                phone.shutdown()
-                phone.close()
-                slowDir.deleteRecursively()
+        onSlowPhone(contentUrl, publisherKey, bytesPerSecond = 1_000_000) { phone, link ->
+            phone.enqueueDownload(DownloadTarget.Lesson("web-basics.what-happens"), RenditionKind.FULL, 0)
+            phone.enqueueDownload(DownloadTarget.Lesson("web-basics.troubleshooting"), RenditionKind.FULL, 0)
+            val worker = launch(Dispatchers.Default) { phone.runDownloads(600_000L) }
+            withTimeout(10_000) {
+                while (phone.listDownloads(null).none { it.state == DownloadState.RUNNING }) delay(10)
             }
+            delay(1_000)
+            worker.cancelAndJoin()
+
+            // Stopped at its next safe point: nothing left running, no bytes moving.
+            withTimeout(3_000) {
+                while (phone.listDownloads(null).any { it.state == DownloadState.RUNNING }) delay(20)
+            }
+            val partial = phone.storageUsage().partialBytes
+            delay(1_000)
+            assertEquals("no bytes arrive after the cancel", partial, phone.storageUsage().partialBytes)
+            assertTrue("it had been downloading: $partial bytes", partial > 300_000L)
+
+            // The next run takes over at once, from the bytes on disk (on a fast link now):
+            // no orphaned run holds the lock or finishes the downloads behind its back.
+            link.bytesPerSecond = Long.MAX_VALUE
+            val next = phone.runDownloads(60_000L)
+            assertEquals(RunOutcome.FINISHED, next.outcome)
+            assertEquals("this run downloaded both: $next", 2, next.completed)
+            assertTrue(phone.listDownloads(null).all { it.state == DownloadState.DONE })
         }
     }
 
