@@ -22,8 +22,12 @@ extension Satchel {
     /// `runDownloads` keeps going after its `Task` is cancelled, because Swift's async bindings
     /// never drop the Rust future. It stops only this run, not another one running.
     public func runDownloadsUntilCancelled(maxDurationMs: Int64) async throws -> RunSummary {
-        let cancellation = Cancellation()
-        return try await withTaskCancellationHandler {
+        try await runDownloadsUntilCancelled(maxDurationMs: maxDurationMs, cancellation: Cancellation())
+    }
+
+    /// `runDownloadsUntilCancelled` with a `cancellation` the caller owns (and may cancel itself).
+    public func runDownloadsUntilCancelled(maxDurationMs: Int64, cancellation: Cancellation) async throws -> RunSummary {
+        try await withTaskCancellationHandler {
             try await runDownloadsCancellable(maxDurationMs: maxDurationMs, cancellation: cancellation)
         } onCancel: {
             cancellation.cancel()

@@ -18,8 +18,12 @@ extension Satchel {
     /// `sync` that stops at its next safe point when the awaiting `Task` is cancelled. Call this
     /// one from Swift (see `runDownloadsUntilCancelled` for why).
     public func syncUntilCancelled(maxDurationMs: Int64) async throws -> SyncReport {
-        let cancellation = Cancellation()
-        return try await withTaskCancellationHandler {
+        try await syncUntilCancelled(maxDurationMs: maxDurationMs, cancellation: Cancellation())
+    }
+
+    /// `syncUntilCancelled` with a `cancellation` the caller owns (and may cancel itself).
+    public func syncUntilCancelled(maxDurationMs: Int64, cancellation: Cancellation) async throws -> SyncReport {
+        try await withTaskCancellationHandler {
             try await syncCancellable(maxDurationMs: maxDurationMs, cancellation: cancellation)
         } onCancel: {
             cancellation.cancel()
