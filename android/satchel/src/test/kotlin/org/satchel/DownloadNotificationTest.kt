@@ -8,6 +8,7 @@ import kotlinx.coroutines.flow.takeWhile
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
@@ -128,5 +129,18 @@ class DownloadNotificationTest : ServedCourseFixture() {
         }.progress()
         assertEquals("Downloading lessons", DownloadNotificationText.title(progress))
         assertEquals("0 of 1 lessons · 1.2 MB of 4.5 MB · 3 min left", DownloadNotificationText.text(progress))
+    }
+
+    @Test fun theNotificationIsRepostedForNewCountsAtOnceAndForPercentagesAtMostOnceASecond() {
+        val pacer = NotificationPacer(minIntervalMs = 1_000)
+        val tracker = DownloadProgressTracker()
+        assertTrue(pacer.shouldPost(tracker.onEvent(event(1, DownloadState.RUNNING, 0, 10_000)), nowMs = 0))
+        assertFalse("the same numbers", pacer.shouldPost(tracker.progress(), nowMs = 5_000))
+        val moved = tracker.onEvent(event(1, DownloadState.RUNNING, 1_000, 10_000, rate = 100))
+        assertFalse("too soon", pacer.shouldPost(moved, nowMs = 10))
+        assertTrue(pacer.shouldPost(tracker.onEvent(event(1, DownloadState.RUNNING, 2_000, 10_000, rate = 100)), nowMs = 1_000))
+        // A new download joining changes the counts: at once.
+        assertTrue(pacer.shouldPost(tracker.onEvent(event(2, DownloadState.QUEUED, 0, 10_000)), nowMs = 1_001))
+        assertTrue(pacer.shouldPost(tracker.onEvent(event(1, DownloadState.DONE, 10_000, 10_000)), nowMs = 1_002))
     }
 }

@@ -101,6 +101,16 @@ class WorkDecisionTest : ServedCourseFixture() {
         assertEquals(WorkResult.RETRY, sync(SyncOutcome.Failed(NetworkErrorKind.INTERRUPTED, null, ""), remaining = 3))
     }
 
+    @Test fun downloadJobsWaitForWifiWhenTheSettingsWouldHoldThemOnCellular() = runBlocking {
+        val defaults = satchel.downloadSettings()
+        assertEquals(RequiredNetwork.UNMETERED, WorkConstraints.forDownloads(defaults))
+        val cellular = defaults.copy(wifiOnly = false, monthlyCellularBudgetBytes = 50_000_000L)
+        satchel.setDownloadSettings(cellular)
+        assertEquals(RequiredNetwork.CONNECTED, WorkConstraints.forDownloads(satchel.downloadSettings()))
+        assertEquals(RequiredNetwork.UNMETERED, WorkConstraints.forDownloads(cellular.copy(monthlyCellularBudgetBytes = 0L)))
+        assertEquals(RequiredNetwork.CONNECTED, WorkConstraints.forDownloads(cellular.copy(monthlyCellularBudgetBytes = null)))
+    }
+
     private suspend fun thrown(call: suspend () -> Unit): SatchelException {
         try {
             call()
