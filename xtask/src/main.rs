@@ -81,7 +81,7 @@ fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Command::Demo => demo::run(),
         Command::Test => test(),
-        Command::Kotlin => kotlin_only(),
+        Command::Kotlin => kotlin_only().map(|_| ()),
         Command::Swift => swift_only(),
         Command::Bench { filter } => bench(filter),
         Command::Bindings => bindings::generate().map(|_| ()),
@@ -145,7 +145,7 @@ fn postgres_only() -> Result<()> {
     cluster.wait()
 }
 
-fn kotlin_only() -> Result<()> {
+fn kotlin_only() -> Result<kotlin::Compiled> {
     let tools = tools::ensure_test_tools()?;
     let generated = bindings::generate()?;
     let server = content::serve_sample()?;
