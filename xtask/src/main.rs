@@ -8,6 +8,8 @@
 //!   ends with a table of each phase's wall time.
 //! - `cargo xtask kotlin`: only the Kotlin tests (bindings, the sample server, the JVM run).
 //! - `cargo xtask swift`: only the Swift tests (the chroot, bindings, the sample server, XCTest).
+//! - `cargo xtask packaging`: the Kotlin tests, then the packaging checks: the Android manifest
+//!   and Gradle build, the split debug info, the keep rules through ProGuard.
 //! - `cargo xtask bench [FILTER]`: runs the benchmarks and writes `target/bench/results.json`.
 //! - `cargo xtask bindings`: generates the Kotlin and Swift bindings into `target/bindings/`.
 //! - `cargo xtask mutants [PATH…]`: the mutation check of the domain modules (docs/testing.md);
@@ -24,9 +26,12 @@ mod fuzz;
 mod kotlin;
 mod mountinfo;
 mod mutants;
+mod native_symbols;
+mod packaging;
 mod paths;
 mod phases;
 mod postgres;
+mod proguard;
 mod shell_mirrors;
 mod swift;
 mod swift_chroot;
@@ -54,6 +59,8 @@ enum Command {
     Kotlin,
     /// Run only the Swift (XCTest) tests, in a Debian 13 chroot, against a debug build of the core.
     Swift,
+    /// Run the Kotlin tests, then the packaging checks (manifest, Gradle, split debug info, ProGuard).
+    Packaging,
     /// Run the benchmarks (optionally only those whose name contains FILTER).
     Bench { filter: Option<String> },
     /// Generate the Kotlin and Swift bindings from a debug build of the core.
@@ -83,6 +90,7 @@ fn main() -> std::process::ExitCode {
         Command::Test => test(),
         Command::Kotlin => kotlin_only().map(|_| ()),
         Command::Swift => swift_only(),
+        Command::Packaging => kotlin_only().and_then(|compiled| packaging::check(&compiled)),
         Command::Bench { filter } => bench(filter),
         Command::Bindings => bindings::generate().map(|_| ()),
         Command::Postgres => postgres_only(),
@@ -128,8 +136,10 @@ fn test_phases(phases: &mut Phases) -> Result<()> {
     let generated = bindings::generate()?;
     let server = content::serve_sample()?;
     phases.done("bindings and sample server");
-    kotlin::run_tests(&tools, &generated, &server)?;
+    let compiled = kotlin::run_tests(&tools, &generated, &server)?;
     phases.done("Kotlin tests");
+    packaging::check(&compiled)?;
+    phases.done("packaging checks");
     let chroot = chroot.join()?;
     let how = if chroot.built_now { "made in the background" } else { "reused" };
     phases.beside("Swift chroot set-up", chroot.took, format!("{how}, beside the phases above"));
