@@ -20,7 +20,11 @@ let coreTargets: [Target] = [
 #else
 let coreTargets: [Target] = [
     .binaryTarget(name: "SatchelCore", path: "SatchelCore.xcframework"),
-    .target(name: "SatchelFFI", dependencies: ["SatchelCore"], path: "Sources/SatchelFFI"),
+    // The core's static library calls Security and CoreFoundation (TLS roots, random numbers);
+    // the XCFramework's modulemap links them too (apple-modulemap.sh).
+    .target(
+        name: "SatchelFFI", dependencies: ["SatchelCore"], path: "Sources/SatchelFFI",
+        linkerSettings: [.linkedFramework("Security"), .linkedFramework("CoreFoundation")]),
 ]
 #endif
 

@@ -8,8 +8,10 @@ out="$root/ios"
 
 targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin)
 rustup target add "${targets[@]}"
+# release-symbols: the release code with line tables, so the app's dSYM symbolicates the core's
+# frames; Xcode strips the app binary that ships (docs/mobile.md, "Crash symbols").
 for target in "${targets[@]}"; do
-  cargo rustc --release -p satchel-core --lib --crate-type staticlib --target "$target"
+  cargo rustc --profile release-symbols -p satchel-core --lib --crate-type staticlib --target "$target"
 done
 
 # Bindings from an unstripped host build: bindgen reads metadata that stripping removes.
@@ -24,20 +26,21 @@ cp "$gen/SatchelFFI.swift" "$out/Sources/SatchelFFI/"
 headers="$root/target/bindings/swift-headers"
 rm -rf "$headers" && mkdir -p "$headers"
 cp "$gen/satchel_coreFFI.h" "$headers/"
-cp "$gen/satchel_coreFFI.modulemap" "$headers/module.modulemap"
+# With the Apple frameworks the static library links against.
+sh "$out/apple-modulemap.sh" "$gen/satchel_coreFFI.modulemap" "$headers/module.modulemap"
 
 # One library per platform: fuse the two simulator architectures.
 sim="$root/target/ios-sim/libsatchel_core.a"
 mkdir -p "$(dirname "$sim")"
 lipo -create \
-  target/aarch64-apple-ios-sim/release/libsatchel_core.a \
-  target/x86_64-apple-ios/release/libsatchel_core.a \
+  target/aarch64-apple-ios-sim/release-symbols/libsatchel_core.a \
+  target/x86_64-apple-ios/release-symbols/libsatchel_core.a \
   -output "$sim"
 
 rm -rf "$out/SatchelCore.xcframework"
 xcodebuild -create-xcframework \
-  -library target/aarch64-apple-ios/release/libsatchel_core.a -headers "$headers" \
+  -library target/aarch64-apple-ios/release-symbols/libsatchel_core.a -headers "$headers" \
   -library "$sim" -headers "$headers" \
-  -library target/aarch64-apple-darwin/release/libsatchel_core.a -headers "$headers" \
+  -library target/aarch64-apple-darwin/release-symbols/libsatchel_core.a -headers "$headers" \
   -output "$out/SatchelCore.xcframework"
 echo "built $out/SatchelCore.xcframework"

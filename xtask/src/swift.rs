@@ -20,6 +20,8 @@ use crate::{doc_samples, paths};
 
 /// The Swift package.
 const PACKAGE: &str = "ios";
+/// Makes the XCFramework's modulemap from the generated one.
+const APPLE_MODULEMAP: &str = "ios/apple-modulemap.sh";
 /// The Swift shell's tests, each the mirror of a Kotlin test class.
 pub const SHELL_TEST: &str = "ios/Tests/SatchelTests";
 
@@ -39,6 +41,7 @@ pub fn run_tests(chroot: &SwiftChroot, generated: &Generated, content: &SampleSe
     run(&mut build.swift(&["build", "--build-tests"]), "the Swift package does not build")?;
     eprintln!("xtask: Swift build took {:.0} s", started.elapsed().as_secs_f64());
     build.typecheck_doc_samples()?;
+    build.check_apple_modulemap(generated)?;
 
     let [token, other_token, logging_token] = &content.swift_sync_tokens;
     let mut test = build.swift(&["test", "--skip-build", "--disable-swift-testing"]);
@@ -113,6 +116,37 @@ impl SwiftBuild<'_> {
             run(&mut command, &format!("the Swift code in {origin} does not compile"))?;
         }
         eprintln!("xtask: the docs' Swift samples compile ({} of them)", files.len());
+        Ok(())
+    }
+
+    /// The XCFramework's modulemap (ios/apple-modulemap.sh, as build-xcframework.sh makes it on
+    /// macOS) names the frameworks the static library needs, and Swift's clang can import it.
+    fn check_apple_modulemap(&self, generated: &Generated) -> Result<()> {
+        let dir = paths::target_dir().join("apple-modulemap");
+        std::fs::create_dir_all(&dir)?;
+        let header = "satchel_coreFFI.h";
+        std::fs::copy(generated.swift_dir.join(header), dir.join(header))?;
+        let modulemap = dir.join("module.modulemap");
+        crate::tools::run(
+            Command::new("sh")
+                .arg(paths::workspace_root().join(APPLE_MODULEMAP))
+                .arg(generated.swift_dir.join("satchel_coreFFI.modulemap"))
+                .arg(&modulemap),
+        )
+        .context("apple-modulemap.sh failed")?;
+        let text = std::fs::read_to_string(&modulemap)?;
+        for framework in ["Security", "CoreFoundation"] {
+            if !text.contains(&format!("link framework \"{framework}\"")) {
+                bail!("the XCFramework's modulemap does not link {framework}:\n{text}");
+            }
+        }
+        let probe = dir.join("imports.swift");
+        std::fs::write(&probe, "import SatchelFFIHeaders\n")?;
+        let mut command =
+            self.chroot.command(&["swiftc", "-typecheck", "-I", &dir.to_string_lossy()], &self.binds);
+        command.arg(&probe);
+        run(&mut command, "Swift's clang cannot read the XCFramework's modulemap")?;
+        eprintln!("xtask: the XCFramework's modulemap links Security and CoreFoundation and imports");
         Ok(())
     }
 
