@@ -84,6 +84,7 @@ public enum WorkDecisions {
         case .notAllowed: return WorkDecision(.retry, "the network or the Wi-Fi-only setting holds it")
         case .budgetExhausted: return WorkDecision(.failure, "the cellular data budget is used up")
         case .unreachable: return WorkDecision(.retry, "the host cannot be reached")
+        case .certificateRejected: return WorkDecision(.retry, "the host's certificate was refused")
         case .interrupted: return WorkDecision(.retry, "the connection broke")
         case .httpStatus: return forHttpStatus(httpStatus, retryAfterMs: retryAfterMs)
         case .badReply: return WorkDecision(.retry, "an unusable reply")

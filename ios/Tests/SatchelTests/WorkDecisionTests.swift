@@ -79,6 +79,7 @@ final class WorkDecisionTests: ServedCourseFixture {
         XCTAssertEqual(http(nil).result, .retry)
         XCTAssertEqual(WorkDecisions.forNetwork(.budgetExhausted, httpStatus: nil, retryAfterMs: nil).result, .failure)
         XCTAssertEqual(WorkDecisions.forNetwork(.notAllowed, httpStatus: nil, retryAfterMs: nil).result, .retry)
+        XCTAssertEqual(WorkDecisions.forNetwork(.certificateRejected, httpStatus: nil, retryAfterMs: nil).result, .retry)
     }
 
     func testOutcomesWithNothingLeftSucceedAndOthersRetry() {

@@ -77,6 +77,9 @@ object WorkDecisions {
         // learner raises it (or on the first of the month).
         NetworkErrorKind.BUDGET_EXHAUSTED -> failure("the cellular data budget is used up")
         NetworkErrorKind.UNREACHABLE -> retry("the host cannot be reached")
+        // A wrong clock (the app should ask the learner to check the date) or a network that
+        // intercepts HTTPS: the second passes when the phone moves on, and a retry costs a handshake.
+        NetworkErrorKind.CERTIFICATE_REJECTED -> retry("the host's certificate was refused")
         NetworkErrorKind.INTERRUPTED -> retry("the connection broke")
         NetworkErrorKind.HTTP_STATUS -> forHttpStatus(httpStatus, retryAfterMs)
         // A captive portal or a proxy answering in the host's place: it passes when the phone moves on.

@@ -80,6 +80,7 @@ class WorkDecisionTest : ServedCourseFixture() {
         assertEquals(WorkResult.RETRY, http(null).result)
         assertEquals(WorkResult.FAILURE, WorkDecisions.forNetwork(NetworkErrorKind.BUDGET_EXHAUSTED, null, null).result)
         assertEquals(WorkResult.RETRY, WorkDecisions.forNetwork(NetworkErrorKind.NOT_ALLOWED, null, null).result)
+        assertEquals(WorkResult.RETRY, WorkDecisions.forNetwork(NetworkErrorKind.CERTIFICATE_REJECTED, null, null).result)
     }
 
     @Test fun outcomesWithNothingLeftSucceedAndOthersRetry() {
