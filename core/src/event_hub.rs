@@ -117,8 +117,9 @@ impl<E: HubEvent> EventReceiver<E> {
         }
     }
 
-    /// The events queued now, without waiting.
-    pub fn drain(&self) -> Vec<E> {
+    /// The events queued now, without waiting (for tests of what a slow reader would get).
+    #[cfg(test)]
+    pub(crate) fn drain(&self) -> Vec<E> {
         lock(&self.queue.state).events.drain(..).collect()
     }
 
@@ -187,7 +188,8 @@ impl<E: HubEvent> EventHub<E> {
     }
 
     /// How many subscriptions are alive (for tests of unsubscribing).
-    pub fn subscriber_count(&self) -> usize {
+    #[cfg(test)]
+    fn subscriber_count(&self) -> usize {
         lock(&self.subscribers).iter().filter(|weak| weak.strong_count() > 0).count()
     }
 }

@@ -5,7 +5,6 @@ import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.launch
-import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.takeWhile
@@ -100,16 +99,12 @@ class DownloadTest : ServedCourseFixture() {
             phone.enqueueDownload(DownloadTarget.Lesson("web-basics.what-happens"), RenditionKind.FULL, 0)
             phone.enqueueDownload(DownloadTarget.Lesson("web-basics.troubleshooting"), RenditionKind.FULL, 0)
             val worker = launch(Dispatchers.Default) { phone.runDownloads(600_000L) }
-            withTimeout(10_000) {
-                while (phone.listDownloads(null).none { it.state == DownloadState.RUNNING }) delay(10)
-            }
+            phone.awaitADownloadRunning()
             delay(1_000)
             worker.cancelAndJoin()
 
             // Stopped at its next safe point: nothing left running, no bytes moving.
-            withTimeout(3_000) {
-                while (phone.listDownloads(null).any { it.state == DownloadState.RUNNING }) delay(20)
-            }
+            phone.awaitNoDownloadRunning()
             val partial = phone.storageUsage().partialBytes
             delay(1_000)
             assertEquals("no bytes arrive after the cancel", partial, phone.storageUsage().partialBytes)

@@ -26,17 +26,13 @@ class RunWrapperTest : ServedCourseFixture() {
             phone.enqueueDownload(DownloadTarget.Lesson("web-basics.what-happens"), RenditionKind.FULL, 0)
             val cancellation = Cancellation()
             val worker = launch(Dispatchers.Default) { phone.runDownloadsUntilCancelled(600_000L, cancellation) }
-            withTimeout(10_000) {
-                while (phone.listDownloads(null).none { it.state == DownloadState.RUNNING }) delay(10)
-            }
+            phone.awaitADownloadRunning()
             delay(500)
             assertFalse(cancellation.isCancelled())
             worker.cancelAndJoin()
             assertTrue("the wrapper signalled the core", cancellation.isCancelled())
 
-            withTimeout(3_000) {
-                while (phone.listDownloads(null).any { it.state == DownloadState.RUNNING }) delay(20)
-            }
+            phone.awaitNoDownloadRunning()
             val partial = phone.storageUsage().partialBytes
             delay(700)
             assertEquals("no bytes arrive after the cancel", partial, phone.storageUsage().partialBytes)

@@ -1,6 +1,9 @@
 package org.satchel
 
 import java.nio.file.Files
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.withTimeout
+import org.satchel.core.DownloadState
 import org.satchel.core.NetworkType
 import org.satchel.core.Satchel
 import org.satchel.core.SatchelConfig
@@ -27,4 +30,14 @@ suspend fun <T> onSlowPhone(
         phone.close()
         dir.deleteRecursively()
     }
+}
+
+/** Waits (at most [timeoutMs]) until a download is moving bytes. */
+suspend fun Satchel.awaitADownloadRunning(timeoutMs: Long = 10_000) = withTimeout(timeoutMs) {
+    while (listDownloads(null).none { it.state == DownloadState.RUNNING }) delay(10)
+}
+
+/** Waits (at most [timeoutMs]) until no download is running: a stopped run reached its safe point. */
+suspend fun Satchel.awaitNoDownloadRunning(timeoutMs: Long = 3_000) = withTimeout(timeoutMs) {
+    while (listDownloads(null).any { it.state == DownloadState.RUNNING }) delay(20)
 }
