@@ -5,7 +5,8 @@
 //! to every envelope under `OUT/courses/*/manifest.signed.json` a rotation statement signed by
 //! the old key naming the envelope's key; an app that has the course pinned to the old key then
 //! accepts the new one and re-pins. The statements sit beside the signed payload, so adding them
-//! does not touch the payload or its signature.
+//! does not touch the payload or its signature. The changed envelope is published like a packed
+//! one (pointer and patches, see `pack::publish`), so phones holding it before fetch a patch.
 
 use std::fs;
 use std::path::Path;
@@ -32,9 +33,8 @@ pub fn rotate(out: &Path, old: &SigningKey) -> Result<usize> {
         let rotation = signed::rotation(old, &next);
         if !envelope.rotations.contains(&rotation) {
             envelope.rotations.push(rotation);
-            let tmp = path.with_extension("json.tmp");
-            fs::write(&tmp, serde_json::to_vec(&envelope)?)?;
-            fs::rename(&tmp, &path)?;
+            let dir = path.parent().context("a manifest has no folder")?;
+            crate::pack::publish::publish_envelope(dir, &serde_json::to_vec(&envelope)?)?;
             changed += 1;
         }
     }

@@ -9,12 +9,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use satchel_core::Satchel;
-use satchel_core::catalog::{Manifest, RenditionKind};
+use satchel_core::catalog::{ImportStatus, Manifest, RenditionKind};
 use satchel_core::content::patch::{self, patch_url_path};
+use satchel_core::content::store::sha256_hex;
 use satchel_core::downloads::DownloadTarget;
 use satchel_core::notes::{NewNote, NoteAnchor, NoteKind};
 use satchel_core::runtime::runtime;
+use satchel_core::{Satchel, SatchelError};
 use satchel_server::pack;
 use satchel_tests::ServerProcess;
 use satchel_tests::fault_proxy::{FaultProxy, Faults};
@@ -107,6 +108,8 @@ struct Packed {
     out: PathBuf,
     v1: Manifest,
     v2: Manifest,
+    /// Version 1's envelope as published (and kept under `versions/`).
+    v1_envelope: Vec<u8>,
     texts2: [String; 3],
 }
 
@@ -134,7 +137,8 @@ fn pack_two_versions(edit_gamma: bool) -> Packed {
     assert_eq!(v2.format, 3);
     assert!(out.join("courses/upd/versions/1.signed.json").is_file(), "the old manifest is kept");
     assert_eq!(report.patches, v2.patches.len());
-    Packed { _dir: dir, out, v1, v2, texts2 }
+    let v1_envelope = std::fs::read(out.join("courses/upd/versions/1.signed.json")).unwrap();
+    Packed { _dir: dir, out, v1, v2, v1_envelope, texts2 }
 }
 
 fn download_course(satchel: &Satchel, rendition: RenditionKind) {
@@ -264,6 +268,102 @@ fn an_update_fetches_patches_only_and_updates_downloaded_lessons_in_place() {
 
     let failures = satchel.account().store().read(patch::failures).unwrap();
     assert!(failures.is_empty(), "{failures:?}");
+
+    // The manifest came as a patch from the envelope the phone held, not whole.
+    let updated_from = format!("/courses/upd/updates/{}.zst", sha256_hex(&packed.v1_envelope));
+    assert!(requests.iter().any(|r| r.contains(&updated_from)), "{requests:?}");
+    assert!(!requests.iter().any(|r| r.contains("manifest.signed.json")), "{requests:?}");
+
+    // Checking again costs one small reply: the pointer names the envelope the phone holds.
+    proxy.reset_counters();
+    let again = rt.block_on(satchel.fetch_course(proxy.base_url(), COURSE.into())).unwrap();
+    assert_eq!((again.version, again.status), (2, ImportStatus::Unchanged));
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(requests[0].contains("/courses/upd/manifest.sha256"), "{requests:?}");
+    assert!(proxy.reply_bytes() < 512, "an update check costs {} bytes", proxy.reply_bytes());
+}
+
+/// Installs version 1 on a new phone from `packed` (version 2 published), then puts version 2
+/// back: the phone holds version 1's envelope and the host offers version 2.
+fn phone_with_version_1(packed: &Packed, server: &ServerProcess, dir: &Path) -> std::sync::Arc<Satchel> {
+    let satchel = open_account(dir, vec![test_public_key()]).unwrap();
+    let version_1 = republish(&packed.out);
+    let outcome = runtime().block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap();
+    assert_eq!(outcome.version, 1);
+    version_1.restore();
+    satchel
+}
+
+#[test]
+fn a_manifest_patch_that_fails_or_is_missing_falls_back_to_the_whole_manifest() {
+    let packed = pack_two_versions(true);
+    let course = packed.out.join("courses/upd");
+    let patch_path = course.join(format!("updates/{}.zst", sha256_hex(&packed.v1_envelope)));
+    let good_patch = std::fs::read(&patch_path).unwrap();
+    let pointer = std::fs::read(course.join("manifest.sha256")).unwrap();
+    let v2_envelope = std::fs::read(course.join("manifest.signed.json")).unwrap();
+    // From an envelope like the phone's but one byte longer at the end: every match into it
+    // copies from one byte off (offsets count back from the end of the base). One from an
+    // unrelated base would copy nothing from it and give version 2 all the same.
+    let like_v1 = [packed.v1_envelope.as_slice(), b"x"].concat();
+    let other_base = pack::patches::patch_bytes(&like_v1, &v2_envelope).unwrap().unwrap();
+    // From the phone's envelope, but to another one than the pointer names (a stale cached copy).
+    let elsewhere = [v2_envelope.as_slice(), b" "].concat();
+    let stale = pack::patches::patch_bytes(&packed.v1_envelope, &elsewhere).unwrap().unwrap();
+    let truncated = good_patch[..good_patch.len() / 2].to_vec();
+    let bomb = {
+        let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        std::io::Write::write_all(&mut encoder, &vec![b' '; 20 << 20]).unwrap();
+        encoder.finish().unwrap()
+    };
+    let server = ServerProcess::serve(&packed.out).unwrap();
+    let proxy = FaultProxy::start(server.addr, Faults::default()).unwrap();
+    type Damage<'a> = Box<dyn Fn() + 'a>;
+    let cases: [(&str, Damage); 6] = [
+        ("a patch for another base", Box::new(|| std::fs::write(&patch_path, &other_base).unwrap())),
+        ("a patch to another envelope", Box::new(|| std::fs::write(&patch_path, &stale).unwrap())),
+        ("a truncated patch", Box::new(|| std::fs::write(&patch_path, &truncated).unwrap())),
+        ("a decompression bomb", Box::new(|| std::fs::write(&patch_path, &bomb).unwrap())),
+        ("no patch", Box::new(|| std::fs::remove_file(&patch_path).unwrap())),
+        (
+            "no pointer (an older packager)",
+            Box::new(|| std::fs::remove_file(course.join("manifest.sha256")).unwrap()),
+        ),
+    ];
+    for (case, damage) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let satchel = phone_with_version_1(&packed, &server, dir.path());
+        damage();
+        proxy.reset_counters();
+        let outcome = runtime().block_on(satchel.fetch_course(proxy.base_url(), COURSE.into())).unwrap();
+        assert_eq!((outcome.version, outcome.status), (2, ImportStatus::Updated), "{case}");
+        let requests = proxy.requests();
+        assert!(requests.iter().any(|r| r.contains("manifest.signed.json")), "{case}: {requests:?}");
+        std::fs::write(&patch_path, &good_patch).unwrap();
+        std::fs::write(course.join("manifest.sha256"), &pointer).unwrap();
+    }
+}
+
+#[test]
+fn a_host_that_points_at_a_forged_manifest_gets_it_refused_as_if_served_whole() {
+    let packed = pack_two_versions(true);
+    let course = packed.out.join("courses/upd");
+    let server = ServerProcess::serve(&packed.out).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let satchel = phone_with_version_1(&packed, &server, dir.path());
+    // The host rewrites version 2's title and makes pointer and patch agree with the forgery.
+    let genuine = std::fs::read_to_string(course.join("manifest.signed.json")).unwrap();
+    let forged = genuine.replacen("Updates", "Updatez", 1);
+    assert_ne!(forged, genuine);
+    let patch = pack::patches::patch_bytes(&packed.v1_envelope, forged.as_bytes()).unwrap().unwrap();
+    std::fs::write(course.join(format!("updates/{}.zst", sha256_hex(&packed.v1_envelope))), patch).unwrap();
+    std::fs::write(course.join("manifest.sha256"), format!("{}\n", sha256_hex(forged.as_bytes()))).unwrap();
+
+    let err = runtime().block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap_err();
+    assert!(matches!(&err, SatchelError::Integrity { reason } if reason.contains("signature")), "{err:?}");
+    let courses = runtime().block_on(satchel.list_courses()).unwrap();
+    assert_eq!(courses.iter().map(|c| (c.version, c.title.as_str())).collect::<Vec<_>>(), [(1, "Updates")]);
 }
 
 /// Moves the published version-2 manifest aside and publishes `v1` under the same key, so a
@@ -313,11 +413,8 @@ fn a_damaged_patch_falls_back_to_the_whole_blob_and_is_recorded_as_a_typed_error
     assert!((wrong.len() as u64) < reading_blob(&v2, READINGS[1]).stored_size, "still a patch worth listing");
     let envelope =
         satchel_core::content::signed::sign(serde_json::to_string(&v2).unwrap(), &test_publisher_key());
-    std::fs::write(
-        packed.out.join("courses/upd/manifest.signed.json"),
-        serde_json::to_vec(&envelope).unwrap(),
-    )
-    .unwrap();
+    pack::publish::publish_envelope(&packed.out.join("courses/upd"), &serde_json::to_vec(&envelope).unwrap())
+        .unwrap();
     let v2 = &v2;
 
     let server = ServerProcess::serve(&packed.out).unwrap();

@@ -15,6 +15,7 @@ use satchel_core::downloads::{
 use satchel_core::ffi::{DownloadListener, StorageErrorKind};
 use satchel_core::runtime::runtime;
 use satchel_core::{Satchel, SatchelConfig, SatchelError};
+use satchel_server::pack::publish::publish_envelope;
 use satchel_tests::ServerProcess;
 use satchel_tests::fault_proxy::{FaultProxy, Faults};
 use satchel_tests::sample::{packed_copy, packed_sample, publish_one_lesson_course, test_public_key};
@@ -706,7 +707,7 @@ fn publish_v2(root: &Path, lesson_id: &str, donor: &str) {
         manifest.to_string(),
         &satchel_tests::sample::test_publisher_key(),
     );
-    std::fs::write(&path, serde_json::to_vec(&signed).unwrap()).unwrap();
+    publish_envelope(path.parent().unwrap(), &serde_json::to_vec(&signed).unwrap()).unwrap();
 }
 
 #[test]

@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::ContentError;
 use super::fetch::ContentClient;
+use super::manifest_update;
 use super::signed;
 use super::store::ContentStore;
 use crate::catalog::publisher::Provenance;
@@ -32,7 +33,8 @@ pub struct FetchedManifest {
     envelope: String,
 }
 
-/// Fetches `courses/<id>/manifest.signed.json` under `base_url`, verifies its signature against
+/// Fetches `courses/<id>/manifest.signed.json` under `base_url` (or only what changed since the
+/// installed version, see [`manifest_update`]), verifies its signature against
 /// `trusted_keys`, refuses it if another publisher holds the course (before anything else is
 /// downloaded), and fetches the course dictionary into `content`. Writes nothing to the catalog:
 /// the caller imports the manifest with [`import_fetched`], which checks the publisher again in
@@ -45,7 +47,12 @@ pub async fn fetch_manifest(
     base_url: &str,
     course_id: &str,
 ) -> Result<FetchedManifest> {
-    let envelope = client.manifest(base_url, course_id).await?;
+    let (reader, course) = (std::sync::Arc::clone(store), course_id.to_owned());
+    let installed =
+        crate::runtime::run_blocking(move || reader.read(|c| installed_envelope(c, &course))).await?;
+    let (envelope, obtained) =
+        manifest_update::current_envelope(client, base_url, course_id, installed.as_deref()).await?;
+    tracing::debug!(course = course_id, ?obtained, bytes = envelope.len(), "manifest");
     let opened = signed::open(&envelope, trusted_keys)?;
     let manifest = Manifest::parse(&opened.payload)?;
     if manifest.id != course_id {
@@ -81,6 +88,15 @@ pub fn import_fetched(
     }
     keep_envelope(tx, &fetched.manifest, &fetched.envelope)?;
     Ok(outcome)
+}
+
+/// The signed envelope the course's installed version came from, if it came from one.
+pub fn installed_envelope(conn: &Connection, course_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT signed_manifest FROM course WHERE id = ?1")?
+        .query_row([course_id], |r| r.get(0))
+        .optional()?
+        .flatten())
 }
 
 /// Stores the signed envelope a course's installed version came from (sharing sends it on).

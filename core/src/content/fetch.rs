@@ -16,7 +16,7 @@ use crate::downloads::retry::retry_after_header;
 use crate::error::{Error, NetworkErrorKind, Result};
 
 /// A signed manifest is the manifest plus a little envelope.
-const MAX_ENVELOPE_BYTES: u64 = limits::MANIFEST_BYTES as u64 * 2 + 4096;
+pub const MAX_ENVELOPE_BYTES: u64 = limits::MANIFEST_BYTES as u64 * 2 + 4096;
 /// The longest Retry-After passed on to the app (a host asking for hours is told to wait 15 min).
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(900);
 
@@ -68,6 +68,27 @@ impl ContentClient {
         let body = self.get_limited(url, MAX_ENVELOPE_BYTES).await?;
         String::from_utf8(body)
             .map_err(|_| Error::network(NetworkErrorKind::BadReply, "the manifest is not UTF-8 text"))
+    }
+
+    /// The published hash of the course's signed manifest (`manifest.sha256`, see
+    /// [`super::manifest_update`]), or `None` if the host has none: an older packager, or a
+    /// reply that is not a hash (a "not found" page served with 200).
+    pub async fn manifest_pointer(&self, base_url: &str, course_id: &str) -> Result<Option<String>> {
+        let url = join(base_url, &format!("courses/{course_id}/manifest.sha256"))?;
+        Ok(absent_if_missing(self.get_limited(url, POINTER_BYTES).await)?
+            .and_then(|body| super::manifest_update::parse_pointer(&body)))
+    }
+
+    /// The patch from the envelope hashing to `base_hash` to the course's current one, or `None`
+    /// if the host has none (the envelope is current, too old, or the host predates patches).
+    pub async fn manifest_patch(
+        &self,
+        base_url: &str,
+        course_id: &str,
+        base_hash: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        let url = join(base_url, &format!("courses/{course_id}/updates/{base_hash}.zst"))?;
+        absent_if_missing(self.get_limited(url, MAX_ENVELOPE_BYTES).await)
     }
 
     /// Downloads one blob and verifies it into the store.
@@ -132,6 +153,21 @@ impl ContentClient {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+}
+
+/// A `manifest.sha256` is 64 hex digits and a newline; anything much longer is not one.
+const POINTER_BYTES: u64 = 256;
+
+/// `None` for a file the host does not have. 403 counts as missing: S3 and the CDNs in front of
+/// it answer 403 for a missing key when listing is not allowed.
+fn absent_if_missing(reply: Result<Vec<u8>>) -> Result<Option<Vec<u8>>> {
+    match reply {
+        Ok(body) => Ok(Some(body)),
+        Err(Error::Network { kind: NetworkErrorKind::HttpStatus, status: Some(403 | 404 | 410), .. }) => {
+            Ok(None)
+        }
+        Err(other) => Err(other),
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod course;
 pub mod fetch;
 pub mod lite;
+pub mod manifest_update;
 pub mod patch;
 pub mod signed;
 pub mod store;

@@ -6,6 +6,7 @@ mod blobs;
 pub mod cues;
 pub mod lite;
 pub mod patches;
+pub mod publish;
 pub mod slides;
 mod source;
 
@@ -46,6 +47,9 @@ pub struct LessonReport {
 pub struct PackReport {
     pub course_id: String,
     pub manifest_path: PathBuf,
+    /// Patches to the new manifest from the envelopes phones may hold, and their bytes together.
+    pub manifest_updates: usize,
+    pub manifest_update_bytes: u64,
     pub lessons: Vec<LessonReport>,
     pub dictionary_bytes: u64,
     /// The lite text pack as stored: every lite transcript, reading and slide timeline.
@@ -205,11 +209,7 @@ pub fn pack_with(src: &Path, out: &Path, key: &SigningKey, options: &PackOptions
     // The core's own validation, before anything is signed.
     Manifest::parse(&payload).context("the packed manifest does not validate")?;
     let envelope = signed::sign(payload, key);
-    fs::create_dir_all(&manifest_dir)?;
-    let manifest_path = manifest_dir.join("manifest.signed.json");
-    let tmp = manifest_dir.join(".manifest.signed.json.tmp");
-    fs::write(&tmp, serde_json::to_vec(&envelope)?)?;
-    fs::rename(&tmp, &manifest_path)?;
+    let published = publish::publish_envelope(&manifest_dir, &serde_json::to_vec(&envelope)?)?;
     let grading_path = if grading.quizzes.is_empty() {
         None
     } else {
@@ -221,7 +221,9 @@ pub fn pack_with(src: &Path, out: &Path, key: &SigningKey, options: &PackOptions
     };
     Ok(PackReport {
         course_id: course.id,
-        manifest_path,
+        manifest_path: published.manifest_path,
+        manifest_updates: published.updates,
+        manifest_update_bytes: published.update_bytes,
         lessons: reports,
         dictionary_bytes: dictionary.map_or(0, |d| d.stored_size),
         text_pack_bytes: text_pack.map_or(0, |p| p.blob.stored_size),
@@ -419,6 +421,12 @@ pub fn print_report(report: &PackReport) {
     );
     if report.patches > 0 {
         println!("patches from earlier versions: {} ({} bytes)", report.patches, report.patch_bytes);
+    }
+    if report.manifest_updates > 0 {
+        println!(
+            "manifest patches from earlier envelopes: {} ({} bytes)",
+            report.manifest_updates, report.manifest_update_bytes
+        );
     }
     println!("manifest: {}", report.manifest_path.display());
     if let Some(path) = &report.grading_path {

@@ -73,27 +73,38 @@ pub fn archive_published(manifest_dir: &Path, new_version: u32) -> Result<()> {
 
 /// The kept earlier versions older than `new_version`, newest first, at most [`PATCH_VERSIONS`].
 pub fn previous_versions(manifest_dir: &Path, new_version: u32) -> Result<Vec<Manifest>> {
-    let dir = versions_dir(manifest_dir);
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
     let mut manifests = Vec::new();
-    for entry in fs::read_dir(&dir)? {
-        let path = entry?.path();
-        if path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.ends_with(".signed.json") && !n.starts_with('.'))
-        {
-            let manifest = read_manifest(&path)?;
-            if manifest.version < new_version {
-                manifests.push(manifest);
-            }
+    for path in kept_envelope_paths(manifest_dir)? {
+        let manifest = read_manifest(&path)?;
+        if manifest.version < new_version {
+            manifests.push(manifest);
         }
     }
     manifests.sort_by_key(|m| std::cmp::Reverse(m.version));
     manifests.truncate(PATCH_VERSIONS);
     Ok(manifests)
+}
+
+/// The kept envelopes `versions/<version>.signed.json`, newest version first.
+pub fn kept_envelope_paths(manifest_dir: &Path) -> Result<Vec<PathBuf>> {
+    let dir = versions_dir(manifest_dir);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut kept = Vec::new();
+    for entry in fs::read_dir(&dir)? {
+        let path = entry?.path();
+        let version = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".signed.json"))
+            .and_then(|v| v.parse::<u32>().ok());
+        if let Some(version) = version {
+            kept.push((version, path));
+        }
+    }
+    kept.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
+    Ok(kept.into_iter().map(|(_, path)| path).collect())
 }
 
 /// The decoded bytes of a published blob, checked against its hash.

@@ -7,7 +7,8 @@
 //! (which keeps the old manifest and writes the patches). The packer takes slides from the
 //! video and has no input to swap one, so the replaced slide is put in afterwards, as a content
 //! team's tool would: a new still (the old one with a box drawn on it, by ffmpeg) becomes a new
-//! blob in the short lecture's lite rendition, and the manifest is signed again.
+//! blob in the short lecture's lite rendition, and the manifest is signed and published again
+//! (with its pointer and the patches to it, as the packer publishes).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -134,9 +135,7 @@ fn replace_one_slide(out: &Path) -> Result<u64> {
     let payload = serde_json::to_string(&manifest)?;
     Manifest::parse(&payload)?;
     let envelope = satchel_core::content::signed::sign(payload, &test_publisher_key());
-    let path = out.join("courses").join(COURSE).join("manifest.signed.json");
-    std::fs::remove_file(&path)?;
-    std::fs::write(&path, serde_json::to_vec(&envelope)?)?;
+    pack::publish::publish_envelope(&out.join("courses").join(COURSE), &serde_json::to_vec(&envelope)?)?;
     Ok(bytes.len() as u64)
 }
 
@@ -182,6 +181,8 @@ pub fn update() -> Result<Vec<Row>> {
     pack::pack(&src, &out, &test_publisher_key())?;
     let slide_bytes = replace_one_slide(&out)?;
     let v2 = published(&out)?;
+    let whole_manifest =
+        std::fs::metadata(out.join("courses").join(COURSE).join("manifest.signed.json"))?.len();
 
     proxy.reset_counters();
     rt.block_on(satchel.fetch_course(proxy.base_url(), COURSE.into()))?;
@@ -204,8 +205,9 @@ pub fn update() -> Result<Vec<Row>> {
     let patch_bytes: u64 =
         v2.patches.iter().filter(|p| patched.contains(p.result.as_str())).map(|p| p.size).sum();
     eprintln!(
-        "bench: update {update_bytes} B (manifest {manifest_bytes} B, replaced slide {slide_bytes} B, \
-         {} changed lite files: {changed_text} B of text as {patch_bytes} B of patches)",
+        "bench: update {update_bytes} B (manifest {manifest_bytes} B where whole it is {whole_manifest} B, \
+         replaced slide {slide_bytes} B, {} changed lite files: {changed_text} B of text as {patch_bytes} B \
+         of patches)",
         changed.len()
     );
     Ok(vec![
@@ -214,7 +216,7 @@ pub fn update() -> Result<Vec<Row>> {
             update_bytes as f64,
             "bytes",
             "plain refetch of the changed files + manifest",
-            (changed_bytes + manifest_bytes) as f64,
+            (changed_bytes + whole_manifest) as f64,
             Goal::RatioAtMost(0.10),
         ),
         Row::new(
