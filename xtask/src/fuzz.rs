@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use crate::paths;
 use crate::tools::run;
 
-const TARGETS: &[&str] = &["manifest", "text_pack"];
+const TARGETS: &[&str] = &["manifest", "text_pack", "share_file"];
 const SECONDS_PER_TARGET: u32 = 15;
 
 pub fn run_bounded() -> Result<()> {
