@@ -92,6 +92,33 @@ pub fn kill_delays(seed: u64, min_ms: u64, spread_ms: u64) -> impl Iterator<Item
     })
 }
 
+/// Checks what a killed process left in an account: the database passes SQLite's integrity
+/// check and every file in the content store hashes to its name. `Err` says what is wrong.
+pub fn check_account_after_kill(account: &Path) -> Result<()> {
+    let store = satchel_core::store::Store::open(account.join("satchel.db"))?;
+    let integrity: String = store.read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))?;
+    if integrity != "ok" {
+        bail!("the database is damaged: {integrity}");
+    }
+    let blobs = account.join("content/blobs");
+    let shards = match std::fs::read_dir(&blobs) {
+        Ok(shards) => shards,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    for shard in shards {
+        for file in std::fs::read_dir(shard?.path())? {
+            let file = file?;
+            let name = file.file_name().to_string_lossy().into_owned();
+            let actual = satchel_core::content::store::sha256_hex(&std::fs::read(file.path())?);
+            if actual != name {
+                bail!("the stored blob {name} hashes to {actual}");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The sample course manifest that the CLI demo bundles.
 pub fn sample_manifest_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/sample/course-manifest.json")

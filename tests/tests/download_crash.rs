@@ -8,11 +8,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use satchel_core::content::store::sha256_hex;
 use satchel_core::store::Store;
 use satchel_tests::fault_proxy::{FaultProxy, Faults};
 use satchel_tests::sample::{packed_sample, test_public_key};
-use satchel_tests::{ServerProcess, kill_delays, workspace_bin};
+use satchel_tests::{ServerProcess, check_account_after_kill, kill_delays, workspace_bin};
 
 const KILLS: usize = 100;
 
@@ -113,20 +112,11 @@ fn partial_lengths(account: &Path) -> HashMap<String, u64> {
 /// The database is intact, every stored blob matches its name, and every download marked done
 /// has all its files recorded and present.
 fn check_store(account: &Path, trial: usize) {
-    let store = Store::open(account.join("satchel.db")).unwrap();
-    let check: String = store.read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)).unwrap();
-    assert_eq!(check, "ok", "trial {trial}");
-    let blobs = account.join("content/blobs");
-    for shard in std::fs::read_dir(&blobs).into_iter().flatten().flatten() {
-        for file in std::fs::read_dir(shard.path()).unwrap().flatten() {
-            let name = file.file_name().to_string_lossy().into_owned();
-            assert_eq!(
-                sha256_hex(&std::fs::read(file.path()).unwrap()),
-                name,
-                "trial {trial}: a stored blob is exact"
-            );
-        }
+    if let Err(e) = check_account_after_kill(account) {
+        panic!("trial {trial}: {e:#}");
     }
+    let store = Store::open(account.join("satchel.db")).unwrap();
+    let blobs = account.join("content/blobs");
     let missing: Vec<String> = store
         .read(|c| {
             Ok(c.prepare(

@@ -137,6 +137,29 @@ fn a_course_travels_by_file_to_a_phone_with_no_network() {
     assert_eq!((again.blobs_added, again.blobs_already_present), (0, 2));
 }
 
+#[test]
+fn a_verified_file_an_import_killed_before_recording_it_still_counts() {
+    let (_dir, file, texts) = exported();
+    let phone = tempfile::tempdir().unwrap();
+    // What a process killed between moving a verified blob into the store and recording it in
+    // the database leaves: the file in place, no record.
+    let (name, bytes) = members(&file).into_iter().nth(1).unwrap();
+    let hash = name.strip_prefix("blobs/").unwrap();
+    let path = phone.path().join("content/blobs").join(&hash[..2]).join(hash);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+
+    let satchel = open_account(phone.path(), vec![test_public_key()]).unwrap();
+    let rt = runtime();
+    let imported = rt.block_on(satchel.import_course(file.to_string_lossy().into(), None)).unwrap();
+    assert_eq!((imported.blobs_added, imported.blobs_already_present), (1, 1));
+    for (lesson, text) in LESSONS.iter().zip(&texts) {
+        let files = rt.block_on(satchel.rendition_files((*lesson).into(), RenditionKind::Text)).unwrap();
+        let files = files.unwrap_or_else(|| panic!("{lesson} is not offline"));
+        assert_eq!(&std::fs::read_to_string(&files[0].path).unwrap(), text);
+    }
+}
+
 /// The members of a shared file.
 fn members(file: &Path) -> Vec<(String, Vec<u8>)> {
     let mut reader = Reader::new(std::fs::File::open(file).unwrap()).unwrap();

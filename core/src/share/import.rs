@@ -90,6 +90,10 @@ pub fn import_course(
         }
         if service.content().contains(hash) {
             io::copy(&mut reader.body(header.size), &mut io::sink()).map_err(body_error)?;
+            // A file is in the store only once verified, but an import killed between moving
+            // it there and recording it left it unrecorded: record it now (a no-op otherwise),
+            // or its lessons would never count as offline.
+            service.store().write(|tx| record_blob(tx, blob))?;
             present += 1;
         } else {
             storage::ensure_room(service, &manifest.id, blob.size)?;
