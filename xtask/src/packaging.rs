@@ -64,10 +64,41 @@ pub fn check(compiled: &Compiled) -> Result<()> {
         );
     }
 
+    no_missing_sqlite_symbols(&paths::core_cdylib())?;
     let split =
         native_symbols::split_and_check(&paths::core_cdylib(), &paths::target_dir().join("native-symbols"))?;
     let shipped_dir = split.stripped.parent().context("the stripped library has no folder")?;
     proguard::check(compiled, shipped_dir)
+}
+
+/// The bundled SQLite is compiled without some of its parts (`LIBSQLITE3_FLAGS` in
+/// `.cargo/config.toml`). A shared library may be linked with symbols left undefined, and the
+/// loader resolves functions lazily, so a call into a part left out would link and load and fail
+/// only when called on a phone: refuse a library that needs any `sqlite3` symbol from outside.
+fn no_missing_sqlite_symbols(library: &Path) -> Result<()> {
+    let out = std::process::Command::new("nm")
+        .args(["-D", "--undefined-only"])
+        .arg(library)
+        .output()
+        .context("cannot run nm (binutils)")?;
+    if !out.status.success() {
+        bail!("nm -D failed on {}: {}", library.display(), String::from_utf8_lossy(&out.stderr));
+    }
+    let missing: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().last())
+        .filter(|symbol| symbol.starts_with("sqlite3"))
+        .map(str::to_owned)
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{} calls SQLite functions that LIBSQLITE3_FLAGS left out: {}",
+            library.display(),
+            missing.join(", ")
+        );
+    }
+    eprintln!("xtask: the core library needs no SQLite symbol from outside");
+    Ok(())
 }
 
 fn read(root: &Path, file: &str) -> Result<String> {

@@ -6,6 +6,7 @@ pub mod content;
 pub mod course_update;
 pub mod downloads;
 pub mod learning;
+pub mod library_size;
 pub mod lite_audio;
 pub mod manifest;
 pub mod report;

@@ -36,6 +36,7 @@ const BENCHES: &[Bench] = &[
     ("sync_week_bytes sync_week_seconds", bench::sync_week::week),
     ("sync_pull_50k_seconds", one!(bench::sync_pull::pull_50k)),
     ("sync_load_devices", bench::sync_load::devices),
+    ("cdylib_stripped_bytes", bench::library_size::stripped),
 ];
 
 fn main() -> Result<()> {
