@@ -19,6 +19,7 @@ use satchel_core::{Satchel, SatchelError};
 use satchel_server::pack;
 use satchel_tests::ServerProcess;
 use satchel_tests::fault_proxy::{FaultProxy, Faults};
+use satchel_tests::nginx::Nginx;
 use satchel_tests::open_account;
 use satchel_tests::sample::{target_dir, test_public_key, test_publisher_key};
 
@@ -286,10 +287,10 @@ fn an_update_fetches_patches_only_and_updates_downloaded_lessons_in_place() {
 
 /// Installs version 1 on a new phone from `packed` (version 2 published), then puts version 2
 /// back: the phone holds version 1's envelope and the host offers version 2.
-fn phone_with_version_1(packed: &Packed, server: &ServerProcess, dir: &Path) -> std::sync::Arc<Satchel> {
+fn phone_with_version_1(packed: &Packed, base_url: &str, dir: &Path) -> std::sync::Arc<Satchel> {
     let satchel = open_account(dir, vec![test_public_key()]).unwrap();
     let version_1 = republish(&packed.out);
-    let outcome = runtime().block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap();
+    let outcome = runtime().block_on(satchel.fetch_course(base_url.to_owned(), COURSE.into())).unwrap();
     assert_eq!(outcome.version, 1);
     version_1.restore();
     satchel
@@ -333,7 +334,7 @@ fn a_manifest_patch_that_fails_or_is_missing_falls_back_to_the_whole_manifest() 
     ];
     for (case, damage) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let satchel = phone_with_version_1(&packed, &server, dir.path());
+        let satchel = phone_with_version_1(&packed, &server.base_url(), dir.path());
         damage();
         proxy.reset_counters();
         let outcome = runtime().block_on(satchel.fetch_course(proxy.base_url(), COURSE.into())).unwrap();
@@ -346,12 +347,38 @@ fn a_manifest_patch_that_fails_or_is_missing_falls_back_to_the_whole_manifest() 
 }
 
 #[test]
+fn nginx_serves_an_update_as_pointer_manifest_patch_and_text_patches() {
+    let packed = pack_two_versions(true);
+    let nginx = Nginx::serve(&packed.out).unwrap();
+    let proxy = FaultProxy::start(nginx.addr, Faults::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let satchel = phone_with_version_1(&packed, &proxy.base_url(), dir.path());
+    download_course(&satchel, RenditionKind::Text);
+
+    proxy.reset_counters();
+    let outcome = runtime().block_on(satchel.fetch_course(proxy.base_url(), COURSE.into())).unwrap();
+    assert_eq!((outcome.version, outcome.status), (2, ImportStatus::Updated));
+    let summary = runtime().block_on(satchel.run_downloads(60_000)).unwrap();
+    assert_eq!((summary.completed, summary.failed, summary.remaining), (3, 0, 0), "{summary:?}");
+    for (i, lesson) in READINGS.iter().enumerate() {
+        assert_eq!(local_text(&satchel, lesson, RenditionKind::Text).unwrap(), packed.texts2[i], "{lesson}");
+    }
+    let requests = proxy.requests();
+    let patched_manifest = format!("/courses/upd/updates/{}.zst", sha256_hex(&packed.v1_envelope));
+    assert!(requests.iter().any(|r| r.contains(&patched_manifest)), "{requests:?}");
+    assert!(!requests.iter().any(|r| r.contains("manifest.signed.json")), "{requests:?}");
+    assert_eq!(requests.iter().filter(|r| r.contains("/patches/")).count(), 3, "{requests:?}");
+    assert!(!requests.iter().any(|r| r.contains("/blobs/")), "only patches: {requests:?}");
+    assert_eq!(satchel.account().store().read(patch::failures).unwrap(), vec![]);
+}
+
+#[test]
 fn a_host_that_points_at_a_forged_manifest_gets_it_refused_as_if_served_whole() {
     let packed = pack_two_versions(true);
     let course = packed.out.join("courses/upd");
     let server = ServerProcess::serve(&packed.out).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let satchel = phone_with_version_1(&packed, &server, dir.path());
+    let satchel = phone_with_version_1(&packed, &server.base_url(), dir.path());
     // The host rewrites version 2's title and makes pointer and patch agree with the forgery.
     let genuine = std::fs::read_to_string(course.join("manifest.signed.json")).unwrap();
     let forged = genuine.replacen("Updates", "Updatez", 1);
