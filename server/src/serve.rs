@@ -79,6 +79,13 @@ pub async fn run_with(options: ServeOptions) -> Result<()> {
     if !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
     }
+    for course in crate::pack::publish::stale_pointers(&dir)? {
+        eprintln!(
+            "warning: courses/{course}/manifest.sha256 does not name its manifest.signed.json: phones holding the \
+             old manifest will not see this one; publish manifests with `satchel-server pack`"
+        );
+        tracing::warn!(course, "stale manifest pointer");
+    }
     let (app, purge) = match &sync {
         None => (router(dir.clone()), None),
         Some(sync_options) => {

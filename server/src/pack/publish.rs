@@ -88,6 +88,31 @@ pub fn publish_envelope(manifest_dir: &Path, envelope: &[u8]) -> Result<Publishe
     Ok(Published { manifest_path, updates: written.len(), update_bytes })
 }
 
+/// The courses under `out` whose `manifest.sha256` names another file than their
+/// `manifest.signed.json`: replaced behind the packager's back, so phones holding the envelope
+/// the pointer names would take the course as unchanged. (A missing pointer is fine: phones then
+/// fetch the whole manifest.)
+pub fn stale_pointers(out: &Path) -> Result<Vec<String>> {
+    let courses = out.join("courses");
+    let mut stale = Vec::new();
+    if !courses.is_dir() {
+        return Ok(stale);
+    }
+    for entry in fs::read_dir(&courses)? {
+        let dir = entry?.path();
+        let (manifest, pointer) = (dir.join(MANIFEST_FILE), dir.join(POINTER_FILE));
+        if !manifest.is_file() || !pointer.is_file() {
+            continue;
+        }
+        let named = fs::read_to_string(&pointer)?;
+        if named.trim_end() != sha256_hex(&fs::read(&manifest)?) {
+            stale.push(dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        }
+    }
+    stale.sort();
+    Ok(stale)
+}
+
 /// What is published already for `envelope`, its pointer rewritten in case it was lost.
 fn existing(manifest_dir: &Path, manifest_path: PathBuf, envelope: &[u8]) -> Result<Published> {
     let (mut updates, mut update_bytes) = (0, 0);
@@ -130,6 +155,19 @@ mod tests {
         let mut decoder = zstd::stream::read::Decoder::with_ref_prefix(patch, base).unwrap();
         std::io::Read::read_to_end(&mut decoder, &mut out).unwrap();
         out
+    }
+
+    #[test]
+    fn a_manifest_replaced_behind_the_pointer_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(stale_pointers(dir.path()).unwrap().is_empty());
+        for course in ["a", "b", "c"] {
+            publish_envelope(&dir.path().join("courses").join(course), &envelope(1, course)).unwrap();
+        }
+        assert!(stale_pointers(dir.path()).unwrap().is_empty());
+        fs::write(dir.path().join("courses/b").join(MANIFEST_FILE), envelope(2, "edited by hand")).unwrap();
+        fs::remove_file(dir.path().join("courses/c").join(POINTER_FILE)).unwrap();
+        assert_eq!(stale_pointers(dir.path()).unwrap(), ["b"]);
     }
 
     #[test]
