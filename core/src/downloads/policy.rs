@@ -366,6 +366,18 @@ mod tests {
     }
 
     #[test]
+    fn the_core_counts_the_budget_and_quota_the_learner_set_and_none_as_no_limit() {
+        let mut s = DownloadSettings::default();
+        assert_eq!((s.budget(), s.quota()), (None, None));
+        s.monthly_cellular_budget_bytes = Some(5_000_000);
+        s.storage_quota_bytes = Some(700_000_000);
+        assert_eq!((s.budget(), s.quota()), (Some(5_000_000), Some(700_000_000)));
+        s.monthly_cellular_budget_bytes = Some(0);
+        s.storage_quota_bytes = Some(0);
+        assert_eq!((s.budget(), s.quota()), (Some(0), Some(0)), "a zero limit is a limit");
+    }
+
+    #[test]
     fn usage_reports_the_budget_from_the_settings() {
         let (_d, store) = store();
         let budget = DownloadSettings {
