@@ -308,4 +308,34 @@ mod tests {
         assert_eq!(s.longest_streak_days, 1);
         assert!(s.weekly_goal_met);
     }
+
+    #[test]
+    fn enrolments_and_a_goal_set_before_sync_get_their_records_once() {
+        let (_d, store) = crate::catalog::test_support::sample_store();
+        let enrolled = store.write(|tx| enroll(tx, "phone", "web-basics")).unwrap();
+        store.write(|tx| set_weekly_goal(tx, "phone", 5)).unwrap();
+        store
+            .write(
+                |tx| Ok(tx.execute("DELETE FROM sync_record WHERE kind IN ('enrollment', 'setting')", [])?),
+            )
+            .unwrap();
+        store.write(|tx| backfill_records(tx, "phone")).unwrap();
+        let records = || {
+            store
+                .read(|c| {
+                    Ok((
+                        sync_record::load_enrollment(c, "web-basics")?,
+                        sync_record::load_setting(c, WEEKLY_GOAL_KEY)?,
+                    ))
+                })
+                .unwrap()
+        };
+        let (enrollment, setting) = records();
+        let (enrollment, setting) = (enrollment.unwrap(), setting.unwrap());
+        assert_eq!(enrollment.enrolled_at_ms, enrolled.enrolled_at_ms);
+        assert!(!enrollment.unenrolled.value);
+        assert_eq!(setting.value.value, serde_json::json!(5));
+        store.write(|tx| backfill_records(tx, "phone")).unwrap();
+        assert_eq!(records(), (Some(enrollment), Some(setting)), "a second backfill changes nothing");
+    }
 }

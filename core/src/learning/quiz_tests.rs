@@ -194,3 +194,45 @@ fn attempts_made_before_sync_get_their_records_once() {
     store.write(|tx| backfill_records(tx, ME)).unwrap();
     assert_eq!(record(&store, &a.id), stamp, "a second backfill changes nothing");
 }
+
+#[test]
+fn a_practice_attempt_shows_no_answer_keys_until_it_is_submitted() {
+    let (_d, store) = setup();
+    let a = start(&store, PRACTICE);
+    assert!(a.results.is_empty());
+    let answered = give(&store, &a.id, "q1", &["c"]).unwrap();
+    assert!(answered.results.is_empty(), "no keys while the attempt is open");
+    assert!(store.read(|c| attempts(c, PRACTICE)).unwrap()[0].results.is_empty());
+    assert_eq!(submit_now(&store, &a.id).results.len(), 5);
+}
+
+#[test]
+fn a_pulled_attempt_shows_the_answers_given_and_only_a_server_pass_completes_the_lesson() {
+    let (_d, store) = setup();
+    let answers = BTreeMap::from([
+        ("f1".to_owned(), AnswerRecord { answered_at_ms: 10, choice_ids: vec!["b".into()] }),
+        ("f2".to_owned(), AnswerRecord { answered_at_ms: 11, choice_ids: Vec::new() }),
+    ]);
+    let pulled = |id: &str, passed: Option<bool>, graded_by_server: bool| AttemptRecord {
+        attempt_id: id.into(),
+        lesson_id: GRADED.into(),
+        course_id: "web-basics".into(),
+        mode: WireMode::Graded,
+        state: WireState::Graded,
+        answers: answers.clone(),
+        started_at_ms: 1,
+        submitted_at_ms: Some(2),
+        score_percent: Some(40),
+        passed,
+        graded_by_server,
+    };
+    store.write(|tx| apply_remote(tx, ME, &pulled("a-fail", Some(false), true))).unwrap();
+    let shown = store.read(|c| attempts(c, GRADED)).unwrap();
+    let f1 = QuizAnswer { question_id: "f1".into(), choice_ids: vec!["b".into()], answered_at_ms: 10 };
+    assert_eq!(shown[0].answers, [f1], "a cleared answer (f2) is no answer");
+    assert!(!completed(&store, GRADED), "a fail graded by the server completes nothing");
+    store.write(|tx| apply_remote(tx, ME, &pulled("a-claim", Some(true), false))).unwrap();
+    assert!(!completed(&store, GRADED), "a pass the server did not grade completes nothing");
+    store.write(|tx| apply_remote(tx, ME, &pulled("a-pass", Some(true), true))).unwrap();
+    assert!(completed(&store, GRADED));
+}

@@ -81,6 +81,8 @@ fn text_anchors_span_their_quote_in_utf16_units_with_bounded_context() {
     refused(try_add(&store, passage("a🎓", "", "", 3, 5)));
     refused(try_add(&store, passage("abc", "", "", -1, 2)));
     refused(try_add(&store, passage("abc", "", "", 3, 2)));
+    // An end far below the start is refused, not an overflow of `end - start`.
+    refused(try_add(&store, passage("abc", "", "", 1, i32::MIN)));
     refused(try_add(&store, passage(" \t", "", "", 0, 2)));
     let q = |n: usize| "q".repeat(n);
     assert!(try_add(&store, passage(&q(limits::QUOTE_CHARS), "", "", 0, 2_000)).is_ok());
@@ -350,4 +352,23 @@ fn notes_written_before_sync_get_their_records_once_and_deleted_ones_as_tombston
     store.write(|tx| sync::backfill_records(tx, ME)).unwrap();
     assert_eq!(load(&kept.id), Some(kept_record), "a second backfill changes nothing");
     assert_eq!(load(&gone.id), Some(gone_record));
+}
+
+#[test]
+fn a_note_reads_back_field_for_field_from_every_query() {
+    let (_d, store) = setup();
+    let new = NewNote {
+        color: Some("yellow".into()),
+        tags: vec!["exam".into(), "http".into()],
+        body: "status codes matter".into(),
+        ..at(1_000, 2_000)
+    };
+    let added = try_add(&store, new).unwrap();
+    assert_eq!((added.lesson_id.as_str(), added.course_id.as_str()), (VIDEO, "web-basics"));
+    assert_eq!(store.read(|c| get(c, &added.id)).unwrap(), added);
+    let only = std::slice::from_ref(&added);
+    assert_eq!(store.read(|c| for_lesson(c, VIDEO)).unwrap(), only);
+    // The course query reads the note's columns after the module and lesson titles.
+    assert_eq!(store.read(|c| for_course(c, "web-basics")).unwrap(), only);
+    assert_eq!(store.read(|c| search(c, "status", None, 10)).unwrap(), only);
 }
