@@ -168,6 +168,17 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_envelope_a_phone_accepts_still_comes_as_a_patch() {
+        let largest = "x".repeat(MAX_ENVELOPE_BYTES as usize);
+        let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+        encoder.window_log(PATCH_WINDOW_LOG_MAX).unwrap();
+        std::io::Write::write_all(&mut encoder, largest.as_bytes()).unwrap();
+        let patch = encoder.finish().unwrap();
+        let applied = apply("{}", &patch, &sha256_hex(largest.as_bytes())).unwrap();
+        assert_eq!(applied.len(), largest.len());
+    }
+
+    #[test]
     fn a_pointer_is_one_lowercase_sha256_and_nothing_else() {
         let hash = "0123456789abcdef".repeat(4);
         assert_eq!(parse_pointer(hash.as_bytes()), Some(hash.clone()));
