@@ -40,6 +40,7 @@ pub const DEFAULT_PATHS: &[&str] = &[
     "core/src/downloads/policy.rs",
     "core/src/downloads/retry.rs",
     "core/src/catalog/manifest.rs",
+    "core/src/content/manifest_update.rs",
     "core/src/outbox/",
     "protocol/src/hlc.rs",
     "protocol/src/lattice.rs",
