@@ -75,6 +75,10 @@ pub fn import_course(
         .collect();
 
     let (mut added, mut present) = (0u32, 0u32);
+    // Files already in the store: verified, but an import killed between moving one there and
+    // recording it left it unrecorded. Recorded with the course (a no-op for the others), or
+    // their lessons would never count as offline.
+    let mut found: Vec<&BlobEntry> = Vec::new();
     while let Some(header) = reader.next_member()? {
         let hash = header.name.strip_prefix("blobs/").unwrap_or_default();
         let Some(blob) = declared.get(hash) else {
@@ -90,10 +94,7 @@ pub fn import_course(
         }
         if service.content().contains(hash) {
             io::copy(&mut reader.body(header.size), &mut io::sink()).map_err(body_error)?;
-            // A file is in the store only once verified, but an import killed between moving
-            // it there and recording it left it unrecorded: record it now (a no-op otherwise),
-            // or its lessons would never count as offline.
-            service.store().write(|tx| record_blob(tx, blob))?;
+            found.push(*blob);
             present += 1;
         } else {
             storage::ensure_room(service, &manifest.id, blob.size)?;
@@ -114,6 +115,9 @@ pub fn import_course(
         let source_url: Option<String> = tx
             .query_row("SELECT source_url FROM course WHERE id = ?1", [&manifest.id], |r| r.get(0))
             .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
+        for blob in &found {
+            record_blob(tx, blob)?;
+        }
         let outcome = catalog::import_parsed(tx, &manifest, source_url.as_deref(), provenance)?;
         keep_envelope(tx, &manifest, &envelope)?;
         queue::after_import(tx, &outcome)?;

@@ -205,12 +205,19 @@ pub fn patch_bytes(base: &[u8], target: &[u8]) -> Result<Option<Vec<u8>>> {
 
 fn write_patch(out: &Path, base: &str, result: &str, bytes: &[u8]) -> Result<()> {
     let path = out.join(patch_url_path(base, result));
-    let parent = path.parent().context("patch path has no parent")?;
-    fs::create_dir_all(parent)?;
+    fs::create_dir_all(path.parent().context("patch path has no parent")?)?;
+    write_atomically(&path, bytes)
+}
+
+/// Writes `bytes` beside `path` (whose folder exists) and renames it into place, durably: a
+/// reader, a phone fetching from the host included, sees the old file or the new one, never half
+/// of one.
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = path.parent().context("a published file has no folder")?;
     let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(&path).map_err(|e| e.error)?;
+    tmp.persist(path).map_err(|e| e.error).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

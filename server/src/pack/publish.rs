@@ -17,13 +17,12 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use satchel_core::content::store::sha256_hex;
 
-use super::patches::{PATCH_VERSIONS, kept_envelope_paths, patch_bytes};
+use super::patches::{PATCH_VERSIONS, kept_envelope_paths, patch_bytes, write_atomically};
 
 /// The envelope's file name under `courses/<id>/`.
 pub const MANIFEST_FILE: &str = "manifest.signed.json";
@@ -49,20 +48,22 @@ pub fn publish_envelope(manifest_dir: &Path, envelope: &[u8]) -> Result<Publishe
     let updates_dir = manifest_dir.join(UPDATES_DIR);
     let mut bases = Vec::new();
     if manifest_path.is_file() {
-        if fs::read(&manifest_path)? == envelope {
+        let current = fs::read(&manifest_path)?;
+        if current == envelope {
             // Published already: the patches there lead to it, the one from the envelope it
             // replaced included, which is kept nowhere else.
             return existing(manifest_dir, manifest_path, envelope);
         }
-        bases.push(manifest_path.clone());
+        bases.push(current);
     }
-    bases.extend(kept_envelope_paths(manifest_dir)?.into_iter().take(PATCH_VERSIONS));
+    for path in kept_envelope_paths(manifest_dir)?.into_iter().take(PATCH_VERSIONS) {
+        bases.push(fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?);
+    }
 
     fs::create_dir_all(&updates_dir)?;
     let mut written = HashSet::new();
     let mut update_bytes = 0;
-    for path in bases {
-        let base = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    for base in bases {
         let name = format!("{}.zst", sha256_hex(&base));
         if base == envelope || written.contains(&name) {
             continue;
@@ -125,17 +126,6 @@ fn existing(manifest_dir: &Path, manifest_path: PathBuf, envelope: &[u8]) -> Res
     }
     write_atomically(&manifest_dir.join(POINTER_FILE), format!("{}\n", sha256_hex(envelope)).as_bytes())?;
     Ok(Published { manifest_path, updates, update_bytes })
-}
-
-/// Writes `bytes` beside `path` and renames it into place, durably: a reader sees the old file or
-/// the new one, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let parent = path.parent().context("a published file has no folder")?;
-    let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]
