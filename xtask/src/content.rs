@@ -1,11 +1,12 @@
-//! The packed sample course on a loopback reference server, for the Kotlin and Swift tests.
+//! The packed sample course on a loopback reference server, for the Kotlin and Swift tests (with
+//! a small text course in two versions beside it, for their course-update tests).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{paths, tools};
+use crate::{paths, tools, update_course};
 
 /// A running `satchel-server serve` of the packed sample, with the sync API on; killed when
 /// dropped.
@@ -61,6 +62,8 @@ pub fn serve_sample() -> Result<SampleServer> {
             .arg(&key)
             .stdout(Stdio::null()),
     )?;
+
+    update_course::publish(&server, &key, &source, &packed)?;
 
     tools::run(
         Command::new(&server).arg("sync-secret").arg("--out").arg(&sync_secret).stderr(Stdio::null()),

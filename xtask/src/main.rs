@@ -36,6 +36,7 @@ mod shell_mirrors;
 mod swift;
 mod swift_chroot;
 mod tools;
+mod update_course;
 
 use phases::Phases;
 

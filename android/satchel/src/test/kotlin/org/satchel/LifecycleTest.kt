@@ -31,10 +31,8 @@ import org.satchel.core.SatchelException
  */
 class LifecycleTest {
     private lateinit var dir: File
-    private val contentUrl: String = System.getProperty("satchel.contentUrl")
-        ?: error("satchel.contentUrl is not set: run these tests through cargo xtask test")
-    private val publisherKey: String = System.getProperty("satchel.publisherKey")
-        ?: error("satchel.publisherKey is not set: run these tests through cargo xtask test")
+    private val contentUrl: String = TestServer.contentUrl
+    private val publisherKey: String = TestServer.publisherKey
     private val trusting get() = SatchelConfig(trustedPublisherKeys = listOf(publisherKey))
 
     @Before fun makeDir() {

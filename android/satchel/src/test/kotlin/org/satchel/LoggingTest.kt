@@ -23,8 +23,7 @@ import org.satchel.core.removeLogger
 /** The core's logs reach a Kotlin logger (the Android shell routes it to logcat), with no secrets. */
 class LoggingTest : ServedCourseFixture() {
     // A learner of its own: the sync tests must not pull this test's note.
-    private val token: String = System.getProperty("satchel.loggingSyncToken")
-        ?: error("satchel.loggingSyncToken is not set: run these tests through cargo xtask test")
+    private val token: String = TestServer.loggingSyncToken
 
     private class Captured : SatchelLogger {
         val records: MutableList<LogRecord> = Collections.synchronizedList(mutableListOf())

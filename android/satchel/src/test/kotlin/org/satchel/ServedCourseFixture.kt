@@ -15,10 +15,8 @@ import org.satchel.core.SatchelConfig
 abstract class ServedCourseFixture {
     protected lateinit var dir: File
     protected lateinit var satchel: Satchel
-    protected val contentUrl: String = System.getProperty("satchel.contentUrl")
-        ?: error("satchel.contentUrl is not set: run these tests through cargo xtask test")
-    protected val publisherKey: String = System.getProperty("satchel.publisherKey")
-        ?: error("satchel.publisherKey is not set: run these tests through cargo xtask test")
+    protected val contentUrl: String = TestServer.contentUrl
+    protected val publisherKey: String = TestServer.publisherKey
 
     @Before fun openAccount() = runBlocking {
         dir = Files.createTempDirectory("satchel-kt").toFile()

@@ -25,10 +25,8 @@ import org.satchel.core.ShareProgress
  */
 class ShareTest {
     private lateinit var dir: File
-    private val contentUrl: String = System.getProperty("satchel.contentUrl")
-        ?: error("satchel.contentUrl is not set: run these tests through cargo xtask test")
-    private val publisherKey: String = System.getProperty("satchel.publisherKey")
-        ?: error("satchel.publisherKey is not set: run these tests through cargo xtask test")
+    private val contentUrl: String = TestServer.contentUrl
+    private val publisherKey: String = TestServer.publisherKey
 
     @Before fun makeDir() { dir = Files.createTempDirectory("satchel-kt-share").toFile() }
 

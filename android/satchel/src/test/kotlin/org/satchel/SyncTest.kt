@@ -23,14 +23,10 @@ import org.satchel.core.TokenProvider
 
 /** Two accounts syncing through the loopback reference sync server. */
 class SyncTest {
-    private val url: String = System.getProperty("satchel.contentUrl")
-        ?: error("satchel.contentUrl is not set: run these tests through cargo xtask test")
-    private val publisherKey: String = System.getProperty("satchel.publisherKey")
-        ?: error("satchel.publisherKey is not set: run these tests through cargo xtask test")
-    private val amina: String = System.getProperty("satchel.syncToken")
-        ?: error("satchel.syncToken is not set: run these tests through cargo xtask test")
-    private val bilal: String = System.getProperty("satchel.otherSyncToken")
-        ?: error("satchel.otherSyncToken is not set: run these tests through cargo xtask test")
+    private val url: String = TestServer.contentUrl
+    private val publisherKey: String = TestServer.publisherKey
+    private val amina: String = TestServer.syncToken
+    private val bilal: String = TestServer.otherSyncToken
     private val dirs = mutableListOf<File>()
     private val accounts = mutableListOf<Satchel>()
 
