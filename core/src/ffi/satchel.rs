@@ -1,12 +1,11 @@
 //! The `Satchel` object: a learner account opened by the app.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::open_accounts::{self, OpenedWith};
+use super::open_accounts::{self, FinishOnDrop, OpenedWith, ShutdownState};
 
 use super::SatchelError;
 use crate::account::Account;
@@ -37,8 +36,9 @@ pub struct SatchelConfig {
 pub struct Satchel {
     inner: Arc<Account>,
     opened_with: OpenedWith,
-    /// The account directory's canonical path: its key among the open accounts.
-    dir_key: PathBuf,
+    /// Whether `shutdown` was called and has finished: an `open` of the same directory waits
+    /// for it.
+    shutdown_state: Arc<ShutdownState>,
 }
 
 /// How long `shutdown` waits for a running download run or sync to stop before closing anyway.
@@ -53,7 +53,8 @@ impl Satchel {
     /// A directory already open in this process (by the UI, or by a background Worker) gives the
     /// same object back, so there is one network state, one download run and one sync per
     /// account. Opening it again with other trusted keys or another non-empty device name is
-    /// `InvalidInput`. After `shutdown` the next `open` opens it anew.
+    /// `InvalidInput`. After `shutdown` the next `open` opens it anew; an `open` while it is
+    /// shutting down waits for the shutdown to finish first.
     #[uniffi::constructor]
     pub async fn open(account_dir: String, config: SatchelConfig) -> Result<Arc<Satchel>, SatchelError> {
         Ok(run_blocking(move || Satchel::open_shared(&account_dir, &config, None)).await?)
@@ -80,9 +81,15 @@ impl Satchel {
     /// "free this handle" on the generated class; freeing the last handle also closes the database,
     /// but silently.
     pub async fn shutdown(&self) -> Result<(), SatchelError> {
-        open_accounts::forget(self);
+        self.shutdown_state.begin();
+        let finished = FinishOnDrop(Arc::clone(&self.shutdown_state));
         let account = Arc::clone(&self.inner);
-        Ok(crate::runtime::spawn(account.shut_down(SHUTDOWN_WAIT)).await?)
+        Ok(crate::runtime::spawn(async move {
+            let closed = account.shut_down(SHUTDOWN_WAIT).await;
+            drop(finished);
+            closed
+        })
+        .await?)
     }
 
     /// Imports a course manifest (JSON) into the catalog.
@@ -154,7 +161,7 @@ impl Satchel {
                 Some(clock) => Account::open_with_clock(&dir, &config.device_name, keys, clock)?,
                 None => Account::open(&dir, &config.device_name, keys)?,
             };
-            Ok(Satchel { inner: Arc::new(account), opened_with, dir_key: dir })
+            Ok(Satchel { inner: Arc::new(account), opened_with, shutdown_state: Arc::default() })
         })
     }
 
@@ -167,8 +174,8 @@ impl Satchel {
         &self.opened_with
     }
 
-    pub(super) fn dir_key(&self) -> &std::path::Path {
-        &self.dir_key
+    pub(super) fn shutdown_state(&self) -> &ShutdownState {
+        &self.shutdown_state
     }
 
     /// Runs `f` in a write transaction on the core runtime, with this device's id.
@@ -213,8 +220,6 @@ impl Satchel {
         self.with_account(move |account| f(account.download_service())).await
     }
 
-    /// Runs async download work as a task on the core runtime (so a cancelled caller never
-    /// drops it half-way) and maps its error for the FFI.
     /// Long download work on the core runtime, stopped at its next safe point if the caller
     /// (a cancelled coroutine or Task) drops the future.
     pub(super) async fn spawn_downloads<T, F, Fut>(&self, f: F) -> Result<T, SatchelError>
