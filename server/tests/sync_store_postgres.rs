@@ -67,3 +67,71 @@ async fn foreign_and_newer_schemas_are_refused_untouched() {
     let tls = PostgresStore::connect("postgres://nobody@127.0.0.1:1/none?sslmode=require").await;
     assert!(matches!(&tls, Err(StoreError::Open(m)) if m.contains("without TLS")), "{tls:?}");
 }
+
+/// What the racy conformance test `a_reader_pulling_during_concurrent_pushes_never_skips_a_change`
+/// catches only now and then, held still: a push keeps its learner's row locked from taking its
+/// cursor until it commits. With that lock held by hand (a push in flight), another push of the
+/// learner waits, a pull meanwhile sees nothing past the committed cursor, and another learner's
+/// push goes ahead; once it is released, the push commits and is pulled at the next cursor. A
+/// backend that does not wait there (cursors from a sequence without the lock, or the lock taken
+/// with `NOWAIT`, which I tried) fails the first assertion, every run.
+#[tokio::test]
+async fn a_push_waits_for_one_in_flight_of_the_same_learner_and_a_pull_meanwhile_sees_nothing_new() {
+    use satchel_protocol::messages::{Outcome, PROTOCOL_VERSION, PullRequest, PushRequest, RegisterRequest};
+    use satchel_server::sync::store::conformance::{ops, setting};
+    const NOW: i64 = 1_800_000_000_000;
+
+    let url = fresh_postgres_schema().await;
+    let store = std::sync::Arc::new(PostgresStore::connect(&url).await.unwrap());
+    for (learner, device) in [("amina", "phone"), ("amina", "reader"), ("bilal", "phone")] {
+        store.register_device(learner, &RegisterRequest::new(device, "test phone"), NOW).await.unwrap();
+    }
+    let push = |learner: &'static str| {
+        let store = std::sync::Arc::clone(&store);
+        let request = PushRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: "phone".into(),
+            epoch: None,
+            ops: ops(1, vec![setting(&format!("{learner}-key"), 1, NOW, "phone")]),
+        };
+        tokio::spawn(async move { store.push(learner, &request, NOW).await })
+    };
+    let pull = || {
+        let request = PullRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: "reader".into(),
+            epoch: None,
+            cursor: 0,
+            max_bytes: 0,
+        };
+        let store = std::sync::Arc::clone(&store);
+        async move { store.pull("amina", &request, NOW).await.unwrap() }
+    };
+
+    let mut holder = raw(&url).await;
+    let in_flight = holder.transaction().await.unwrap();
+    in_flight
+        .query_one("SELECT cursor FROM learner WHERE learner_id = 'amina' FOR NO KEY UPDATE", &[])
+        .await
+        .unwrap();
+    let waiting = push("amina");
+    let elsewhere = tokio::time::timeout(std::time::Duration::from_secs(10), push("bilal")).await;
+    assert!(
+        matches!(&elsewhere, Ok(Ok(Ok(response))) if response.results[0].outcome == Outcome::Applied),
+        "another learner's push waits for nothing: {elsewhere:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "a push committed while another push of its learner was in flight");
+    let meanwhile = pull().await;
+    assert!(meanwhile.records.is_empty() && meanwhile.next_cursor == 0, "{meanwhile:?}");
+
+    in_flight.rollback().await.unwrap();
+    let pushed = tokio::time::timeout(std::time::Duration::from_secs(10), waiting).await;
+    assert!(
+        matches!(&pushed, Ok(Ok(Ok(response))) if response.results[0].outcome == Outcome::Applied),
+        "the push goes ahead once the one in flight ends: {pushed:?}"
+    );
+    let after = pull().await;
+    assert_eq!(after.records.iter().map(|r| r.cursor).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(after.next_cursor, 1);
+}

@@ -691,7 +691,8 @@ pub async fn concurrent_pushes_get_distinct_cursors_in_commit_order(store: &dyn 
 /// past `n + 1` and never sees `n`. Eight devices push one record at a time while a ninth pulls
 /// in small pages the whole time; the puller must end up with every record. A race, so a
 /// broken backend fails it often rather than always: with PostgreSQL cursors taken from a
-/// sequence and no learner lock, it failed 2 runs in 5.
+/// sequence and no learner lock, it failed 2 runs in 5. The PostgreSQL backend's lock is also
+/// checked held still, every run (`server/tests/sync_store_postgres.rs`).
 pub async fn a_reader_pulling_during_concurrent_pushes_never_skips_a_change(store: &dyn SyncStore) {
     const PUSHERS: usize = 8;
     const ROUNDS: u64 = 100;
