@@ -235,12 +235,39 @@ fn an_update_fetches_patches_only_and_updates_downloaded_lessons_in_place() {
     assert_eq!(local_text(&satchel, READINGS[0], RenditionKind::Lite), None);
     assert!(local_text(&satchel, READINGS[2], RenditionKind::Lite).is_some());
     let manifest_bytes = proxy.reply_bytes();
+    // A run that cannot fetch (offline) ends with the old readings kept: patches start from them.
+    let content = satchel.account().download_service().content().clone();
+    let on_phone = |hash: &str| {
+        let listed: bool = satchel
+            .account()
+            .store()
+            .read(|c| {
+                Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM content_blob WHERE hash = ?1)", [hash], |r| {
+                    r.get(0)
+                })?)
+            })
+            .unwrap();
+        assert_eq!(listed, content.contains(hash), "row and file of {hash} disagree");
+        listed
+    };
+    satchel.set_network(satchel_core::downloads::NetworkType::None);
+    let offline = rt.block_on(satchel.run_downloads(1_000)).unwrap();
+    assert_eq!(offline.remaining, 2, "{offline:?}");
+    assert!(changed.iter().all(|(old, _)| on_phone(&old.hash)), "a base of a pending patch was removed");
+    satchel.set_network(satchel_core::downloads::NetworkType::Unmetered);
     let summary = rt.block_on(satchel.run_downloads(60_000)).unwrap();
     assert_eq!((summary.completed, summary.failed, summary.remaining), (2, 0, 0), "{summary:?}");
     let update_bytes = proxy.reply_bytes() - manifest_bytes;
     for (i, lesson) in READINGS.iter().enumerate() {
         assert_eq!(local_text(&satchel, lesson, RenditionKind::Lite).unwrap(), packed.texts2[i], "{lesson}");
     }
+    // Updated in place: the replaced readings left the phone (row and file), the unchanged one
+    // stayed.
+    for (old, new) in &changed {
+        assert!(!on_phone(&old.hash), "version 1's {} is still on the phone", old.hash);
+        assert!(on_phone(&new.hash));
+    }
+    assert!(on_phone(&reading_blob(v2, READINGS[2]).hash));
     let requests = proxy.requests();
     assert!(
         requests.iter().all(|r| !r.contains("/blobs/") || r.contains("manifest")),

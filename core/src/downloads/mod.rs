@@ -109,6 +109,11 @@ pub struct Downloads {
     /// Stops the current `run_downloads`, if any.
     run_stop: Mutex<Option<CancellationToken>>,
     run_lock: tokio::sync::Mutex<()>,
+    /// Held shared by work that stores blobs outside a run before the catalog lists them
+    /// (fetching a course stores its dictionary, importing a shared file stores its files); the
+    /// sweep of files no course lists any more takes it exclusively or skips its turn, so it
+    /// never removes a file that is about to be listed.
+    pub(crate) unlisted_writes: Arc<tokio::sync::RwLock<()>>,
     /// One transfer per blob at a time, even when two downloads share it.
     blob_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     events: events::EventHub,
@@ -124,6 +129,7 @@ impl Default for Downloads {
             active: Mutex::new(HashMap::new()),
             run_stop: Mutex::new(None),
             run_lock: tokio::sync::Mutex::new(()),
+            unlisted_writes: Arc::default(),
             blob_locks: Mutex::new(HashMap::new()),
             events: events::EventHub::default(),
             meter: policy::Meter::default(),

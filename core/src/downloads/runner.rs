@@ -148,6 +148,10 @@ async fn run_locked(
         Ended::DeadlineReached => RunOutcome::DeadlineReached,
         Ended::Stopped => RunOutcome::Stopped,
     };
+    {
+        let service = service.clone();
+        run_blocking(move || storage::sweep_superseded(&service)).await?;
+    }
     let remaining = count_remaining(service).await?;
     let Tally { completed, failed, errors } = job.tally;
     let (completed, failed, remaining) = (to_i32(completed), to_i32(failed), to_i32(remaining));

@@ -102,6 +102,8 @@ impl DownloadService {
     /// Fetches a course's signed manifest from a host, verifies it and imports it (re-queueing
     /// what the update left incomplete, as [`DownloadService::import_manifest`]).
     pub async fn fetch_course(&self, base_url: &str, course_id: &str) -> Result<ImportOutcome> {
+        // The dictionary is stored before the course lists it (see `Downloads::unlisted_writes`).
+        let _listing = self.downloads.unlisted_writes.read().await;
         let client = self.content_client()?;
         let fetched = course::fetch_manifest(
             &client,

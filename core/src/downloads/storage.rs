@@ -7,6 +7,7 @@
 //! space, never a lesson shown offline without its file).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -239,15 +240,59 @@ pub fn release(tx: &Transaction<'_>, hashes: &[String]) -> Result<(Vec<String>, 
         if still_needed.query_row([hash], |r| r.get::<_, bool>(0))? {
             continue;
         }
-        let size: Option<u64> = tx
-            .prepare_cached("DELETE FROM content_blob WHERE hash = ?1 RETURNING size")?
-            .query_row([hash], |r| r.get(0))
-            .optional()?;
-        tx.prepare_cached("DELETE FROM partial_blob WHERE hash = ?1")?.execute([hash])?;
-        freed += size.unwrap_or(0);
+        freed += forget_blob(tx, hash)?;
         removed.push(hash.clone());
     }
     Ok((removed, freed))
+}
+
+/// Deletes a blob's `content_blob` and `partial_blob` rows; returns its verified size (0 if it
+/// was only partly downloaded).
+fn forget_blob(tx: &Transaction<'_>, hash: &str) -> Result<u64> {
+    let size: Option<u64> = tx
+        .prepare_cached("DELETE FROM content_blob WHERE hash = ?1 RETURNING size")?
+        .query_row([hash], |r| r.get(0))
+        .optional()?;
+    tx.prepare_cached("DELETE FROM partial_blob WHERE hash = ?1")?.execute([hash])?;
+    Ok(size.unwrap_or(0))
+}
+
+/// Removes the files no course lists any more: after an update, the earlier version's readings,
+/// slides or audio that the new one replaced (kept while a pending patch still starts from
+/// them). Without this they would stay on the phone for ever, counted in `content_bytes`, and
+/// not even deleting the course would free them. Called at the end of a download run, under
+/// its lock, so no transfer is writing; skipped (until the next run) while a course fetch or a
+/// file import is storing blobs the catalog does not list yet. Returns the bytes freed.
+pub fn sweep_superseded(service: &DownloadService) -> Result<u64> {
+    let Ok(_exclusive) = Arc::clone(&service.downloads().unlisted_writes).try_write_owned() else {
+        tracing::debug!(
+            "a course fetch or a file import is storing files; unlisted files wait for the next run"
+        );
+        return Ok(0);
+    };
+    let (removed, freed) = service.store().write(|tx| {
+        let unlisted: Vec<String> = tx
+            .prepare_cached(
+                "SELECT b.hash FROM (SELECT hash FROM content_blob UNION SELECT hash FROM partial_blob) b
+                 WHERE NOT EXISTS (SELECT 1 FROM rendition_blob rb WHERE rb.hash = b.hash)
+                   AND NOT EXISTS (SELECT 1 FROM course c
+                                   WHERE instr(c.dictionary, b.hash) > 0 OR instr(c.text_pack, b.hash) > 0)
+                   AND NOT EXISTS (SELECT 1 FROM blob_patch p
+                                   WHERE p.base = b.hash AND p.result NOT IN (SELECT hash FROM content_blob))",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut freed = 0;
+        for hash in &unlisted {
+            freed += forget_blob(tx, hash)?;
+        }
+        Ok((unlisted, freed))
+    })?;
+    remove_files(service.content(), &removed)?;
+    if !removed.is_empty() {
+        tracing::info!(files = removed.len(), bytes = freed, "removed files no course lists any more");
+    }
+    Ok(freed)
 }
 
 /// Deletes the files (verified and partial) of released blobs.

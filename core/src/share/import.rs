@@ -36,6 +36,9 @@ pub fn import_course(
     path: &Path,
     progress: &mut dyn FnMut(ShareProgress),
 ) -> Result<ImportedCourse> {
+    // Files are stored before the course lists them (see `Downloads::unlisted_writes`). On a
+    // blocking thread, like every caller of this function.
+    let _listing = service.downloads().unlisted_writes.blocking_read();
     let file = std::fs::File::open(path)?;
     let total = file.metadata()?.len();
     let read = Arc::new(AtomicU64::new(0));
