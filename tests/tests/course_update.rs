@@ -18,7 +18,7 @@ use satchel_core::runtime::runtime;
 use satchel_core::{Satchel, SatchelError};
 use satchel_server::pack;
 use satchel_tests::ServerProcess;
-use satchel_tests::fault_proxy::{FaultProxy, Faults};
+use satchel_tests::fault_proxy::{FaultProxy, Faults, RequestFault};
 use satchel_tests::nginx::Nginx;
 use satchel_tests::open_account;
 use satchel_tests::sample::{target_dir, test_public_key, test_publisher_key};
@@ -370,6 +370,25 @@ fn a_manifest_patch_that_fails_or_is_missing_falls_back_to_the_whole_manifest() 
         assert!(requests.iter().any(|r| r.contains("manifest.signed.json")), "{case}: {requests:?}");
         std::fs::write(&patch_path, &good_patch).unwrap();
         std::fs::write(course.join("manifest.sha256"), &pointer).unwrap();
+    }
+    // A host that fails the pointer or the patch request itself (a 502 from a cache, a lost
+    // connection) costs that request, not the update.
+    let cases = [
+        ("the pointer answered 502", Faults { fail_with: vec![502], ..Faults::default() }),
+        ("the pointer's connection lost", Faults { script: vec![RequestFault::Drop], ..Faults::default() }),
+        (
+            "the patch's connection lost",
+            Faults { script: vec![RequestFault::Pass, RequestFault::Drop], ..Faults::default() },
+        ),
+    ];
+    for (case, faults) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let satchel = phone_with_version_1(&packed, &server.base_url(), dir.path());
+        proxy.set_faults(faults);
+        let outcome = runtime().block_on(satchel.fetch_course(proxy.base_url(), COURSE.into()));
+        proxy.set_faults(Faults::default());
+        let outcome = outcome.unwrap_or_else(|e| panic!("{case}: {e:?}"));
+        assert_eq!((outcome.version, outcome.status), (2, ImportStatus::Updated), "{case}");
     }
 }
 

@@ -63,19 +63,29 @@ pub async fn current_envelope(
     let Some(installed) = installed else {
         return Ok((client.manifest(base_url, course_id).await?, Obtained::Whole));
     };
-    let Some(published) = client.manifest_pointer(base_url, course_id).await? else {
+    // The pointer and the patch only save bytes: whatever goes wrong with them (a 5xx from a
+    // cache, a cut connection, a reply over the limit) costs that request, never the update.
+    let pointer = client.manifest_pointer(base_url, course_id).await.unwrap_or_else(|error| {
+        tracing::warn!(course = course_id, %error, "the manifest pointer failed; fetching the whole manifest");
+        None
+    });
+    let Some(published) = pointer else {
         return Ok((client.manifest(base_url, course_id).await?, Obtained::Whole));
     };
     let installed_hash = sha256_hex(installed.as_bytes());
     if published == installed_hash {
         return Ok((installed.to_owned(), Obtained::Unchanged));
     }
-    if let Some(patch) = client.manifest_patch(base_url, course_id, &installed_hash).await? {
-        match apply(installed, &patch, &published) {
+    match client.manifest_patch(base_url, course_id, &installed_hash).await {
+        Ok(Some(patch)) => match apply(installed, &patch, &published) {
             Ok(envelope) => return Ok((envelope, Obtained::Patched)),
             Err(error) => {
                 tracing::warn!(course = course_id, %error, "manifest patch failed; fetching the whole manifest");
             }
+        },
+        Ok(None) => {}
+        Err(error) => {
+            tracing::warn!(course = course_id, %error, "the manifest patch could not be fetched; fetching the whole manifest");
         }
     }
     Ok((client.manifest(base_url, course_id).await?, Obtained::Whole))
