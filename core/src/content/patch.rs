@@ -71,15 +71,21 @@ pub fn patch_url_path(base: &str, result: &str) -> String {
 /// memory, and a hostile manifest must not make the phone load a video to "patch" from it.
 pub const MAX_BASE_BYTES: u64 = 1 << PATCH_WINDOW_LOG_MAX;
 
-/// The smallest listed patch to `result` whose base is verified on the phone (and at most
-/// [`MAX_BASE_BYTES`]), if any.
-pub fn usable_patch(conn: &Connection, content: &ContentStore, result: &str) -> Result<Option<PatchEntry>> {
+/// The smallest patch to `result` that `course_id`'s manifest lists (its host serves it; another
+/// course sharing the file lists patches on its own host) whose base is verified on the phone
+/// (and at most [`MAX_BASE_BYTES`]), if any.
+pub fn usable_patch(
+    conn: &Connection,
+    content: &ContentStore,
+    course_id: &str,
+    result: &str,
+) -> Result<Option<PatchEntry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT p.base, p.size FROM blob_patch p JOIN content_blob b ON b.hash = p.base
-         WHERE p.result = ?1 AND b.size <= ?2 ORDER BY p.size, p.base",
+         WHERE p.result = ?1 AND b.size <= ?2 AND p.course_id = ?3 ORDER BY p.size, p.base",
     )?;
     let candidates: Vec<(String, u64)> = stmt
-        .query_map(params![result, MAX_BASE_BYTES], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![result, MAX_BASE_BYTES, course_id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(candidates.into_iter().find(|(base, _)| content.contains(base)).map(|(base, size)| PatchEntry {
         base,
@@ -266,8 +272,13 @@ mod tests {
         store
             .write(|tx| {
                 tx.execute(
-                    "INSERT INTO course (id, version, title, imported_at_ms) VALUES ('c', 1, 'C', 0)",
+                    "INSERT INTO course (id, version, title, imported_at_ms) VALUES ('c', 1, 'C', 0), ('other', 1, 'O', 0)",
                     [],
+                )?;
+                // Listed by another course (on its own host): not for this one.
+                tx.execute(
+                    "INSERT INTO blob_patch (course_id, base, result, size) VALUES ('other', ?1, ?2, 1)",
+                    params![base_entry.hash, result],
                 )?;
                 for (base, size) in [(&huge, 1), (&missing, 2), (&base_entry.hash, 3)] {
                     tx.execute(
@@ -291,9 +302,9 @@ mod tests {
             })
             .unwrap();
         // The smaller patches start from a base too large to load and from one whose file is gone.
-        let chosen = store.read(|c| usable_patch(c, &content, &result)).unwrap().unwrap();
+        let chosen = store.read(|c| usable_patch(c, &content, "c", &result)).unwrap().unwrap();
         assert_eq!((chosen.base, chosen.size), (base_entry.hash, 3));
-        assert_eq!(store.read(|c| usable_patch(c, &content, &"0".repeat(64))).unwrap(), None);
+        assert_eq!(store.read(|c| usable_patch(c, &content, "c", &"0".repeat(64))).unwrap(), None);
     }
 
     #[test]

@@ -140,8 +140,10 @@ pub fn work(
     let plan = course::plan(conn, lesson_id, rendition)?;
     let missing: Vec<&BlobEntry> = plan.blobs.iter().filter(|b| !content.contains(&b.hash)).collect();
     let mut patches = HashMap::new();
+    let course_id: String =
+        conn.query_row("SELECT course_id FROM lesson WHERE id = ?1", [lesson_id], |r| r.get(0))?;
     for blob in &missing {
-        if let Some(found) = patch::usable_patch(conn, content, &blob.hash)? {
+        if let Some(found) = patch::usable_patch(conn, content, &course_id, &blob.hash)? {
             patches.insert(blob.hash.clone(), found);
         }
     }
@@ -399,7 +401,7 @@ pub fn requeue_incomplete(tx: &Transaction<'_>, course_id: &str) -> Result<()> {
         "UPDATE download SET state = ?3, failure = NULL, attempts = 0,
                 bytes_total = (SELECT COALESCE(SUM(COALESCE(
                                    (SELECT MIN(p.size) FROM blob_patch p JOIN content_blob cb ON cb.hash = p.base
-                                    WHERE p.result = rb.hash AND cb.size <= ?5),
+                                    WHERE p.result = rb.hash AND cb.size <= ?5 AND p.course_id = ?1),
                                    rb.stored_size)), 0)
                                FROM rendition_blob rb
                                WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
