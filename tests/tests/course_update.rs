@@ -250,6 +250,22 @@ fn an_update_fetches_patches_only_and_updates_downloaded_lessons_in_place() {
         assert_eq!(listed, content.contains(hash), "row and file of {hash} disagree");
         listed
     };
+    // What a download finishing just as the update commits checks before it calls itself done.
+    let lacking = || -> Vec<bool> {
+        let downloads = rt.block_on(satchel.list_downloads(Some(COURSE.into()))).unwrap();
+        READINGS
+            .iter()
+            .map(|lesson| {
+                let id = downloads.iter().find(|d| d.lesson_id == *lesson).unwrap().id;
+                satchel
+                    .account()
+                    .store()
+                    .write(|tx| satchel_core::downloads::queue::lacks_files(tx, id))
+                    .unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(lacking(), [true, true, false]);
     satchel.set_network(satchel_core::downloads::NetworkType::None);
     let offline = rt.block_on(satchel.run_downloads(1_000)).unwrap();
     assert_eq!(offline.remaining, 2, "{offline:?}");
@@ -268,6 +284,7 @@ fn an_update_fetches_patches_only_and_updates_downloaded_lessons_in_place() {
         assert!(on_phone(&new.hash));
     }
     assert!(on_phone(&reading_blob(v2, READINGS[2]).hash));
+    assert_eq!(lacking(), [false, false, false]);
     let requests = proxy.requests();
     assert!(
         requests.iter().all(|r| !r.contains("/blobs/") || r.contains("manifest")),

@@ -423,6 +423,18 @@ pub fn requeue_incomplete(tx: &Transaction<'_>, course_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether download `id`'s rendition lists a file that is not in the content store (a course
+/// update changed it).
+pub fn lacks_files(tx: &Transaction<'_>, id: i64) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM download d JOIN rendition_blob rb
+                              ON rb.lesson_id = d.lesson_id AND rb.rendition = d.rendition
+                            WHERE d.id = ?1 AND rb.hash NOT IN (SELECT hash FROM content_blob))",
+        )?
+        .query_row([id], |r| r.get(0))?)
+}
+
 /// The states of a download waiting for its turn (its own, or the network's or budget's).
 const WAITING: [DownloadState; 3] =
     [DownloadState::Queued, DownloadState::WaitingForNetwork, DownloadState::WaitingForBudget];

@@ -398,8 +398,20 @@ async fn finish(
             (Some(Err(error)), DownloadState::Failed, Some(text))
         }
     };
-    let changed = run_blocking(move || {
+    let (changed, verdict) = run_blocking(move || {
         service2.store().write(|tx| {
+            // A course update committed after the last check of the files (and before this
+            // transaction) re-queued only finished downloads, not this running one: if the
+            // rendition now lists a file the phone lacks, it is not done but queued again.
+            let (state, verdict) = if state == DownloadState::Done && queue::lacks_files(tx, id)? {
+                tracing::info!(
+                    download = id,
+                    "the course changed as the download finished; queued for its new files"
+                );
+                (DownloadState::Queued, None)
+            } else {
+                (state, verdict)
+            };
             let bytes =
                 if state == DownloadState::Done { live_total(tx, id)?.max(bytes_done) } else { bytes_done };
             queue::save_progress(tx, id, bytes)?;
@@ -415,7 +427,8 @@ async fn finish(
                 )
                 .optional()?
                 .unwrap_or(false);
-            if running { queue::set_state(tx, id, state, failure.as_deref()) } else { Ok(None) }
+            let changed = if running { queue::set_state(tx, id, state, failure.as_deref())? } else { None };
+            Ok((changed, verdict))
         })
     })
     .await?;
