@@ -551,3 +551,44 @@ fn a_damaged_patch_falls_back_to_the_whole_blob_and_is_recorded_as_a_typed_error
     assert!(!tmp.exists() || std::fs::read_dir(&tmp).unwrap().count() == 0);
     drop(server);
 }
+
+#[test]
+fn a_version_repacked_with_other_contents_keeps_the_envelope_the_phone_installed() {
+    let packed = pack_two_versions(false);
+    let server = ServerProcess::serve(&packed.out).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let satchel = open_account(dir.path(), vec![test_public_key()]).unwrap();
+    let rt = runtime();
+    rt.block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap();
+    let installed = || {
+        satchel
+            .account()
+            .store()
+            .read(|c| satchel_core::content::course::installed_envelope(c, COURSE))
+            .unwrap()
+    };
+    let before = installed().unwrap();
+
+    // The publisher packs version 2 again with another reading, without raising the version.
+    let src = packed._dir.path().join("src");
+    write_source(&src, 2, &[packed.texts2[0].clone(), packed.texts2[1].clone(), reading("delta")]);
+    pack::pack(&src, &packed.out, &test_publisher_key()).unwrap();
+    let outcome = rt.block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap();
+    assert_eq!((outcome.version, outcome.status), (2, ImportStatus::Unchanged));
+    assert_eq!(installed().unwrap(), before, "the kept envelope must match the installed catalog and files");
+
+    // Another envelope of the installed version with the same payload (re-signed, here written
+    // out differently) is stored.
+    let published = std::fs::read_to_string(packed.out.join("courses/upd/manifest.signed.json")).unwrap();
+    assert_ne!(published, before);
+    let payload: serde_json::Value = serde_json::from_str(&before).unwrap();
+    let resigned = satchel_core::content::signed::sign(
+        payload["payload"].as_str().unwrap().to_owned(),
+        &test_publisher_key(),
+    );
+    let resigned = serde_json::to_vec_pretty(&resigned).unwrap();
+    assert_ne!(resigned.as_slice(), before.as_bytes());
+    pack::publish::publish_envelope(&packed.out.join("courses/upd"), &resigned).unwrap();
+    rt.block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap();
+    assert_eq!(installed().unwrap().as_bytes(), resigned.as_slice());
+}

@@ -10,7 +10,9 @@ use super::manifest_update;
 use super::signed;
 use super::store::ContentStore;
 use crate::catalog::publisher::Provenance;
-use crate::catalog::{self, BlobEntry, Encoding, ImportOutcome, Manifest, RenditionKind, TextPack};
+use crate::catalog::{
+    self, BlobEntry, Encoding, ImportOutcome, ImportStatus, Manifest, RenditionKind, TextPack,
+};
 use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::time::now_ms;
@@ -86,8 +88,34 @@ pub fn import_fetched(
     if let Some(dictionary) = &fetched.manifest.dictionary {
         record_blob(tx, dictionary)?;
     }
-    keep_envelope(tx, &fetched.manifest, &fetched.envelope)?;
+    if outcome.status == ImportStatus::Unchanged
+        && !installed_payload_is(tx, &fetched.manifest.id, &fetched.opened.payload)?
+    {
+        // The same version with other contents (repacked without raising the version): the
+        // catalog kept the installed one, so must the envelope, or sharing would send a manifest
+        // that does not match the files. A re-signing (same payload) is stored.
+        tracing::warn!(
+            course = %fetched.manifest.id,
+            version = fetched.manifest.version,
+            "the host serves this version with other contents; keeping the installed one (the publisher must raise the version)"
+        );
+    } else {
+        keep_envelope(tx, &fetched.manifest, &fetched.envelope)?;
+    }
     Ok(outcome)
+}
+
+/// Whether the envelope the course was installed from carries `payload` (true when none is kept,
+/// as for a course fetched before schema 7, or when it cannot be read: fetching fills it).
+fn installed_payload_is(conn: &Connection, course_id: &str, payload: &str) -> Result<bool> {
+    let Some(installed) = installed_envelope(conn, course_id)? else { return Ok(true) };
+    match serde_json::from_str::<signed::SignedManifest>(&installed) {
+        Ok(envelope) => Ok(envelope.payload == payload),
+        Err(error) => {
+            tracing::warn!(course = course_id, %error, "the kept envelope does not parse; replacing it");
+            Ok(true)
+        }
+    }
 }
 
 /// The signed envelope the course's installed version came from, if it came from one.
