@@ -232,6 +232,8 @@ pub fn rendition_files(
 
 /// Where a lesson rendition's files come from, and which they are.
 pub struct Plan {
+    /// The lesson's course (its manifest lists the patches the phone may use).
+    pub course_id: String,
     pub base_url: String,
     pub dictionary: Option<BlobEntry>,
     pub text_pack: Option<TextPack>,
@@ -259,7 +261,7 @@ pub fn plan(conn: &Connection, lesson_id: &str, rendition: RenditionKind) -> Res
     if blobs.is_empty() {
         return Err(Error::not_found("rendition", format!("{lesson_id}/{}", rendition.as_str())));
     }
-    Ok(Plan { base_url, dictionary, text_pack, blobs })
+    Ok(Plan { course_id: facts.course_id, base_url, dictionary, text_pack, blobs })
 }
 
 /// The blobs of a rendition, in manifest order.

@@ -108,12 +108,13 @@ pub(super) fn reanchor_reading(
 ) -> crate::error::Result<u32> {
     let blobs = service.store().read(|c| course::rendition_blobs(c, lesson_id, rendition))?;
     let Some(reading) = blobs.iter().find(|b| b.role == "reading") else { return Ok(0) };
-    if !service.content().contains(&reading.hash) {
+    let bytes = match service.content().read(&reading.hash) {
+        Ok(bytes) => bytes,
         // An update changed the reading since its download finished: the download is queued
         // again (see `runner::finish`), and the notes are placed once the new text is here.
-        return Ok(0);
-    }
-    let bytes = service.content().read(&reading.hash)?;
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(other) => return Err(other),
+    };
     let Ok(text) = String::from_utf8(bytes) else {
         tracing::warn!(lesson = lesson_id, "the reading is not UTF-8 text; notes not re-anchored");
         return Ok(0);

@@ -140,10 +140,8 @@ pub fn work(
     let plan = course::plan(conn, lesson_id, rendition)?;
     let missing: Vec<&BlobEntry> = plan.blobs.iter().filter(|b| !content.contains(&b.hash)).collect();
     let mut patches = HashMap::new();
-    let course_id: String =
-        conn.query_row("SELECT course_id FROM lesson WHERE id = ?1", [lesson_id], |r| r.get(0))?;
     for blob in &missing {
-        if let Some(found) = patch::usable_patch(conn, content, &course_id, &blob.hash)? {
+        if let Some(found) = patch::usable_patch(conn, content, &plan.course_id, &blob.hash)? {
             patches.insert(blob.hash.clone(), found);
         }
     }
