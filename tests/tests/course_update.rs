@@ -592,3 +592,66 @@ fn a_version_repacked_with_other_contents_keeps_the_envelope_the_phone_installed
     rt.block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap();
     assert_eq!(installed().unwrap().as_bytes(), resigned.as_slice());
 }
+
+/// After an update, a lesson queued again counts what its run will fetch, as `enqueue` does: a
+/// reading with no patch comes in the course's text pack (the lite rendition fetches its texts
+/// that way), so it weighs the pack, not its own size. The run then moves exactly the bytes the
+/// queue showed, which is what the data budget is checked against.
+#[test]
+fn a_requeued_reading_without_a_patch_counts_the_text_pack_it_comes_in() {
+    let packed = pack_two_versions(true);
+    // The publisher kept no patch for gamma (as for a reading rewritten so far that its patch
+    // would be no smaller than the whole).
+    let mut v2 = packed.v2.clone();
+    let gamma = reading_blob(&v2, READINGS[2]);
+    v2.patches.retain(|p| p.result != gamma.hash);
+    assert_eq!(v2.patches.len(), 2, "alpha and beta keep theirs");
+    let pack_blob = v2.text_pack.clone().expect("the lite texts come in a pack").blob;
+    assert!(pack_blob.stored_size > gamma.stored_size);
+    let envelope =
+        satchel_core::content::signed::sign(serde_json::to_string(&v2).unwrap(), &test_publisher_key());
+    pack::publish::publish_envelope(&packed.out.join("courses/upd"), &serde_json::to_vec(&envelope).unwrap())
+        .unwrap();
+
+    let server = ServerProcess::serve(&packed.out).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let satchel = phone_with_version_1(&packed, &server.base_url(), dir.path());
+    let rt = runtime();
+    download_course(&satchel, RenditionKind::Lite);
+    let outcome = rt.block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap();
+    assert_eq!((outcome.version, outcome.status), (2, ImportStatus::Updated));
+
+    let requeued = rt.block_on(satchel.list_downloads(Some(COURSE.into()))).unwrap();
+    assert_eq!(requeued.len(), 3, "{requeued:?}");
+    assert!(
+        requeued.iter().all(|d| d.state == satchel_core::downloads::DownloadState::Queued),
+        "{requeued:?}"
+    );
+    let total_of = |lesson: &str| requeued.iter().find(|d| d.lesson_id == lesson).unwrap().bytes_total;
+    for (i, lesson) in READINGS[..2].iter().enumerate() {
+        let patch = v2.patches.iter().find(|p| p.result == reading_blob(&v2, READINGS[i]).hash).unwrap();
+        assert_eq!(total_of(lesson), patch.size as i64, "{lesson} comes as its patch");
+    }
+    assert!(
+        total_of(READINGS[2]) >= pack_blob.stored_size as i64,
+        "gamma comes in the text pack of {} B, counted as {} B",
+        pack_blob.stored_size,
+        total_of(READINGS[2])
+    );
+    let estimate = rt
+        .block_on(
+            satchel
+                .download_estimate(DownloadTarget::Course { course_id: COURSE.into() }, RenditionKind::Lite),
+        )
+        .unwrap();
+    assert_eq!(estimate.bytes_to_fetch, requeued.iter().map(|d| d.bytes_total).sum::<i64>());
+
+    let before = rt.block_on(satchel.data_usage()).unwrap().unmetered_bytes;
+    let summary = rt.block_on(satchel.run_downloads(60_000)).unwrap();
+    assert_eq!((summary.completed, summary.failed, summary.remaining), (3, 0, 0), "{summary:?}");
+    let moved = rt.block_on(satchel.data_usage()).unwrap().unmetered_bytes - before;
+    assert_eq!(moved, requeued.iter().map(|d| d.bytes_total).sum::<i64>(), "the queue showed what moved");
+    for (i, lesson) in READINGS.iter().enumerate() {
+        assert_eq!(local_text(&satchel, lesson, RenditionKind::Lite).unwrap(), packed.texts2[i], "{lesson}");
+    }
+}

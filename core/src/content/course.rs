@@ -234,7 +234,8 @@ pub fn rendition_files(
 pub struct Plan {
     /// The lesson's course (its manifest lists the patches the phone may use).
     pub course_id: String,
-    pub base_url: String,
+    /// The host the course was fetched from; `None` for a course that came in a shared file.
+    pub base_url: Option<String>,
     pub dictionary: Option<BlobEntry>,
     pub text_pack: Option<TextPack>,
     pub blobs: Vec<BlobEntry>,
@@ -247,8 +248,6 @@ pub fn plan(conn: &Connection, lesson_id: &str, rendition: RenditionKind) -> Res
         .query_row([&facts.course_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?
         .ok_or_else(|| Error::not_found("course", &facts.course_id))?;
-    let base_url = base_url
-        .ok_or_else(|| Error::invalid(format!("course {:?} was not fetched from a host", facts.course_id)))?;
     let dictionary = dictionary
         .map(|text| serde_json::from_str(&text))
         .transpose()
@@ -262,6 +261,16 @@ pub fn plan(conn: &Connection, lesson_id: &str, rendition: RenditionKind) -> Res
         return Err(Error::not_found("rendition", format!("{lesson_id}/{}", rendition.as_str())));
     }
     Ok(Plan { course_id: facts.course_id, base_url, dictionary, text_pack, blobs })
+}
+
+impl Plan {
+    /// The host to fetch the rendition's files from. A course imported from a shared file has
+    /// none until it is fetched from a host; what it lacks can be counted but not downloaded.
+    pub fn host(&self) -> Result<&str> {
+        self.base_url
+            .as_deref()
+            .ok_or_else(|| Error::invalid(format!("course {:?} was not fetched from a host", self.course_id)))
+    }
 }
 
 /// The blobs of a rendition, in manifest order.

@@ -234,6 +234,10 @@ pub fn enqueue(
     let mut ids = Vec::with_capacity(lessons.len());
     for (lesson_id, _) in &lessons {
         let work = work(tx, content, lesson_id, rendition)?;
+        if !work.items.is_empty() {
+            // Refused now rather than failing in the run: nothing to fetch it from.
+            work.plan.host()?;
+        }
         let total: u64 = work.bytes_to_fetch(content);
         let state = if work.items.is_empty() { DownloadState::Done } else { DownloadState::Queued };
         let id: i64 = tx
@@ -383,41 +387,39 @@ pub fn requeue_orphans(tx: &Transaction<'_>) -> Result<()> {
 }
 
 /// Reacts to a catalog import in its transaction: an update re-queues what it left incomplete.
-pub fn after_import(tx: &Transaction<'_>, outcome: &ImportOutcome) -> Result<()> {
+pub fn after_import(tx: &Transaction<'_>, content: &ContentStore, outcome: &ImportOutcome) -> Result<()> {
     if outcome.status == ImportStatus::Updated {
-        requeue_incomplete(tx, &outcome.course_id)?;
+        requeue_incomplete(tx, content, &outcome.course_id)?;
     }
     Ok(())
 }
 
 /// After a course update: a finished download whose rendition now lists a file that is not on
 /// the phone is queued again (never shown offline while incomplete). Same transaction as the
-/// import. The new files are what the next run fetches; a file with a patch from one on the
-/// phone counts as the patch's bytes (what the budget check weighs).
-pub fn requeue_incomplete(tx: &Transaction<'_>, course_id: &str) -> Result<()> {
-    tx.execute(
-        "UPDATE download SET state = ?3, failure = NULL, attempts = 0,
-                bytes_total = (SELECT COALESCE(SUM(COALESCE(
-                                   (SELECT MIN(p.size) FROM blob_patch p JOIN content_blob cb ON cb.hash = p.base
-                                    WHERE p.result = rb.hash AND cb.size <= ?5 AND p.course_id = ?1),
-                                   rb.stored_size)), 0)
-                               FROM rendition_blob rb
-                               WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
-                                 AND rb.hash NOT IN (SELECT hash FROM content_blob)),
-                bytes_done = 0, updated_at_ms = ?2
-         WHERE state = ?4
-           AND lesson_id IN (SELECT id FROM lesson WHERE course_id = ?1)
-           AND EXISTS (SELECT 1 FROM rendition_blob rb
-                       WHERE rb.lesson_id = download.lesson_id AND rb.rendition = download.rendition
-                         AND rb.hash NOT IN (SELECT hash FROM content_blob))",
-        params![
-            course_id,
-            now_ms(),
-            DownloadState::Queued,
-            DownloadState::Done,
-            crate::content::patch::MAX_BASE_BYTES
-        ],
-    )?;
+/// import. Its size is what the next run fetches for it, counted as `enqueue` counts it
+/// ([`Work::bytes_to_fetch`]): a patch's bytes for a file with a patch from one on the phone,
+/// the text pack for members without one, the dictionary when a whole text needs it. The
+/// budget check weighs this figure, so it must not fall short of what the run moves.
+pub fn requeue_incomplete(tx: &Transaction<'_>, content: &ContentStore, course_id: &str) -> Result<()> {
+    let done: Vec<(i64, String, RenditionKind)> = tx
+        .prepare_cached(
+            "SELECT d.id, d.lesson_id, d.rendition FROM download d JOIN lesson l ON l.id = d.lesson_id
+             WHERE d.state = ?1 AND l.course_id = ?2",
+        )?
+        .query_map(params![DownloadState::Done, course_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, lesson_id, rendition) in done {
+        if !lacks_files(tx, id)? {
+            continue;
+        }
+        let total = work(tx, content, &lesson_id, rendition)?.bytes_to_fetch(content);
+        tx.prepare_cached(
+            "UPDATE download SET state = ?2, failure = NULL, attempts = 0, bytes_total = ?3,
+                    bytes_done = 0, updated_at_ms = ?4
+             WHERE id = ?1",
+        )?
+        .execute(params![id, DownloadState::Queued, to_i64(total), now_ms()])?;
+    }
     Ok(())
 }
 

@@ -59,13 +59,14 @@ pub fn playback_source(
         }
     }
     let plan = course::plan(conn, lesson_id, preferred)?;
+    let host = plan.host()?;
     let files = plan
         .blobs
         .iter()
         .map(|b| {
             Ok(PlaybackFile {
                 role: b.role.clone(),
-                location: ContentClient::blob_url(&plan.base_url, &b.hash)?.to_string(),
+                location: ContentClient::blob_url(host, &b.hash)?.to_string(),
                 media_type: b.media_type.clone(),
                 size: crate::api_int::to_i64(b.size),
                 usable_directly: b.encoding == crate::catalog::Encoding::Identity,

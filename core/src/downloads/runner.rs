@@ -553,6 +553,7 @@ async fn fetch_planned(
         })
         .await?
     };
+    let host = work.plan.host()?.to_owned();
     let needed: u64 = work.bytes_to_fetch(service.content());
     {
         let service = service.clone();
@@ -564,7 +565,7 @@ async fn fetch_planned(
     let fetch = |blob: BlobEntry, dictionary: Option<Arc<Vec<u8>>>| {
         let client = client.clone();
         let tuning = tuning.clone();
-        let base_url = work.plan.base_url.clone();
+        let base_url = host.clone();
         async move {
             let Some(_guard) = lock_missing(service, &blob.hash, stop).await? else { return Ok(()) };
             let job = BlobJob {
@@ -584,7 +585,7 @@ async fn fetch_planned(
     // in place, `Ok(false)` to fetch it whole (the failure is recorded).
     let try_patch = |blob: BlobEntry, patch: PatchEntry| {
         let client = client.clone();
-        let base_url = work.plan.base_url.clone();
+        let base_url = host.clone();
         async move {
             let Some(_guard) = lock_missing(service, &blob.hash, stop).await? else { return Ok(true) };
             let mut counter = Counter { service, live, shared };

@@ -92,7 +92,7 @@ impl DownloadService {
         let outcome = self.store.write(|tx| {
             let outcome =
                 catalog::import_parsed(tx, &manifest, None, catalog::publisher::Provenance::Unsigned)?;
-            queue::after_import(tx, &outcome)?;
+            queue::after_import(tx, &self.content, &outcome)?;
             Ok(outcome)
         })?;
         self.downloads.wake();
@@ -119,7 +119,7 @@ impl DownloadService {
         let outcome = crate::runtime::run_blocking(move || {
             service.store.write(|tx| {
                 let outcome = course::import_fetched(tx, &fetched, &base_url)?;
-                queue::after_import(tx, &outcome)?;
+                queue::after_import(tx, &service.content, &outcome)?;
                 Ok(outcome)
             })
         })

@@ -123,7 +123,7 @@ pub fn import_course(
         }
         let outcome = catalog::import_parsed(tx, &manifest, source_url.as_deref(), provenance)?;
         keep_envelope(tx, &manifest, &envelope)?;
-        queue::after_import(tx, &outcome)?;
+        queue::after_import(tx, service.content(), &outcome)?;
         for lesson in manifest.lessons() {
             for rendition in [RenditionKind::Full, RenditionKind::Lite, RenditionKind::Text] {
                 if lesson.renditions.iter().any(|r| r.kind == rendition)
