@@ -131,7 +131,12 @@ pub fn apply(
     }
 }
 
-/// Records a failed patch, so the app and its publisher can see what fell back.
+/// How many patch failures are kept, newest first: enough to see what a host did wrong, and a
+/// bound on a table that a host listing thousands of broken patches would otherwise grow.
+pub const FAILURES_KEPT: i64 = 200;
+
+/// Records a failed patch, so the app and its publisher can see what fell back. Only the
+/// newest [`FAILURES_KEPT`] are kept.
 pub fn record_failure(tx: &Transaction<'_>, error: &PatchError) -> Result<()> {
     let (base, result) = match error {
         PatchError::Fetch { base, result, .. }
@@ -146,6 +151,8 @@ pub fn record_failure(tx: &Transaction<'_>, error: &PatchError) -> Result<()> {
         "INSERT INTO patch_failure (base, result, kind, detail, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![base, result, error.kind(), error.to_string(), now_ms()])?;
+    tx.prepare_cached("DELETE FROM patch_failure WHERE id <= last_insert_rowid() - ?1")?
+        .execute([FAILURES_KEPT])?;
     Ok(())
 }
 
@@ -305,6 +312,18 @@ mod tests {
         let chosen = store.read(|c| usable_patch(c, &content, "c", &result)).unwrap().unwrap();
         assert_eq!((chosen.base, chosen.size), (base_entry.hash, 3));
         assert_eq!(store.read(|c| usable_patch(c, &content, "c", &"0".repeat(64))).unwrap(), None);
+    }
+
+    #[test]
+    fn only_the_newest_failures_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path().join("s.db")).unwrap();
+        let failure = |i: i64| PatchError::BaseMissing { base: format!("base {i}"), result: "r".into() };
+        store.write(|tx| (0..FAILURES_KEPT + 5).try_for_each(|i| record_failure(tx, &failure(i)))).unwrap();
+        let kept = store.read(failures).unwrap();
+        assert_eq!(kept.len() as i64, FAILURES_KEPT);
+        assert_eq!(kept[0].base, "base 5", "the oldest went first");
+        assert_eq!(kept.last().unwrap().base, format!("base {}", FAILURES_KEPT + 4));
     }
 
     #[test]
