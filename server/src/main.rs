@@ -45,6 +45,11 @@ enum Command {
         /// folder; give it to `serve --grading`). Default: `<OUT>.grading` beside OUT.
         #[arg(long)]
         grading_out: Option<PathBuf>,
+        /// Publish over the version already published even though its contents changed.
+        /// Without it such a pack is refused: phones that hold that version would never get
+        /// the change. Use it only while no phone can have fetched that version.
+        #[arg(long)]
+        replace_version: bool,
     },
     /// After packing OUT with a new key: sign, with the old key, a rotation to the new one into
     /// every manifest under OUT, so apps that pinned the courses to the old key accept the new.
@@ -141,9 +146,10 @@ fn main() -> Result<()> {
             println!("{}", keys::generate(&out)?);
             Ok(())
         }
-        Command::Pack { src, out, key, grading_out } => {
+        Command::Pack { src, out, key, grading_out, replace_version } => {
             let key = keys::load(&key)?;
-            let report = pack::pack_with(&src, &out, &key, &pack::PackOptions { grading_out })?;
+            let options = pack::PackOptions { grading_out, replace_version };
+            let report = pack::pack_with(&src, &out, &key, &options)?;
             pack::print_report(&report);
             Ok(())
         }

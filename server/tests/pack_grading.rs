@@ -65,7 +65,7 @@ fn grading_out_is_honoured() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let src = tmp.path().join("src");
     write_course(&src, Some(json!({ "correct": { "q1": ["a"], "q2": ["b"] } })));
-    let options = PackOptions { grading_out: Some(tmp.path().join("private")) };
+    let options = PackOptions { grading_out: Some(tmp.path().join("private")), ..PackOptions::default() };
     let report = pack::pack_with(&src, &tmp.path().join("www"), &key(), &options).expect("pack");
     assert_eq!(report.grading_path, Some(tmp.path().join("private").join("tiny.grading.json")));
 }

@@ -569,10 +569,12 @@ fn a_version_repacked_with_other_contents_keeps_the_envelope_the_phone_installed
     };
     let before = installed().unwrap();
 
-    // The publisher packs version 2 again with another reading, without raising the version.
+    // The publisher packs version 2 again with another reading, without raising the version
+    // (which the packer refuses unless told to replace it).
     let src = packed._dir.path().join("src");
     write_source(&src, 2, &[packed.texts2[0].clone(), packed.texts2[1].clone(), reading("delta")]);
-    pack::pack(&src, &packed.out, &test_publisher_key()).unwrap();
+    let replace = pack::PackOptions { replace_version: true, ..pack::PackOptions::default() };
+    pack::pack_with(&src, &packed.out, &test_publisher_key(), &replace).unwrap();
     let outcome = rt.block_on(satchel.fetch_course(server.base_url(), COURSE.into())).unwrap();
     assert_eq!((outcome.version, outcome.status), (2, ImportStatus::Unchanged));
     assert_eq!(installed().unwrap(), before, "the kept envelope must match the installed catalog and files");
@@ -654,4 +656,32 @@ fn a_requeued_reading_without_a_patch_counts_the_text_pack_it_comes_in() {
     for (i, lesson) in READINGS.iter().enumerate() {
         assert_eq!(local_text(&satchel, lesson, RenditionKind::Lite).unwrap(), packed.texts2[i], "{lesson}");
     }
+}
+
+/// A version once published keeps its contents: a phone that holds it would never take a
+/// change made under the same version number, so the packer refuses one and leaves the
+/// published course as it was. Packing the same source again changes nothing (packing is
+/// reproducible), and `replace_version` is the explicit way out.
+#[test]
+fn packing_a_published_version_again_with_other_contents_is_refused() {
+    let packed = pack_two_versions(false);
+    let src = packed._dir.path().join("src");
+    let course_dir = packed.out.join("courses/upd");
+    let files =
+        || ["manifest.signed.json", "manifest.sha256"].map(|f| std::fs::read(course_dir.join(f)).unwrap());
+    let before = files();
+    pack::pack(&src, &packed.out, &test_publisher_key()).unwrap();
+    assert!(files() == before, "the same source packed again publishes the same bytes");
+
+    write_source(&src, 2, &[packed.texts2[0].clone(), packed.texts2[1].clone(), reading("delta")]);
+    let error = pack::pack(&src, &packed.out, &test_publisher_key()).unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("already published as version 2"), "{message}");
+    assert!(message.contains("--replace-version"), "{message}");
+    assert!(files() == before, "a refused pack leaves the published course as it was");
+
+    let replace = pack::PackOptions { replace_version: true, ..pack::PackOptions::default() };
+    pack::pack_with(&src, &packed.out, &test_publisher_key(), &replace).unwrap();
+    assert!(files() != before);
+    assert_ne!(reading_blob(&published(&packed.out), READINGS[2]), reading_blob(&packed.v2, READINGS[2]));
 }

@@ -68,6 +68,10 @@ pub struct PackReport {
 pub struct PackOptions {
     /// The folder for the grading file; default `<out>.grading` beside the published tree.
     pub grading_out: Option<PathBuf>,
+    /// Publish over the same version even when its contents changed. Safe only while no phone
+    /// can have fetched that version: one that holds it finds the version it has and never
+    /// takes the change. Without it such a pack is refused.
+    pub replace_version: bool,
 }
 
 /// The default grading folder of a published tree: its sibling `<out>.grading`.
@@ -208,6 +212,9 @@ pub fn pack_with(src: &Path, out: &Path, key: &SigningKey, options: &PackOptions
     let payload = serde_json::to_string(&manifest)?;
     // The core's own validation, before anything is signed.
     Manifest::parse(&payload).context("the packed manifest does not validate")?;
+    if !options.replace_version {
+        patches::refuse_changed_version(&manifest_dir, course.version, &payload)?;
+    }
     let envelope = signed::sign(payload, key);
     let published = publish::publish_envelope(&manifest_dir, &serde_json::to_vec(&envelope)?)?;
     let grading_path = if grading.quizzes.is_empty() {

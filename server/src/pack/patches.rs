@@ -71,6 +71,34 @@ pub fn archive_published(manifest_dir: &Path, new_version: u32) -> Result<()> {
     Ok(())
 }
 
+/// Refuses to publish `payload` as `version` when that version is published already with other
+/// contents. A phone that holds the version finds, on its next check, the version it has: it
+/// keeps what it has and never takes the change (the core's `ImportStatus::Unchanged`). The
+/// same contents again (packing is reproducible) are fine, and so is a version not yet
+/// published. Called before anything is signed, so the published course is left as it was.
+pub fn refuse_changed_version(manifest_dir: &Path, version: u32, payload: &str) -> Result<()> {
+    let current = manifest_dir.join("manifest.signed.json");
+    if !current.is_file() {
+        return Ok(());
+    }
+    let envelope: serde_json::Value = serde_json::from_slice(
+        &fs::read(&current).with_context(|| format!("cannot read {}", current.display()))?,
+    )?;
+    let published =
+        envelope["payload"].as_str().with_context(|| format!("{} has no payload", current.display()))?;
+    let published_version = Manifest::parse(published)
+        .with_context(|| format!("{} does not validate", current.display()))?
+        .version;
+    anyhow::ensure!(
+        published_version != version || published == payload,
+        "{} is already published as version {version} with other contents; phones that hold version \
+         {version} would never get these changes. Raise \"version\" in course.json, or pass \
+         --replace-version if no phone can have fetched version {version} yet",
+        current.display()
+    );
+    Ok(())
+}
+
 /// The kept earlier versions older than `new_version`, newest first, at most [`PATCH_VERSIONS`].
 pub fn previous_versions(manifest_dir: &Path, new_version: u32) -> Result<Vec<Manifest>> {
     let mut manifests = Vec::new();
