@@ -1,6 +1,7 @@
 //! Writing content-addressed blobs into the output tree: `blobs/ab/abcdef…`, named by the
 //! SHA-256 of the original bytes, stored once however many lessons use them.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,11 +20,22 @@ pub struct BlobWriter {
     dictionary: Option<Vec<u8>>,
     /// Bytes written, for the report.
     pub stored_bytes: u64,
+    /// Folders a blob was renamed into, to make those renames durable before a manifest lists
+    /// the blobs ([`BlobWriter::sync_folders`]).
+    folders: BTreeSet<PathBuf>,
 }
 
 impl BlobWriter {
     pub fn new(out: &Path, dictionary: Option<Vec<u8>>) -> BlobWriter {
-        BlobWriter { out: out.to_path_buf(), dictionary, stored_bytes: 0 }
+        BlobWriter { out: out.to_path_buf(), dictionary, stored_bytes: 0, folders: BTreeSet::new() }
+    }
+
+    /// Makes every blob written so far durable under its name (each file was synced before its
+    /// rename; this syncs the folders that hold the renames). Called before the manifest that
+    /// lists them is published: after a crash of the host a manifest must not name a blob
+    /// whose rename was lost.
+    pub fn sync_folders(&self) -> Result<()> {
+        self.folders.iter().try_for_each(|dir| super::patches::sync_dir(dir))
     }
 
     /// A media file, stored as is so a player can stream it straight from the host.
@@ -112,6 +124,8 @@ impl BlobWriter {
         }
         tmp.as_file().sync_all()?;
         tmp.persist(&path).map_err(|e| e.error)?;
+        // The blob's folder holds its rename; the one above holds the folder's, if it is new.
+        self.folders.extend(path.ancestors().skip(1).take(2).map(Path::to_path_buf));
         Ok(())
     }
 

@@ -215,6 +215,7 @@ pub fn pack_with(src: &Path, out: &Path, key: &SigningKey, options: &PackOptions
     if !options.replace_version {
         patches::refuse_changed_version(&manifest_dir, course.version, &payload)?;
     }
+    writer.sync_folders()?;
     let envelope = signed::sign(payload, key);
     let published = publish::publish_envelope(&manifest_dir, &serde_json::to_vec(&envelope)?)?;
     let grading_path = if grading.quizzes.is_empty() {

@@ -66,7 +66,9 @@ pub fn archive_published(manifest_dir: &Path, new_version: u32) -> Result<()> {
     if !kept.exists() {
         let tmp = dir.join(format!(".{}.signed.json.tmp", published.version));
         fs::copy(&current, &tmp)?;
+        fs::File::open(&tmp)?.sync_all()?;
         fs::rename(&tmp, &kept)?;
+        sync_dir(&dir)?;
     }
     Ok(())
 }
@@ -246,7 +248,16 @@ pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    sync_dir(parent)
+}
+
+/// Makes the renames into `dir` durable (a renamed file is under its new name only once its
+/// folder is synced). Publishing writes the manifest, then the pointer that names it: without
+/// this a crash of the host could keep the pointer and lose the manifest's rename.
+pub(super) fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync the folder {}", dir.display()))
 }
 
 #[cfg(test)]
