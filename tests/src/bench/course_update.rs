@@ -8,7 +8,10 @@
 //! video and has no input to swap one, so the replaced slide is put in afterwards, as a content
 //! team's tool would: a new still (the old one with a box drawn on it, by ffmpeg) becomes a new
 //! blob in the short lecture's lite rendition, and the manifest is signed and published again
-//! (with its pointer and the patches to it, as the packer publishes).
+//! (with its pointer and the patches to it, as the packer publishes). The new still is encoded
+//! as the packer encodes stills. Both sides are counted on the wire, headers included: the
+//! update as the phone fetches it, the plain refetch as one GET per changed file and one for
+//! the whole manifest.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -21,6 +24,7 @@ use satchel_core::content::store::sha256_hex;
 use satchel_core::downloads::DownloadTarget;
 use satchel_core::runtime::runtime;
 use satchel_server::pack;
+use satchel_server::pack::lite;
 
 use super::downloads::open;
 use super::report::{Goal, Row};
@@ -115,15 +119,19 @@ fn replace_one_slide(out: &Path) -> Result<u64> {
     let lite =
         lesson.renditions.iter_mut().find(|r| r.kind == RenditionKind::Lite).context("no lite rendition")?;
     let slide = lite.blobs.iter_mut().rev().find(|b| b.role.starts_with("slides/")).context("no slide")?;
+    // The new still is made as the packer makes every still (8-colour lossless WebP, 640 px
+    // wide), so it weighs what a replaced slide weighs in a real update.
     let dir = tempfile::tempdir()?;
-    let new_path = dir.path().join("slide.webp");
+    let drawn = dir.path().join("drawn.png");
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-i"])
         .arg(out.join(blob_url_path(&slide.hash)))
-        .args(["-vf", "drawbox=x=40:y=40:w=200:h=60:color=red@1:t=fill", "-c:v", "libwebp", "-quality", "75"])
-        .arg(&new_path)
+        .args(["-vf", "drawbox=x=40:y=40:w=200:h=60:color=red@1:t=fill", "-frames:v", "1"])
+        .arg(&drawn)
         .status()?;
     ensure!(status.success(), "ffmpeg could not draw the replaced slide");
+    let new_path = dir.path().join("slide.webp");
+    lite::encode_still(&drawn, 0, &new_path, lite::SLIDE_STILL)?;
     let bytes = std::fs::read(&new_path)?;
     slide.hash = sha256_hex(&bytes);
     slide.size = bytes.len() as u64;
@@ -204,11 +212,30 @@ pub fn update() -> Result<Vec<Row>> {
     // Version 2 has one earlier version, so one patch per changed text.
     let patch_bytes: u64 =
         v2.patches.iter().filter(|p| patched.contains(p.result.as_str())).map(|p| p.size).sum();
+    // The peer on the same wire: the changed files and the whole manifest fetched plainly, one
+    // GET each, through the same proxy, so both sides pay the same HTTP headers per reply.
+    proxy.reset_counters();
+    let base = proxy.base_url();
+    let urls: Vec<String> = changed
+        .iter()
+        .map(|(hash, _, _)| format!("{base}{}", blob_url_path(hash)))
+        .chain([format!("{base}courses/{COURSE}/manifest.signed.json")])
+        .collect();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        for url in &urls {
+            client.get(url).send().await?.error_for_status()?.bytes().await?;
+        }
+        anyhow::Ok(())
+    })?;
+    let refetch_bytes = proxy.reply_bytes();
+    ensure!(refetch_bytes >= changed_bytes + whole_manifest, "the refetch came short: {refetch_bytes} B");
     eprintln!(
         "bench: update {update_bytes} B (manifest {manifest_bytes} B where whole it is {whole_manifest} B, \
          replaced slide {slide_bytes} B, {} changed lite files: {changed_text} B of text as {patch_bytes} B \
-         of patches)",
-        changed.len()
+         of patches); the plain refetch {refetch_bytes} B ({} B of files and manifest, the rest headers)",
+        changed.len(),
+        changed_bytes + whole_manifest
     );
     Ok(vec![
         Row::new(
@@ -216,7 +243,7 @@ pub fn update() -> Result<Vec<Row>> {
             update_bytes as f64,
             "bytes",
             "plain refetch of the changed files + manifest",
-            (changed_bytes + whole_manifest) as f64,
+            refetch_bytes as f64,
             Goal::RatioAtMost(0.10),
         ),
         Row::new(
