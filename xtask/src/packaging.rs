@@ -36,6 +36,10 @@ const GRADLE_NEEDS: &[(&str, &str)] = &[
     ),
     ("System.mapLibraryName(", "the host library's name differs per OS (.so, .dylib, .dll)"),
     ("split-debug-info.sh", "the shipped libraries are stripped, their symbols kept"),
+    (
+        "\"--crate-type\", \"cdylib\"",
+        "the shared library is built alone: beside the rlib, cargo skips LTO (rust-lang/cargo#9672)",
+    ),
 ];
 
 pub fn check(compiled: &Compiled) -> Result<()> {
