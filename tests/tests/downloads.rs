@@ -339,27 +339,52 @@ fn pause_resume_cancel_and_throttled_progress_events() {
     let recorder = Arc::new(Recorder::default());
     let subscription = s.satchel.subscribe_downloads(recorder.clone());
     let id = enqueue(&s.satchel, lesson(SHORT_LECTURE), RenditionKind::Full)[0];
+    let progress_of = |recorder: &Recorder| -> Vec<DownloadEvent> {
+        let events = recorder.0.lock().unwrap();
+        events.iter().filter(|e| e.kind == DownloadEventKind::Progress).cloned().collect()
+    };
+    // Paused once the download is well under way, judged by its own events rather than by a
+    // fixed sleep: on a loaded machine the run can take a while to start.
     let pauser = Arc::clone(&s.satchel);
+    let watched = Arc::clone(&recorder);
+    let run_started = Instant::now();
     let pause = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(1500));
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let progress = progress_of(&watched);
+            if progress.len() >= 4 && progress.last().is_some_and(|e| e.bytes_done > 600_000) {
+                break;
+            }
+            assert!(Instant::now() < until, "no progress in 30 s: {progress:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let paused_at = Instant::now();
         runtime().block_on(pauser.pause_download(id)).unwrap();
+        paused_at
     });
     let summary = run(&s.satchel, 60_000);
-    pause.join().unwrap();
+    let running_for = pause.join().unwrap() - run_started;
     assert_eq!(summary.outcome, RunOutcome::Finished, "a paused download waits for the learner: {summary:?}");
     assert_eq!(state(&s.satchel, id).0, DownloadState::Paused);
     let partial =
         u64::try_from(runtime().block_on(s.satchel.storage_usage()).unwrap().partial_bytes).unwrap();
     assert!(partial > 500_000, "the bytes so far are kept: {partial}");
 
-    // Events: progress while running, a few per second at most, with a rate and an ETA.
+    // Events: progress while running, at most one every 250 ms as docs/downloads.md promises
+    // (counted against the time from the run's start to the pause, which only overstates the
+    // time the download ran), with a rate and an ETA.
     std::thread::sleep(Duration::from_millis(100));
     let events = recorder.0.lock().unwrap().clone();
-    let progress: Vec<_> = events.iter().filter(|e| e.kind == DownloadEventKind::Progress).collect();
-    assert!(progress.len() >= 3 && progress.len() <= 10, "{} progress events in 1.5 s", progress.len());
+    let progress = progress_of(&recorder);
+    let most = running_for.as_millis() / 250 + 2;
+    assert!(
+        progress.len() >= 4 && progress.len() as u128 <= most,
+        "{} progress events in {running_for:?} (at most {most})",
+        progress.len()
+    );
     assert!(progress.windows(2).all(|w| w[0].bytes_done < w[1].bytes_done));
     let last = progress.last().unwrap();
-    assert!(last.bytes_per_second > 300_000 && last.bytes_per_second < 2_000_000, "{last:?}");
+    assert!(last.bytes_per_second > 100_000 && last.bytes_per_second < 2_000_000, "{last:?}");
     assert!(last.eta_ms.is_some_and(|ms| ms % 1000 == 0), "an ETA in ms, whole seconds: {last:?}");
     let states: Vec<_> =
         events.iter().filter(|e| e.kind == DownloadEventKind::StateChanged).map(|e| e.state).collect();
