@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod content;
 pub mod course_update;
 pub mod downloads;
+pub mod edit_kinds;
 pub mod learning;
 pub mod library_size;
 pub mod lite_audio;

@@ -32,6 +32,7 @@ const BENCHES: &[Bench] = &[
     ("loopback_1g_throughput download_1g_peak_rss_mb", bench::downloads::loopback_1g),
     ("slow_link_lite_lecture_seconds", bench::downloads::slow_link),
     ("course_update_5pct_bytes", bench::course_update::update),
+    ("course_update_edit", bench::edit_kinds::rows),
     ("sync_server_ops_per_s sync_server_ops_vs_powersync", bench::sync::server_ops),
     ("sync_week_bytes sync_week_seconds", bench::sync_week::week),
     ("sync_pull_50k_seconds", one!(bench::sync_pull::pull_50k)),
