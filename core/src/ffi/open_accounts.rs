@@ -9,9 +9,12 @@
 //! The same holds while an account shuts down: `shutdown` waits up to 5 s for the download run
 //! and the sync to write their last state, and an `open` in that time (a Worker starting as the
 //! UI closes) waits for the close to finish, then opens the directory anew.
+//!
+//! Opens of one directory take turns; opens of different directories do not wait for each
+//! other (opening runs the database's migrations, which may take a while on an old database).
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -105,13 +108,29 @@ impl Drop for FinishOnDrop {
 /// and the checkpoint and close after it. Past that, it opens anyway (and says so in the log).
 const CLOSE_WAIT: Duration = Duration::from_secs(15);
 
-fn open_accounts() -> &'static Mutex<HashMap<PathBuf, Weak<Satchel>>> {
-    static OPEN: OnceLock<Mutex<HashMap<PathBuf, Weak<Satchel>>>> = OnceLock::new();
-    OPEN.get_or_init(Mutex::default)
+/// One directory's entry: the account open there, if any. Opening holds this lock (the
+/// database initializer may run a long migration), so it serialises opens of one directory and
+/// no other.
+type Slot = Arc<Mutex<Weak<Satchel>>>;
+
+/// The directories with an account open, or being opened. Held only to find a directory's slot.
+fn registry() -> MutexGuard<'static, HashMap<PathBuf, Slot>> {
+    static OPEN: OnceLock<Mutex<HashMap<PathBuf, Slot>>> = OnceLock::new();
+    OPEN.get_or_init(Mutex::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn lock() -> MutexGuard<'static, HashMap<PathBuf, Weak<Satchel>>> {
-    open_accounts().lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock_slot(slot: &Slot) -> MutexGuard<'_, Weak<Satchel>> {
+    slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `dir`'s slot, made if it has none. Slots of closed accounts that no open is using are
+/// dropped on the way; a slot being opened (locked) is kept.
+fn slot_for(dir: &Path) -> Slot {
+    let mut slots = registry();
+    slots.retain(|_, slot| {
+        Arc::strong_count(slot) > 1 || slot.try_lock().map_or(true, |account| account.strong_count() > 0)
+    });
+    Arc::clone(slots.entry(dir.to_path_buf()).or_default())
 }
 
 /// The directory's canonical path, creating it first (so two spellings of one folder, e.g.
@@ -121,19 +140,19 @@ pub(super) fn canonical_dir(dir: &str) -> Result<PathBuf> {
     Ok(std::fs::canonicalize(dir)?)
 }
 
-/// The `Satchel` open at `dir`, or the one `open` makes. Held under one lock, so two threads
-/// opening the same directory at once get the same object; if the account there is shutting
-/// down, waits (without the lock) for it to close, then opens it anew.
+/// The `Satchel` open at `dir`, or the one `open` makes. Opens of one directory take turns on
+/// its slot, so two threads opening it at once get the same object, while opens of other
+/// directories go ahead (a migration of one account holds up no other). If the account there
+/// is shutting down, waits (without its slot) for it to close, then opens it anew.
 pub(super) fn open_or_share(
     dir: PathBuf,
     wanted: &OpenedWith,
     open: impl FnOnce(PathBuf) -> Result<Satchel>,
 ) -> Result<Arc<Satchel>> {
     let deadline = Instant::now() + CLOSE_WAIT;
-    let mut accounts = loop {
-        let mut accounts = lock();
-        accounts.retain(|_, satchel| satchel.strong_count() > 0);
-        let Some(satchel) = accounts.get(&dir).and_then(Weak::upgrade) else { break accounts };
+    let slot = slot_for(&dir);
+    let mut current = lock_slot(&slot);
+    while let Some(satchel) = current.upgrade() {
         let phase = *satchel.shutdown_state().phase();
         match phase {
             Phase::Open if satchel.is_open() => {
@@ -147,20 +166,22 @@ pub(super) fn open_or_share(
                 return Ok(satchel);
             }
             Phase::Closing => {
-                drop(accounts);
-                if !satchel.shutdown_state().wait_closed(deadline) {
+                drop(current);
+                let closed = satchel.shutdown_state().wait_closed(deadline);
+                current = lock_slot(&slot);
+                if !closed {
                     tracing::warn!(
                         waited_ms = CLOSE_WAIT.as_millis() as u64,
                         "the account is still shutting down; opening it anyway"
                     );
-                    break lock();
+                    break;
                 }
             }
-            Phase::Open | Phase::Closed => break accounts,
+            Phase::Open | Phase::Closed => break,
         }
-    };
-    let satchel = Arc::new(open(dir.clone())?);
-    accounts.insert(dir, Arc::downgrade(&satchel));
+    }
+    let satchel = Arc::new(open(dir)?);
+    *current = Arc::downgrade(&satchel);
     Ok(satchel)
 }
 
@@ -210,6 +231,50 @@ mod tests {
         assert!(second.is_open() && !first.is_open());
         assert!(Arc::ptr_eq(&second, &Satchel::open_blocking(path, settings).unwrap()));
         second.shutdown_blocking().unwrap();
+    }
+
+    #[test]
+    fn a_slow_open_of_one_account_holds_up_opens_of_that_account_only() {
+        let (slow_dir, other_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let path_of = |d: &tempfile::TempDir| d.path().to_string_lossy().into_owned();
+        let (slow_path, other_path) = (path_of(&slow_dir), path_of(&other_dir));
+        // An open of the first account that stays inside `open` (as during a long migration)
+        // until released, then fails.
+        let (entered_tx, entered) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let slow = {
+            let dir = canonical_dir(&slow_path).unwrap();
+            std::thread::spawn(move || {
+                open_or_share(dir, &config("", &[]), move |_| {
+                    entered_tx.send(()).unwrap();
+                    released.recv().unwrap();
+                    Err(Error::InvalidArgument("released".into()))
+                })
+                .is_err()
+            })
+        };
+        entered.recv().unwrap();
+
+        let (opened_tx, opened) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = opened_tx.send(Satchel::open_blocking(other_path, SatchelConfig::default()));
+        });
+        let same = {
+            let path = slow_path.clone();
+            std::thread::spawn(move || Satchel::open_blocking(path, SatchelConfig::default()).unwrap())
+        };
+        let other = opened.recv_timeout(Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(200));
+        let same_waited = !same.is_finished();
+        release.send(()).unwrap();
+        let other = other.expect("another account's open waited for this one's").unwrap();
+        assert!(other.is_open());
+        assert!(same_waited, "an open of the same account went ahead while it was being opened");
+        assert!(slow.join().unwrap(), "the slow open failed as told");
+        let same = same.join().unwrap();
+        assert!(same.is_open(), "after the failed open, the next one opens the account");
+        same.shutdown_blocking().unwrap();
+        other.shutdown_blocking().unwrap();
     }
 
     #[test]
