@@ -66,7 +66,8 @@ fn exported() -> (tempfile::TempDir, PathBuf, Vec<String>) {
     ))
     .unwrap();
     let summary = rt.block_on(satchel.run_downloads(60_000)).unwrap();
-    assert_eq!(summary.completed, 2, "{summary:?}");
+    let downloads = rt.block_on(satchel.list_downloads(Some(COURSE.into()))).unwrap();
+    assert_eq!(summary.completed, 2, "{summary:?}: {downloads:?}");
     let file = dir.path().join("course.satchel");
     let size = rt
         .block_on(satchel.export_course(

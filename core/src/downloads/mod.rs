@@ -209,6 +209,8 @@ impl Downloads {
         lock(&self.active).contains_key(&id)
     }
 
+    /// The lock keeping one transfer per blob (keyed by its hash), or one split per text pack
+    /// (keyed `unpack <hash>`).
     fn blob_lock(&self, hash: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = lock(&self.blob_locks);
         locks.retain(|_, l| Arc::strong_count(l) > 1);

@@ -613,6 +613,14 @@ async fn fetch_planned(
     for item in &work.items {
         match item {
             WorkItem::TextPack(pack) => {
+                // One lesson at a time fetches and splits a pack: the split deletes the pack,
+                // so a second lesson that found the pack in place after its fetch would read a
+                // file just removed. The second one waits here, then finds its members in place.
+                let unpacking = service.downloads().blob_lock(&format!("unpack {}", pack.blob.hash));
+                let _unpacking = tokio::select! {
+                    guard = unpacking.lock_owned() => guard,
+                    _ = stop.cancelled() => return Err(Ending::Stopped),
+                };
                 let missing = pack.members.iter().any(|h| !service.content().contains(h));
                 if !missing {
                     continue;
