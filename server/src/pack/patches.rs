@@ -23,6 +23,8 @@ use satchel_core::content::fetch::blob_url_path;
 use satchel_core::content::patch::patch_url_path;
 use satchel_core::content::store::{PATCH_WINDOW_LOG_MAX, sha256_hex};
 
+use super::publish::MANIFEST_FILE;
+
 /// How many earlier versions get patches to the new one.
 pub const PATCH_VERSIONS: usize = 3;
 
@@ -33,20 +35,25 @@ fn versions_dir(manifest_dir: &Path) -> PathBuf {
     manifest_dir.join("versions")
 }
 
-/// The payload of a signed manifest file, parsed and validated.
-fn read_manifest(path: &Path) -> Result<Manifest> {
+/// The payload of a signed manifest file, as signed.
+fn read_payload(path: &Path) -> Result<String> {
     let envelope: serde_json::Value =
         serde_json::from_slice(&fs::read(path).with_context(|| format!("cannot read {}", path.display()))?)?;
     let payload =
         envelope["payload"].as_str().with_context(|| format!("{} has no payload", path.display()))?;
-    Manifest::parse(payload).with_context(|| format!("{} does not validate", path.display()))
+    Ok(payload.to_owned())
+}
+
+/// The payload of a signed manifest file, parsed and validated.
+fn read_manifest(path: &Path) -> Result<Manifest> {
+    Manifest::parse(&read_payload(path)?).with_context(|| format!("{} does not validate", path.display()))
 }
 
 /// Keeps the manifest now published in `manifest_dir` as an earlier version before version
 /// `new_version` replaces it. Refuses to pack an older version over a newer one (phones refuse
 /// going back, so the host would serve a course no phone can update to).
 pub fn archive_published(manifest_dir: &Path, new_version: u32) -> Result<()> {
-    let current = manifest_dir.join("manifest.signed.json");
+    let current = manifest_dir.join(MANIFEST_FILE);
     if !current.is_file() {
         return Ok(());
     }
@@ -64,11 +71,7 @@ pub fn archive_published(manifest_dir: &Path, new_version: u32) -> Result<()> {
     fs::create_dir_all(&dir)?;
     let kept = dir.join(format!("{}.signed.json", published.version));
     if !kept.exists() {
-        let tmp = dir.join(format!(".{}.signed.json.tmp", published.version));
-        fs::copy(&current, &tmp)?;
-        fs::File::open(&tmp)?.sync_all()?;
-        fs::rename(&tmp, &kept)?;
-        sync_dir(&dir)?;
+        write_atomically(&kept, &fs::read(&current)?)?;
     }
     Ok(())
 }
@@ -79,16 +82,12 @@ pub fn archive_published(manifest_dir: &Path, new_version: u32) -> Result<()> {
 /// same contents again (packing is reproducible) are fine, and so is a version not yet
 /// published. Called before anything is signed, so the published course is left as it was.
 pub fn refuse_changed_version(manifest_dir: &Path, version: u32, payload: &str) -> Result<()> {
-    let current = manifest_dir.join("manifest.signed.json");
+    let current = manifest_dir.join(MANIFEST_FILE);
     if !current.is_file() {
         return Ok(());
     }
-    let envelope: serde_json::Value = serde_json::from_slice(
-        &fs::read(&current).with_context(|| format!("cannot read {}", current.display()))?,
-    )?;
-    let published =
-        envelope["payload"].as_str().with_context(|| format!("{} has no payload", current.display()))?;
-    let published_version = Manifest::parse(published)
+    let published = read_payload(&current)?;
+    let published_version = Manifest::parse(&published)
         .with_context(|| format!("{} does not validate", current.display()))?
         .version;
     anyhow::ensure!(

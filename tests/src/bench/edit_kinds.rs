@@ -75,13 +75,18 @@ fn reword(text: &str) -> String {
         .collect()
 }
 
+/// The first character boundary of `text` at or after `at` (its end if `at` is past it).
+fn boundary(text: &str, at: usize) -> usize {
+    (at.min(text.len())..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len())
+}
+
 /// 5% of `text` at its first third replaced by as many bytes of `other`.
 fn new_passage(text: &str, other: &str) -> String {
     let len = text.len() / 20;
-    let start = (text.len() / 3..text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-    let end = (start + len..=text.len()).find(|&i| text.is_char_boundary(i)).unwrap_or(text.len());
-    let from = (other.len() / 4..other.len()).find(|&i| other.is_char_boundary(i)).unwrap_or(0);
-    let to = (from + len..=other.len()).find(|&i| other.is_char_boundary(i)).unwrap_or(other.len());
+    let start = boundary(text, text.len() / 3);
+    let end = boundary(text, start + len);
+    let from = boundary(other, other.len() / 4);
+    let to = boundary(other, from + len);
     format!("{}{}{}", &text[..start], &other[from..to], &text[end..])
 }
 
